@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:
+#   make run   – set up, migrate, seed the demo county if empty, serve on http://127.0.0.1:5000
+#   make test  – set up, then the whole suite on SQLite+SpatiaLite and on PostGIS
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test bench setup system venv translations db
+
+setup: system venv translations
+
+system:
+	@bash scripts/setup-system.sh
+
+venv: $(VENV)/.requirements-installed
+
+$(VENV)/.requirements-installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+translations: venv
+	@$(VENV)/bin/pybabel compile -q -d civic/translations
+
+db: setup
+	@$(FLASK) db upgrade
+	@$(FLASK) seed-demo --if-empty
+
+run: db
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/ingest.py
+	$(PY) bench/grid_lookup.py

@@ -1,0 +1,110 @@
+"""Civic grid: grid-based city management, a Flask app and an offline-first PWA."""
+import os
+from pathlib import Path
+
+from flask import Flask, request, send_from_directory, session
+
+from . import config as config_module
+from .extensions import babel, csrf, db, login_manager, migrate
+from .spatial import engine_options, install_engine_hooks
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def select_locale():
+    from flask import current_app
+
+    choice = request.args.get("lang") or session.get("lang")
+    return choice if choice in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config_module.from_environment(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+
+    _init_extensions(app)
+    _init_services(app)
+    _register_blueprints(app)
+    _register_shell_and_cli(app)
+    _add_security_headers(app)
+    return app
+
+
+def _init_extensions(app):
+    from . import models  # noqa: F401  (every table known before migrations or queries)
+    from .accounts.models import User
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            install_engine_hooks(engine)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR.parent / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(PACKAGE_DIR / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+
+def _init_services(app):
+    from .grids.lookup import install as install_grid_index
+    from .photos.storage import FileStorage
+
+    app.extensions["photo_storage"] = FileStorage(app.config["PHOTO_DIR"])
+    install_grid_index(app)
+
+
+def _register_blueprints(app):
+    from .blueprints import api, auth, main, media
+    from .errors import register_error_handlers
+
+    for module in (auth, api, main, media):
+        app.register_blueprint(module.bp)
+    register_error_handlers(app)
+
+    @app.get("/sw.js")
+    def service_worker():
+        # Served from the root so its scope is the whole app; never cached by HTTP,
+        # so a new version is seen at the next visit.
+        response = send_from_directory(app.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.context_processor
+    def inject_locale():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or "zh")}
+
+
+def _register_shell_and_cli(app):
+    from . import cli
+
+    cli.init_app(app)
+
+
+def _add_security_headers(app):
+    policy = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+              "connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+__all__ = ["create_app"]

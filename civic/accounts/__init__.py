@@ -1,0 +1,1 @@
+"""Users, roles, device tokens and login."""

@@ -1,0 +1,103 @@
+"""Users with roles, and long-lived revocable device tokens for the API."""
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class Role(str, enum.Enum):
+    RESIDENT = "resident"
+    GRID_WORKER = "grid_worker"
+    DEPT_STAFF = "dept_staff"
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    @classmethod
+    def values(cls):
+        return [r.value for r in cls]
+
+
+# Roles that work cases for the city (as opposed to residents who report them).
+STAFF_ROLES = {Role.GRID_WORKER, Role.DEPT_STAFF, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+# Roles that see every case and the reporters' (masked) contact details.
+OVERSIGHT_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+
+
+def mask_phone(phone):
+    """138****1234: enough to recognise a number, not enough to call it."""
+    if not phone:
+        return None
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    department = relationship("Department", back_populates="staff")
+    grids = relationship("Grid", secondary="grid_members", back_populates="members")
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def role_enum(self):
+        return Role(self.role)
+
+    def has_role(self, *roles):
+        return self.role in {Role(r).value for r in roles}
+
+    @property
+    def is_staff(self):
+        return self.role_enum in STAFF_ROLES
+
+    @property
+    def phone_masked(self):
+        return mask_phone(self.phone)
+
+    def set_password(self, password, precomputed_hash=None):
+        self.password_hash = precomputed_hash or generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self):
+        return f"<User {self.username} {self.role}>"
+
+
+class DeviceToken(db.Model):
+    """A bearer token for one device. Only its SHA-256 is stored; it does not
+    expire by itself (a worker may be offline for days) but can be revoked."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user = relationship("User")

@@ -1,0 +1,77 @@
+"""Creating users, checking passwords, and device tokens."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..grids.models import Department, Grid
+from ..timeutil import utcnow
+from .models import DeviceToken, Role, User
+
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=10)  # how often last_used_at is written
+
+
+class AccountError(ValueError):
+    pass
+
+
+def create_user(username, role, password, *, display_name=None, phone=None, grid_code=None,
+                department_code=None, password_hash=None):
+    if role not in Role.values():
+        raise AccountError(f"unknown role {role!r}; one of {', '.join(Role.values())}")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise AccountError(f"user {username!r} exists already")
+    user = User(username=username, role=role, display_name=display_name or username, phone=phone)
+    user.set_password(password, precomputed_hash=password_hash)
+    if department_code:
+        department = db.session.scalar(select(Department).where(Department.code == department_code))
+        if department is None:
+            raise AccountError(f"no department with code {department_code!r}")
+        user.department = department
+    if grid_code:
+        grid = db.session.scalar(select(Grid).where(Grid.code == grid_code))
+        if grid is None:
+            raise AccountError(f"no grid with code {grid_code!r}")
+        user.grids.append(grid)
+    db.session.add(user)
+    return user
+
+
+def authenticate(login, password):
+    """The active user with this username or phone and password, else None."""
+    if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
+        return None
+    user = db.session.scalar(select(User).where(or_(User.username == login, User.phone == login)))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user, device_id=None, name=None):
+    """A new bearer token; only its hash is kept, so it is shown once."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(DeviceToken(user=user, token_hash=_digest(token), device_id=device_id, name=name))
+    return token
+
+
+def find_token(token):
+    if not token:
+        return None
+    record = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(token)))
+    if record is None or record.revoked_at is not None or not record.user.active:
+        return None
+    now = utcnow()
+    if record.last_used_at is None or now - record.last_used_at > TOKEN_TOUCH_INTERVAL:
+        record.last_used_at = now
+        db.session.commit()
+    return record
+
+
+def revoke_token(record):
+    record.revoked_at = utcnow()

@@ -1,0 +1,1 @@
+"""One blueprint per audience or concern; thin views over the services."""

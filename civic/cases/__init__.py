@@ -1,0 +1,1 @@
+"""Cases, their audit trail, deadlines and the services that open them."""

@@ -1,0 +1,45 @@
+"""Who may see which case: one place for the object-level rule."""
+from flask import abort
+from sqlalchemy import select
+
+from ..accounts.models import OVERSIGHT_ROLES, Role
+from ..extensions import db
+from ..grids.models import grid_members
+from .models import Case
+
+
+def worker_grid_ids(user):
+    return set(db.session.scalars(select(grid_members.c.grid_id).where(grid_members.c.user_id == user.id)))
+
+
+def can_view_case(user, case):
+    if not user or not user.is_authenticated:
+        return False
+    if case.reporter_id == user.id:
+        return True
+    role = user.role_enum
+    if role in OVERSIGHT_ROLES:
+        return True
+    if role == Role.DEPT_STAFF:
+        return user.department_id is not None and case.department_id == user.department_id
+    if role == Role.GRID_WORKER:
+        grids = worker_grid_ids(user)
+        return case.grid_id in grids or (case.grid is not None and case.grid.parent_id in grids)
+    return False
+
+
+def can_see_reporter(user):
+    """Reporters' identities (masked phone) are for oversight roles only."""
+    return user.is_authenticated and user.role_enum in OVERSIGHT_ROLES
+
+
+def get_case_or_404(case_id=None, *, ref=None, user):
+    """The case if it exists and `user` may see it; 404 otherwise, so that
+    nobody learns which case numbers exist by trying them."""
+    if ref is not None:
+        case = db.session.scalar(select(Case).where(Case.ref == ref))
+    else:
+        case = db.session.get(Case, case_id)
+    if case is None or not can_view_case(user, case):
+        abort(404)
+    return case

@@ -1,0 +1,108 @@
+"""A case is one reported problem: a point, a grid, a department, photos, and a
+status that moves through the workflow with deadlines. Every change is an
+append-only CaseEvent."""
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..spatial import point_column_type
+from ..timeutil import utcnow
+
+
+class Status(str, enum.Enum):
+    REPORTED = "reported"          # 上报: received, not yet filed
+    ACCEPTED = "accepted"          # 受理/立案
+    REJECTED = "rejected"          # 不予受理 (invalid, duplicate, out of scope)
+    DISPATCHED = "dispatched"      # 派遣 to a department
+    ACKNOWLEDGED = "acknowledged"  # "收到"
+    IN_PROGRESS = "in_progress"    # 处置中
+    HANDLED = "handled"            # 处置完成, waiting for verification
+    CLOSED = "closed"              # 结案
+
+
+OPEN_STATUSES = {s.value for s in Status} - {Status.REJECTED.value, Status.CLOSED.value}
+
+
+class Channel(str, enum.Enum):
+    GRID_WORKER = "grid_worker"
+    RESIDENT = "resident"
+    HOTLINE = "hotline"
+    QR = "qr"
+
+
+class LocationSource(str, enum.Enum):
+    DEVICE = "device"
+    EXIF = "exif"
+    MANUAL = "manual"
+    NONE = "none"
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(32), unique=True)
+    client_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # SHA-256 over the submitted metadata and photo bytes: tells a replay from a reuse.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+    point = mapped_column(point_column_type(), nullable=True)
+    location_source: Mapped[str] = mapped_column(String(10))
+    accuracy_m: Mapped[float | None]
+    address: Mapped[str | None] = mapped_column(Text)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default=Status.REPORTED.value)
+    captured_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ack_due_at: Mapped[datetime | None]
+    resolve_due_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    reporter = relationship("User", foreign_keys=[reporter_id])
+    category = relationship("Category")
+    grid = relationship("Grid")
+    department = relationship("Department")
+    photos = relationship("Photo", back_populates="case", order_by="Photo.position", cascade="all, delete-orphan")
+    events = relationship("CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan")
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+
+class CaseEvent(db.Model):
+    """The audit trail: who did what to a case, when, from which status to which."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    case = relationship("Case", back_populates="events")
+    actor = relationship("User")
+
+
+@event.listens_for(CaseEvent, "before_update")
+def _events_are_append_only(_mapper, _connection, target):
+    raise RuntimeError(f"case event {target.id} is append-only")

@@ -1,0 +1,68 @@
+"""Opening cases and recording what happens to them. No request objects here:
+callers pass plain values and commit once."""
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import Case, CaseEvent, Status
+
+REF_PREFIX = "CG"
+
+
+def make_ref(case):
+    """Public reference CG-2026-000123: the year received and the case's id."""
+    return f"{REF_PREFIX}-{case.received_at.year}-{case.id:06d}"
+
+
+def set_location(case, lat, lng):
+    case.lat, case.lng = lat, lng
+    case.point = None if lat is None else from_shape(Point(lng, lat), srid=4326)
+
+
+def record_event(case, action, actor=None, *, from_status=None, to_status=None, note=None, data=None, at=None):
+    event = CaseEvent(
+        case=case,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data,
+        created_at=at or utcnow(),
+    )
+    db.session.add(event)
+    return event
+
+
+def open_case(*, client_id, content_hash, channel, reporter, category, description, lat, lng,
+              location_source, accuracy_m, address, captured_at, grid, department, deadlines,
+              photos, received_at=None, note=None):
+    """Add a new case with its photos and its first event; flushes, does not commit."""
+    received_at = received_at or utcnow()
+    case = Case(
+        client_id=client_id,
+        content_hash=content_hash,
+        channel=channel,
+        reporter=reporter,
+        category=category,
+        description=description,
+        location_source=location_source,
+        accuracy_m=accuracy_m,
+        address=address,
+        captured_at=captured_at,
+        received_at=received_at,
+        grid_id=grid.id if grid else None,
+        department=department,
+        status=Status.REPORTED.value,
+        ack_due_at=deadlines[0],
+        resolve_due_at=deadlines[1],
+        photos=photos,
+    )
+    set_location(case, lat, lng)
+    db.session.add(case)
+    db.session.flush()  # the id makes the reference
+    case.ref = make_ref(case)
+    record_event(case, "report", reporter, to_status=case.status, note=note, at=received_at,
+                 data={"channel": channel, "photos": len(photos)})
+    return case

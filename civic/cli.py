@@ -1,0 +1,105 @@
+"""`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc."""
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select, union
+
+from .extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+grids_cli = AppGroup("grids", help="Manage grids.")
+photos_cli = AppGroup("photos", help="Photo storage maintenance.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="resident, grid_worker, dept_staff, dispatcher, supervisor or admin")
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--grid", "grid_code", help="Grid code the user works in (grid workers).")
+@click.option("--department", "department_code", help="Department code (department staff).")
+@click.option("--phone")
+@click.option("--name", "display_name")
+def create_user_command(username, role, password, grid_code, department_code, phone, display_name):
+    """Create a user account."""
+    from .accounts.services import AccountError, create_user
+
+    try:
+        user = create_user(username, role, password, grid_code=grid_code, department_code=department_code,
+                           phone=phone, display_name=display_name)
+        db.session.commit()
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("seed-demo")
+@click.option("--size", type=click.Choice(["full", "small"]), default="full", show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the county already has grids.")
+@with_appcontext
+def seed_demo_command(size, if_empty):
+    """Build the demo county: grids, departments, categories, users and past cases."""
+    from .demo.seed import DEMO_PASSWORD, county_is_empty, seed
+    from .photos.storage import get_storage
+
+    if not county_is_empty():
+        if if_empty:
+            click.echo("The county has data already; not seeding.")
+            return
+        raise click.ClickException("The database has grids already; seed-demo only fills an empty county.")
+    demo = seed(current_app, get_storage(current_app), size)
+    click.echo(f"Seeded {len(demo.level1)} level-1 and {len(demo.level2)} level-2 grids, "
+               f"{len(demo.departments)} departments, {len(demo.categories)} categories.")
+    click.echo(f"Demo logins (password {DEMO_PASSWORD}): admin, supervisor, dispatcher, worker001, chief01, "
+               "staff_san, resident01")
+
+
+@click.command("catalogue")
+@with_appcontext
+def catalogue_command():
+    """Load or update the standard departments and categories."""
+    from .grids.catalogue import load_catalogue
+
+    departments, categories = load_catalogue()
+    db.session.commit()
+    click.echo(f"{len(departments)} departments, {len(categories)} categories")
+
+
+@grids_cli.command("import")
+@click.argument("path", type=click.File("rb"))
+@click.option("--level", type=click.IntRange(1, 2), default=None,
+              help="Level for features without a 'level' property.")
+def import_grids_command(path, level):
+    """Import or update grids from a GeoJSON FeatureCollection (properties: code, name, level, parent, street)."""
+    from .grids.importer import GridImportError, import_geojson
+
+    try:
+        created, updated = import_geojson(json.load(path), default_level=level)
+        db.session.commit()
+    except (GridImportError, ValueError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{created} grids created, {updated} updated")
+
+
+@photos_cli.command("gc")
+@click.option("--dry-run", is_flag=True)
+def photos_gc_command(dry_run):
+    """Delete stored photo files that no photo row refers to (left by a crash mid-upload)."""
+    from .photos.models import Photo
+    from .photos.storage import get_storage
+
+    storage = get_storage(current_app)
+    referenced = set(db.session.scalars(union(select(Photo.display_key), select(Photo.thumb_key))))
+    orphans = [key for key in storage.keys() if key not in referenced]
+    for key in orphans:
+        if not dry_run:
+            storage.delete(key)
+    click.echo(f"{len(orphans)} orphan files {'found' if dry_run else 'deleted'}")
+
+
+def init_app(app):
+    for command in (users_cli, grids_cli, photos_cli, seed_demo_command, catalogue_command):
+        app.cli.add_command(command)

@@ -1,0 +1,66 @@
+"""Settings read from the environment, with defaults that need no setup.
+
+DATABASE_URL   sqlite:///… (SpatiaLite, default: instance/civic.sqlite) or
+               postgresql+psycopg://… (PostGIS)
+SECRET_KEY     generated once into the instance folder when absent
+PHOTO_DIR      where photo derivatives are stored (default: instance/photos)
+REDIS_URL      optional; background jobs run in-process without it
+"""
+import os
+import secrets
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+def _secret_key(instance_path):
+    """Read SECRET_KEY from the environment, else from (or into) the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalise_database_url(url):
+    """Accept the URL spellings hosting providers hand out (postgres://, postgresql://)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path):
+    instance = Path(instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'civic.sqlite'}"
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "PHOTO_DIR": os.environ.get("PHOTO_DIR") or str(instance / "photos"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Three photos of at most 20 MB plus the metadata; a larger body is refused
+        # with 413 before anything is read into memory.
+        "MAX_CONTENT_LENGTH": 64 * MB,
+        "MAX_FORM_MEMORY_SIZE": 1 * MB,
+        "PHOTO_MAX_BYTES": 20 * MB,
+        "PHOTO_MAX_PIXELS": 50_000_000,
+        "PHOTOS_PER_REPORT": 3,
+        "DESCRIPTION_MAX": 2000,
+        "DISPLAY_MAX_SIDE": 1600,
+        "THUMB_MAX_SIDE": 320,
+        # How often a process checks whether another process changed the grids.
+        "GRID_INDEX_CHECK_SECONDS": 30,
+        "TIMEZONE": os.environ.get("CIVIC_TIMEZONE", "Asia/Shanghai"),
+        # Working hours for deadlines in working time (工作时): morning and afternoon.
+        "WORKING_HOURS": os.environ.get("CIVIC_WORKING_HOURS", "08:30-12:00,13:30-17:30"),
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("CIVIC_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh", "en"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # a form left open on a phone all day still submits
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    }

@@ -1,0 +1,275 @@
+"""`flask seed-demo`: a county like the ones this product follows.
+
+Around 36.58 N, 116.25 E: 3 streets (街道), 12 level-1 grids (communities),
+120 level-2 grids, the department and category catalogue, users for every
+role, and about 2000 past cases over 60 days in every state, each with its
+events, so that lists and dashboards have something true to show.
+"""
+import io
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+import click
+from geoalchemy2.shape import from_shape
+from PIL import Image, ImageDraw
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from ..accounts.models import Role, User
+from ..cases.deadlines import clock_for
+from ..cases.models import Case, CaseEvent, Status
+from ..cases.services import make_ref, set_location
+from ..extensions import db
+from ..grids.catalogue import load_catalogue
+from ..grids.models import Grid
+from ..photos.models import Photo
+from ..spatial import as_multi
+from ..timeutil import utcnow
+from . import geometry
+
+CENTER = (36.58, 116.25)
+COUNTY_CODE = "371523"
+DEMO_PASSWORD = "demo1234"
+STREETS = ["振兴街道", "信发街道", "温陈街道"]
+COMMUNITIES = ["府前社区", "文化社区", "新华社区", "振华社区", "金牛社区", "湖滨社区",
+               "东苑社区", "西苑社区", "南苑社区", "北苑社区", "育才社区", "光明社区"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "强", "霞", "平", "刚", "桂英", "建华", "秀兰", "海燕", "志强"]
+# Categories grid workers meet most, weighted; the rest share what is left.
+COMMON = {"E0102": 14, "E0505": 12, "E0506": 8, "E0605": 8, "E0201": 7, "E0504": 6, "E0507": 6,
+          "E0104": 5, "E0601": 4, "E0602": 4, "C0305": 4, "C0118": 4, "E0306": 3, "E0111": 2}
+DESCRIPTIONS = {
+    "E0102": ["路边有一堆暴露垃圾，无人清理", "小区门口垃圾散落，味道很大"],
+    "E0505": ["机动车占用人行道停放", "车辆堵在小区出入口"],
+    "E0506": ["非机动车乱停放堵塞盲道", "电动车在门口乱放"],
+    "E0605": ["垃圾箱满溢，周围散落垃圾", "分类垃圾桶已满未清运"],
+    "E0201": ["电线杆上贴满小广告", "墙面喷涂办证小广告"],
+    "E0601": ["消防通道被私家车占用", "杂物堆放堵塞消防通道"],
+    "E0602": ["小区内犬只未牵绳，吓到老人孩子", "遛狗不牵绳"],
+    "C0118": ["路灯不亮，夜间行人不便", "路灯灯杆倾斜"],
+    "E0306": ["路面坑洼，雨天积水", "人行道砖破损翘起"],
+}
+SIZES = {
+    "full": {"streets": 3, "blocks": 4, "cells_x": 5, "cells_y": 2, "cases": 2000, "residents": 60},
+    "small": {"streets": 1, "blocks": 2, "cells_x": 2, "cells_y": 2, "cases": 60, "residents": 5},
+}
+
+
+@dataclass
+class Demo:
+    departments: dict
+    categories: dict
+    level1: list
+    level2: list
+    workers_by_grid: dict
+    residents: list
+    staff_by_department: dict
+    dispatcher: User
+    supervisor: User
+
+
+def county_is_empty():
+    return db.session.scalar(select(func.count(Grid.id))) == 0
+
+
+def _name(rng):
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def _phone(n):
+    return f"139{n:08d}"
+
+
+def _build_grids(size, rng):
+    level1, level2 = [], []
+    for s, b, cells in geometry.town(CENTER, streets=size["streets"], blocks_per_street=size["blocks"],
+                                     cells_x=size["cells_x"], cells_y=size["cells_y"]):
+        street_code = f"{s + 1:03d}"
+        community = COMMUNITIES[(s * size["blocks"] + b) % len(COMMUNITIES)]
+        parent = Grid(code=f"{COUNTY_CODE}{street_code}{b + 1:03d}", name=community, level=1,
+                      street=STREETS[s], polygon=from_shape(geometry.union(cells), srid=4326))
+        db.session.add(parent)
+        level1.append(parent)
+        for n, polygon in enumerate(cells, start=1):
+            child = Grid(code=f"{parent.code}{n:02d}", name=f"{community}第{n}网格", level=2, parent=parent,
+                         street=STREETS[s], polygon=from_shape(as_multi(polygon), srid=4326))
+            child.shape = polygon  # kept in memory for placing demo cases
+            db.session.add(child)
+            level2.append(child)
+    return level1, level2
+
+
+def _build_users(size, level1, level2, departments, rng):
+    pw = generate_password_hash(DEMO_PASSWORD)  # one hash for all demo users: hashing is slow on purpose
+    serial = iter(range(1, 10**6))
+
+    def user(username, role, **extra):
+        u = User(username=username, role=role.value, display_name=extra.pop("display_name", None) or _name(rng),
+                 phone=_phone(next(serial)), password_hash=pw, **extra)
+        db.session.add(u)
+        return u
+
+    user("admin", Role.ADMIN, display_name="系统管理员")
+    supervisor = user("supervisor", Role.SUPERVISOR, display_name="指挥中心主任")
+    dispatcher = user("dispatcher", Role.DISPATCHER, display_name="值班派遣员")
+    staff = {code: [user(f"staff_{code.lower()}", Role.DEPT_STAFF, department=dept)]
+             for code, dept in departments.items()}
+    workers = {}
+    for n, grid in enumerate(level1, start=1):
+        chief = user(f"chief{n:02d}", Role.GRID_WORKER)
+        chief.grids.append(grid)
+        grid.chief = chief
+    for n, grid in enumerate(level2, start=1):
+        worker = user(f"worker{n:03d}", Role.GRID_WORKER)
+        worker.grids.append(grid)
+        grid.chief = worker
+        workers[grid.code] = worker
+    residents = [user(f"resident{n:02d}", Role.RESIDENT) for n in range(1, size["residents"] + 1)]
+    return staff, workers, residents, dispatcher, supervisor
+
+
+def _demo_photos(storage, count=12):
+    """Placeholder pictures (drawn, marked 示例/DEMO), shared by seeded cases."""
+    rng = random.Random(3)
+    keys = []
+    for n in range(count):
+        image = Image.new("RGB", (960, 720))
+        draw = ImageDraw.Draw(image)
+        sky, ground = (rng.randint(120, 200), rng.randint(160, 220), 235), (rng.randint(90, 140),) * 3
+        draw.rectangle((0, 0, 960, 400), fill=sky)
+        draw.rectangle((0, 400, 960, 720), fill=ground)
+        for _ in range(6):
+            x, y = rng.randint(0, 860), rng.randint(300, 620)
+            draw.rectangle((x, y, x + rng.randint(40, 140), y + rng.randint(30, 100)),
+                           fill=(rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255)))
+        draw.text((24, 24), f"DEMO {n + 1}", fill=(255, 255, 255))
+        pair = []
+        for max_side in (960, 320):
+            copy = image.copy()
+            copy.thumbnail((max_side, max_side))
+            out = io.BytesIO()
+            copy.save(out, "JPEG", quality=80)
+            key = storage.new_key() if max_side == 960 else storage.new_key("_t.jpg")
+            storage.save(key, out.getvalue())
+            pair.append(key)
+        keys.append(tuple(pair))
+    return keys
+
+
+# The main line of the workflow: (action, status after it, typical minutes after the previous step)
+MAIN_LINE = [
+    ("accept", Status.ACCEPTED, (3, 40)),
+    ("dispatch", Status.DISPATCHED, (2, 30)),
+    ("acknowledge", Status.ACKNOWLEDGED, None),  # against the acknowledge deadline
+    ("start", Status.IN_PROGRESS, (5, 90)),
+    ("handle", Status.HANDLED, None),  # against the resolve deadline
+    ("verify", Status.CLOSED, (20, 600)),
+]
+
+
+def _received_time(now, rng):
+    """Daytime-heavy, over the last 60 days."""
+    day = now - timedelta(days=rng.uniform(0, 60))
+    local_hour = rng.choices(range(24), weights=[1, 1, 1, 1, 1, 2, 4, 8, 12, 12, 11, 9, 6, 8, 10, 10, 9, 8, 6, 4, 3, 2, 1, 1])[0]
+    # Local (UTC+8) hour → UTC
+    moment = day.replace(hour=(local_hour - 8) % 24, minute=rng.randint(0, 59), second=rng.randint(0, 59), microsecond=0)
+    return min(moment, now - timedelta(minutes=5))
+
+
+def _simulate(case, demo, actors, now, rng):
+    """Walk a case along the workflow from its report until now, writing events."""
+    events = [CaseEvent(case=case, actor=case.reporter, action="report", to_status=Status.REPORTED.value,
+                        created_at=case.received_at, data={"channel": case.channel})]
+    if rng.random() < 0.06:
+        at = case.received_at + timedelta(minutes=rng.randint(5, 120))
+        if at < now:
+            case.status = Status.REJECTED.value
+            events.append(CaseEvent(case=case, actor=demo.dispatcher, action="reject", from_status="reported",
+                                    to_status="rejected", note=rng.choice(["重复上报", "不属于受理范围", "信息不实"]), created_at=at))
+        return events
+    at, status = case.received_at, Status.REPORTED
+    # Some cases get stuck before work starts or before it is done: these become the overdue ones.
+    stalls_before = rng.choice(["start", "handle"]) if rng.random() < 0.08 else None
+    for action, next_status, spread in MAIN_LINE:
+        if action == stalls_before:
+            break
+        if action == "acknowledge":
+            window = (case.ack_due_at - at).total_seconds() / 60
+            at = at + timedelta(minutes=max(1, window * (rng.uniform(0.1, 0.9) if rng.random() < 0.93 else rng.uniform(1.1, 3))))
+        elif action == "handle":
+            window = (case.resolve_due_at - at).total_seconds() / 60
+            at = at + timedelta(minutes=max(5, window * (rng.uniform(0.2, 0.95) if rng.random() < 0.9 else rng.uniform(1.05, 2.5))))
+        else:
+            at = at + timedelta(minutes=rng.randint(*spread))
+        if at >= now:
+            break
+        actor = actors.get(action) or case.reporter
+        if action in ("acknowledge", "start", "handle") and case.department is not None:
+            actor = demo.staff_by_department[case.department.code][0]
+        if action == "dispatch" and case.department is None:
+            break  # nobody owns it: it waits in the dispatcher's queue
+        events.append(CaseEvent(case=case, actor=actor, action=action, from_status=status.value,
+                                to_status=next_status.value, created_at=at,
+                                note="已处理完毕，现场已恢复" if action == "handle" else None))
+        setattr(case, {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
+                       "handle": "handled_at", "verify": "closed_at"}.get(action, "updated_at"), at)
+        status = next_status
+        case.status = status.value
+    return events
+
+
+def _build_cases(app, demo, count, rng, photo_keys):
+    now = utcnow()
+    clock = clock_for(app)
+    codes = list(demo.categories)
+    weights = [COMMON.get(code, 0.6) for code in codes]
+    hot = rng.sample(demo.level2, k=max(1, len(demo.level2) // 10))  # hot spots get more reports
+    actors = {"accept": demo.dispatcher, "dispatch": demo.dispatcher, "verify": None}
+    cases = []
+    with click.progressbar(range(count), label="Demo cases", show_pos=True) as bar:
+        for n in bar:
+            grid = rng.choice(hot) if rng.random() < 0.3 else rng.choice(demo.level2)
+            category = demo.categories[rng.choices(codes, weights)[0]]
+            point = geometry.random_point_in(grid.shape, rng)
+            channel = rng.choices(["grid_worker", "resident", "hotline", "qr"], [60, 22, 10, 8])[0]
+            reporter = demo.workers_by_grid[grid.code] if channel == "grid_worker" else (
+                rng.choice(demo.residents) if channel in ("resident", "qr") else demo.dispatcher)
+            received = _received_time(now, rng)
+            ack_due, resolve_due = clock.deadlines(received, category)
+            case = Case(client_id=f"00000000-0000-4000-8000-{n:012d}", content_hash="demo", channel=channel,
+                        reporter=reporter, category=category, grid_id=grid.id, department=category.department,
+                        description=rng.choice(DESCRIPTIONS.get(category.code, [category.name_zh])),
+                        location_source="device", accuracy_m=round(rng.uniform(4, 30), 1),
+                        captured_at=received - timedelta(minutes=rng.randint(0, 5)), received_at=received,
+                        ack_due_at=ack_due, resolve_due_at=resolve_due, status=Status.REPORTED.value)
+            set_location(case, round(point.y, 6), round(point.x, 6))
+            display, thumb = photo_keys[n % len(photo_keys)]
+            case.photos.append(Photo(kind="before", position=0, sha256=f"{n:064x}", phash="0" * 16, width=960,
+                                     height=720, bytes=0, source_format="DEMO", display_key=display, thumb_key=thumb))
+            verifier = demo.workers_by_grid[grid.code]
+            actors["verify"] = verifier
+            events = _simulate(case, demo, actors, now, rng)
+            db.session.add_all(events)
+            case.updated_at = max(event.created_at for event in events)
+            db.session.add(case)
+            cases.append(case)
+            if n % 250 == 249:
+                db.session.flush()
+    db.session.flush()
+    for case in cases:
+        case.ref = make_ref(case)
+
+
+def seed(app, storage, size_name="full", rng_seed=20261123):
+    size = SIZES[size_name]
+    rng = random.Random(rng_seed)
+    departments, categories = load_catalogue()
+    level1, level2 = _build_grids(size, rng)
+    db.session.flush()
+    staff, workers, residents, dispatcher, supervisor = _build_users(size, level1, level2, departments, rng)
+    db.session.flush()
+    demo = Demo(departments, categories, level1, level2, workers, residents, staff, dispatcher, supervisor)
+    _build_cases(app, demo, size["cases"], rng, _demo_photos(storage))
+    db.session.commit()
+    return demo

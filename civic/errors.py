@@ -1,0 +1,65 @@
+"""One error shape for the JSON API, and content-negotiated error pages.
+
+Every API error is `{"error": {"code", "message", "field"}}` with a 4xx status;
+an unexpected exception is logged, rolled back and still answered in that shape.
+"""
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, field=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    def to_response(self):
+        body = {"error": {"code": self.code, "message": self.message, "field": self.field}}
+        return jsonify(body), self.status
+
+
+def wants_json():
+    if request.path.startswith(("/api/", "/open311/")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+}
+
+
+def _http_error(exc):
+    if not wants_json():
+        if exc.code == 401:
+            return exc  # the login manager's redirect handles pages
+        return render_template("error.html", error=exc), exc.code
+    message = exc.description or exc.name
+    if exc.code == 413:
+        message = "The upload is too large (at most 20 MB a photo)."
+    return ApiError(exc.code, HTTP_CODES.get(exc.code, "error"), message).to_response()
+
+
+def _unexpected(exc):
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    if wants_json():
+        return ApiError(500, "server_error", "Something went wrong on the server; nothing was saved. Please retry.").to_response()
+    return render_template("error.html", error=None), 500
+
+
+def register_error_handlers(app):
+    app.register_error_handler(ApiError, lambda e: e.to_response())
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

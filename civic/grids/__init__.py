@@ -1,0 +1,1 @@
+"""Grids, departments, categories, grid lookup and routing."""

@@ -1,0 +1,134 @@
+"""Point → level-2 grid, in memory.
+
+An STRtree over the level-2 grid polygons answers a lookup in microseconds
+without touching the database. The tree is rebuilt when this process commits a
+change to a grid, and at most every GRID_INDEX_CHECK_SECONDS a cheap query
+(count and newest update) tells whether another process changed the grids.
+"""
+import threading
+import time
+from dataclasses import dataclass
+
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import event, func, select, text
+
+from ..extensions import db
+from .models import Grid
+
+
+@dataclass(frozen=True)
+class GridHit:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+
+
+class GridIndex:
+    def __init__(self, check_seconds=30):
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._tree = None
+        self._hits = []
+        self._geometries = []
+        self._stamp = None
+        self._checked_at = 0.0
+
+    # -- building -----------------------------------------------------------
+    @staticmethod
+    def _current_stamp():
+        row = db.session.execute(
+            select(func.count(Grid.id), func.max(Grid.updated_at)).where(Grid.level == 2)
+        ).one()
+        return tuple(row)
+
+    def rebuild(self):
+        rows = db.session.execute(
+            select(Grid.id, Grid.code, Grid.name, Grid.parent_id, Grid.polygon)
+            .where(Grid.level == 2)
+            .order_by(Grid.code)  # on a shared border the lowest code wins, always the same one
+        ).all()
+        geometries = [to_shape(row.polygon) for row in rows]
+        with self._lock:
+            self._hits = [GridHit(r.id, r.code, r.name, r.parent_id) for r in rows]
+            self._geometries = geometries
+            self._tree = shapely.STRtree(geometries) if geometries else None
+            self._stamp = self._current_stamp()
+            self._checked_at = time.monotonic()
+
+    def invalidate(self):
+        with self._lock:
+            self._stamp = None
+
+    def _ensure_current(self):
+        if self._stamp is None:
+            self.rebuild()
+        elif time.monotonic() - self._checked_at > self.check_seconds:
+            self._checked_at = time.monotonic()
+            if self._current_stamp() != self._stamp:
+                self.rebuild()
+
+    # -- lookup -------------------------------------------------------------
+    def locate(self, lat, lng):
+        """The level-2 grid containing the point (border included), or None."""
+        self._ensure_current()
+        tree, hits = self._tree, self._hits
+        if tree is None:
+            return None
+        found = tree.query(shapely.Point(lng, lat), predicate="intersects")
+        if len(found) == 0:
+            return None
+        return hits[int(found.min())]
+
+    def nearby(self, box):
+        """(GridHit, polygon) pairs for the grids meeting a shapely box."""
+        self._ensure_current()
+        tree, hits, geometries = self._tree, self._hits, self._geometries
+        if tree is None:
+            return []
+        return [(hits[i], geometries[i]) for i in sorted(tree.query(box, predicate="intersects"))]
+
+    def __len__(self):
+        return len(self._hits)
+
+
+def locate_in_database(lat, lng):
+    """The same lookup done by the database with its spatial index (the
+    benchmark's baseline, and a cross-check in tests)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        sql = text(
+            "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
+            "AND ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'grids' "
+            "AND f_geometry_column = 'polygon' AND search_frame = MakePoint(:lng, :lat, 4326)) "
+            "ORDER BY code LIMIT 1"
+        )
+    else:
+        sql = text(
+            "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)) "
+            "ORDER BY code LIMIT 1"
+        )
+    return db.session.execute(sql, {"lat": lat, "lng": lng}).scalar()
+
+
+def get_index(app):
+    return app.extensions["grid_index"]
+
+
+def install(app):
+    """Create the app's index and drop it whenever a grid change is committed."""
+    index = GridIndex(app.config["GRID_INDEX_CHECK_SECONDS"])
+    app.extensions["grid_index"] = index
+
+    @event.listens_for(db.session, "after_flush")
+    def _note_grid_changes(session, _ctx):
+        if any(isinstance(obj, Grid) for obj in (*session.new, *session.dirty, *session.deleted)):
+            session.info["grids_changed"] = True
+
+    @event.listens_for(db.session, "after_commit")
+    def _drop_stale_index(session):
+        if session.info.pop("grids_changed", False):
+            index.invalidate()
+
+    return index

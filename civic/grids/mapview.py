@@ -1,0 +1,50 @@
+"""A small map drawn from our own grid polygons, as SVG.
+
+No tile server is needed (intranets in China often have none): the case's
+grid, its neighbours and the reported point are enough to see where it is.
+"""
+import math
+
+import shapely
+from flask import current_app
+
+from .lookup import get_index
+
+SIZE = 320  # px, the SVG's viewBox width
+MARGIN_DEG = 0.004  # about 400 m around the point
+
+
+def _project(box):
+    min_x, min_y, max_x, max_y = box
+    x_scale = math.cos(math.radians((min_y + max_y) / 2))
+    width = (max_x - min_x) * x_scale
+    height = max_y - min_y
+    scale = SIZE / max(width, height)
+
+    def project(lng, lat):
+        return round((lng - min_x) * x_scale * scale, 1), round((max_y - lat) * scale, 1)
+
+    return project, round(width * scale), round(height * scale)
+
+
+def _path(geometry, project):
+    parts = []
+    for polygon in getattr(geometry, "geoms", [geometry]):
+        points = [project(x, y) for x, y in polygon.exterior.coords]
+        parts.append("M" + " L".join(f"{x},{y}" for x, y in points) + " Z")
+    return " ".join(parts)
+
+
+def case_map(case):
+    """Data for the case page's SVG map, or None when the case has no point."""
+    if case.lat is None:
+        return None
+    box = (case.lng - MARGIN_DEG, case.lat - MARGIN_DEG * 0.8, case.lng + MARGIN_DEG, case.lat + MARGIN_DEG * 0.8)
+    project, width, height = _project(box)
+    grids = [
+        {"code": hit.code, "name": hit.name, "path": _path(geometry, project), "own": hit.id == case.grid_id,
+         "label": project(*shapely.Point(geometry.representative_point()).coords[0])}
+        for hit, geometry in get_index(current_app).nearby(shapely.box(*box))
+    ]
+    x, y = project(case.lng, case.lat)
+    return {"width": width, "height": height, "grids": grids, "point": {"x": x, "y": y}}

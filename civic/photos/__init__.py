@@ -1,0 +1,1 @@
+"""Photo pipeline: verify, read EXIF, make upright derivatives without metadata, store."""

@@ -1,0 +1,1 @@
+"""Idempotent intake of reports from devices."""

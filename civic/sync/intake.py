@@ -1,0 +1,188 @@
+"""Idempotent intake: one report from a device becomes exactly one case.
+
+The device makes a `client_id` (UUID) when the report is captured and sends it
+with every retry. The same client_id with the same content is a replay (a lost
+response) and answers with the existing case; with other content it is a
+conflict. Concurrent replays meet the unique constraint on client_id: the
+loser rolls back, removes the files it wrote and answers with the winner's case.
+
+Order of work: validate everything and render the photos in memory, then write
+the photo files, then one transaction for the case, its photos and its first
+event. If the transaction fails, the files are removed again; if the process
+dies in between, `flask photos gc` removes files no photo row refers to.
+"""
+import hashlib
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import Role
+from ..cases import services as cases
+from ..cases.deadlines import clock_for
+from ..cases.models import Case, Channel, LocationSource
+from ..errors import ApiError
+from ..extensions import db
+from ..grids.lookup import get_index
+from ..grids.models import Category, Grid
+from ..grids.routing import route
+from ..photos import pipeline
+from ..photos.models import Photo
+from ..photos.storage import get_storage
+from ..timeutil import utcnow
+
+# Which channels each role may file under; the first is the default.
+ROLE_CHANNELS = {
+    Role.RESIDENT: ("resident", "qr"),
+    Role.GRID_WORKER: ("grid_worker",),
+    Role.DEPT_STAFF: ("grid_worker",),
+    Role.DISPATCHER: ("hotline", "grid_worker", "resident", "qr"),
+    Role.SUPERVISOR: ("hotline", "grid_worker", "resident", "qr"),
+    Role.ADMIN: ("hotline", "grid_worker", "resident", "qr"),
+}
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool
+
+
+def content_hash(meta, photo_hashes):
+    digest = hashlib.sha256(meta.canonical().encode())
+    for photo_hash in photo_hashes:
+        digest.update(photo_hash.encode())
+    return digest.hexdigest()
+
+
+def _channel(meta, user):
+    allowed = ROLE_CHANNELS[user.role_enum]
+    if meta.channel is None:
+        return allowed[0]
+    if meta.channel not in {c.value for c in Channel}:
+        raise ApiError(422, "invalid", f"Unknown channel '{meta.channel}'.", "channel")
+    if meta.channel not in allowed:
+        raise ApiError(403, "forbidden", f"Your role cannot file reports as '{meta.channel}'.", "channel")
+    return meta.channel
+
+
+def _replay(existing, fingerprint, user):
+    if existing.content_hash == fingerprint and existing.reporter_id == user.id:
+        return IntakeResult(existing, created=False)
+    raise ApiError(409, "client_id_conflict",
+                   "This client_id was already used for a different report.", "client_id")
+
+
+def _find(client_id):
+    return db.session.scalar(select(Case).where(Case.client_id == client_id))
+
+
+def _inspect_all(uploads, config):
+    tz = ZoneInfo(config["TIMEZONE"])
+    inspected = []
+    for index, data in enumerate(uploads):
+        try:
+            inspected.append(pipeline.inspect(
+                data, max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"], local_tz=tz))
+        except pipeline.PhotoRejected as exc:
+            raise ApiError(exc.status, exc.code, f"Photo {index + 1}: {exc.message}", "photo") from exc
+    return inspected
+
+
+def _render_all(inspected, config):
+    rendered = []
+    for index, item in enumerate(inspected):
+        try:
+            rendered.append(pipeline.render(
+                item, display_max=config["DISPLAY_MAX_SIDE"], thumb_max=config["THUMB_MAX_SIDE"]))
+        except pipeline.PhotoRejected as exc:
+            raise ApiError(exc.status, exc.code, f"Photo {index + 1}: {exc.message}", "photo") from exc
+    return rendered
+
+
+def _locate(meta, inspected):
+    """Device position, else the first photo's EXIF GPS, else the address."""
+    if meta.lat is not None:
+        return meta.lat, meta.lng, LocationSource.DEVICE.value
+    for item in inspected:
+        if item.gps:
+            return item.gps[0], item.gps[1], LocationSource.EXIF.value
+    if meta.address:
+        return None, None, LocationSource.MANUAL.value
+    raise ApiError(422, "location_required",
+                   "Where is it? Allow location, use a photo taken with location on, or type an address.", "lat")
+
+
+def _write_photos(storage, inspected, rendered, written_keys):
+    photos = []
+    for position, (item, out) in enumerate(zip(inspected, rendered)):
+        display_key, thumb_key = storage.new_key(), storage.new_key("_t.jpg")
+        storage.save(display_key, out.display)
+        written_keys.append(display_key)
+        storage.save(thumb_key, out.thumb)
+        written_keys.append(thumb_key)
+        photos.append(Photo(
+            kind="before", position=position, sha256=item.sha256, phash=out.phash,
+            width=out.width, height=out.height, bytes=len(item.data), source_format=item.format,
+            display_key=display_key, thumb_key=thumb_key, taken_at=item.taken_at,
+        ))
+    return photos
+
+
+def submit_report(meta, uploads, user):
+    """`meta` is a parsed ReportMeta, `uploads` the photos' bytes in order."""
+    config = current_app.config
+    if len(uploads) > config["PHOTOS_PER_REPORT"]:
+        raise ApiError(422, "too_many_photos", f"At most {config['PHOTOS_PER_REPORT']} photos a report.", "photo")
+    inspected = _inspect_all(uploads, config)
+    fingerprint = content_hash(meta, [item.sha256 for item in inspected])
+
+    existing = _find(meta.client_id)
+    if existing is not None:
+        return _replay(existing, fingerprint, user)
+
+    category = db.session.scalar(select(Category).where(Category.code == meta.category, Category.active.is_(True)))
+    if category is None:
+        raise ApiError(422, "unknown_category", f"Unknown category '{meta.category}'.", "category")
+    channel = _channel(meta, user)
+    lat, lng, source = _locate(meta, inspected)
+    rendered = _render_all(inspected, config)
+
+    hit = get_index(current_app).locate(lat, lng) if lat is not None else None
+    grid = db.session.get(Grid, hit.id) if hit else None
+    destination = route(category, hit.id if hit else None, hit.parent_id if hit else None)
+
+    storage = get_storage(current_app)
+    written_keys = []
+    try:
+        photos = _write_photos(storage, inspected, rendered, written_keys)
+        received = utcnow()
+        case = cases.open_case(
+            client_id=meta.client_id, content_hash=fingerprint, channel=channel, reporter=user,
+            category=category, description=meta.description, lat=lat, lng=lng, location_source=source,
+            accuracy_m=meta.accuracy_m if source == LocationSource.DEVICE.value else None,
+            address=meta.address, captured_at=meta.captured_at or (inspected[0].taken_at if inspected else None),
+            grid=grid, department=destination.department,
+            deadlines=clock_for(current_app).deadlines(received, category),
+            photos=photos, received_at=received,
+        )
+        db.session.commit()
+        return IntakeResult(case, created=True)
+    except IntegrityError:
+        db.session.rollback()
+        _remove(storage, written_keys)
+        existing = _find(meta.client_id)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint, user)
+    except BaseException:
+        db.session.rollback()
+        _remove(storage, written_keys)
+        raise
+
+
+def _remove(storage, keys):
+    for key in keys:
+        storage.delete(key)

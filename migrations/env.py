@@ -1,0 +1,141 @@
+import logging
+from logging.config import fileConfig
+
+from flask import current_app
+
+from alembic import context
+from geoalchemy2 import alembic_helpers
+
+# this is the Alembic Config object, which provides
+# access to the values within the .ini file in use.
+config = context.config
+
+# Interpret the config file for Python logging.
+# This line sets up loggers basically.
+fileConfig(config.config_file_name)
+logger = logging.getLogger('alembic.env')
+
+
+def get_engine():
+    try:
+        # this works with Flask-SQLAlchemy<3 and Alchemical
+        return current_app.extensions['migrate'].db.get_engine()
+    except (TypeError, AttributeError):
+        # this works with Flask-SQLAlchemy>=3
+        return current_app.extensions['migrate'].db.engine
+
+
+def get_engine_url():
+    try:
+        return get_engine().url.render_as_string(hide_password=False).replace(
+            '%', '%%')
+    except AttributeError:
+        return str(get_engine().url).replace('%', '%%')
+
+
+# add your model's MetaData object here
+# for 'autogenerate' support
+# from myapp import mymodel
+# target_metadata = mymodel.Base.metadata
+config.set_main_option('sqlalchemy.url', get_engine_url())
+target_db = current_app.extensions['migrate'].db
+
+# other values from the config, defined by the needs of env.py,
+# can be acquired:
+# my_important_option = config.get_main_option("my_important_option")
+# ... etc.
+
+
+def get_metadata():
+    if hasattr(target_db, 'metadatas'):
+        return target_db.metadatas[None]
+    return target_db.metadata
+
+
+def run_migrations_offline():
+    """Run migrations in 'offline' mode.
+
+    This configures the context with just a URL
+    and not an Engine, though an Engine is acceptable
+    here as well.  By skipping the Engine creation
+    we don't even need a DBAPI to be available.
+
+    Calls to context.execute() here emit the given string to the
+    script output.
+
+    """
+    url = config.get_main_option("sqlalchemy.url")
+    context.configure(
+        url=url, target_metadata=get_metadata(), literal_binds=True
+    )
+
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def include_object(obj, name, obj_type, reflected, compare_to):
+    """Leave alone tables that exist in the database but not in our models:
+    SpatiaLite and PostGIS keep their own (SpatialIndex, KNN, spatial_ref_sys…).
+    Dropping one of our tables is written by hand in its migration."""
+    if obj_type == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
+
+
+def _chain(*hooks):
+    def run(context, revision, directives):
+        for hook in hooks:
+            if directives:
+                hook(context, revision, directives)
+    return run
+
+
+def run_migrations_online():
+    """Run migrations in 'online' mode.
+
+    In this scenario we need to create an Engine
+    and associate a connection with the context.
+
+    """
+
+    # this callback is used to prevent an auto-migration from being generated
+    # when there are no changes to the schema
+    # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
+    def process_revision_directives(context, revision, directives):
+        if getattr(config.cmd_opts, 'autogenerate', False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info('No changes in schema detected.')
+
+    conf_args = dict(current_app.extensions['migrate'].configure_args)
+    # GeoAlchemy2's helpers render spatial columns and indexes so that the same
+    # migration works on SpatiaLite (RecoverGeometryColumn) and PostGIS (GiST),
+    # and keep SpatiaLite's own metadata tables out of autogenerate.
+    directives = [alembic_helpers.writer]
+    if conf_args.get("process_revision_directives") is None:
+        directives.insert(0, process_revision_directives)
+    else:
+        directives.insert(0, conf_args["process_revision_directives"])
+    conf_args["process_revision_directives"] = _chain(*directives)
+    conf_args.setdefault("render_item", alembic_helpers.render_item)
+    conf_args.setdefault("include_object", include_object)
+    conf_args.setdefault("render_as_batch", True)  # SQLite alters tables by copying them
+
+    connectable = get_engine()
+
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            **conf_args
+        )
+
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,71 @@
+"""Fill the Chinese catalogue from the table below after `pybabel update`.
+
+    .venv/bin/pybabel extract -F babel.cfg -k _l -o /tmp/messages.pot .
+    .venv/bin/pybabel update -i /tmp/messages.pot -d civic/translations
+    .venv/bin/python scripts/translations.py
+
+Strings already translated in the .po file are kept; the table fills the rest.
+"""
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ZH = {
+    "Wrong username or password.": "用户名或密码错误。",
+    "Please fill in both fields.": "请填写用户名和密码。",
+    "You have logged out.": "您已退出登录。",
+    "Reported": "已上报",
+    "Accepted": "已受理",
+    "Rejected": "不予受理",
+    "Dispatched": "已派遣",
+    "Acknowledged (收到)": "已签收（收到）",
+    "Acknowledged": "已签收",
+    "Work started": "开始处置",
+    "Handled": "已处置",
+    "Verified and closed": "核查通过，已结案",
+    "In progress": "处置中",
+    "Closed": "已结案",
+    "Civic grid": "网格通",
+    "Log out": "退出",
+    "Not found": "未找到",
+    "This page does not exist, or you may not see it.": "页面不存在，或您无权查看。",
+    "Not allowed": "无权访问",
+    "Your role may not open this page.": "您的角色无权打开此页面。",
+    "Something went wrong": "出错了",
+    "Nothing was saved. Please try again in a moment.": "没有保存任何内容，请稍后重试。",
+    "Back to the start": "返回首页",
+    "Log in": "登录",
+    "Username or phone": "用户名或手机号",
+    "Password": "密码",
+    "Stay logged in on this phone": "在这部手机上保持登录",
+    "Photo %(n)s": "照片 %(n)s",
+    "Grid": "网格",
+    "Outside every grid: waits for the dispatcher": "不在任何网格内：等待派遣员人工分派",
+    "Department": "责任部门",
+    "Not yet routed": "尚未分派",
+    "Acknowledge by": "签收时限",
+    "Resolve by": "处置时限",
+    "Location": "位置",
+    "Map of the case location": "案件位置地图",
+    "Timeline": "办理进度",
+    "Cases": "案件",
+    "No cases yet.": "暂无案件。",
+    "No grid": "无网格",
+}
+
+path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"
+with path.open("rb") as handle:
+    catalog = read_po(handle, locale="zh")
+missing = []
+for message in catalog:
+    if not message.id or message.string:
+        continue
+    if message.id in ZH:
+        message.string = ZH[message.id]
+        message.flags.discard("fuzzy")
+    else:
+        missing.append(message.id)
+with path.open("wb") as handle:
+    write_po(handle, catalog, width=100)
+if missing:
+    print("untranslated:", *missing, sep="\n  ")
