@@ -76,7 +76,7 @@ def inspect(data, *, max_bytes, max_pixels, local_tz):
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         if isinstance(exc, (Image.DecompressionBombWarning, Image.DecompressionBombError)):
             raise PhotoRejected(422, "photo_too_many_pixels", "The photo has too many pixels.") from exc
-        raise PhotoRejected(415, "photo_unsupported", "Not a photo: send a JPEG, PNG, WebP or HEIC image.") from exc
+        raise PhotoRejected(415, "photo_unsupported", "Not a readable photo: send a JPEG, PNG, WebP or HEIC image.") from exc
     except Exception as exc:  # a header so broken the decoder gives up at once
         raise PhotoRejected(422, "photo_unreadable", "The photo is damaged and cannot be read.") from exc
     width, height = image.size
