@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, request, send_from_directory, session
+from flask import Flask, g, request, send_from_directory, session
 
 from . import config as config_module
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -49,6 +49,12 @@ def _init_extensions(app):
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(PACKAGE_DIR / "translations"))
     login_manager.init_app(app)
     login_manager.login_message = None
+
+    @app.before_request
+    def forget_previous_user():
+        # Each request finds its own user. (An app context, and so `g`, can
+        # outlive one request, as in tests that keep one pushed.)
+        g.pop("_login_user", None)
 
     @login_manager.user_loader
     def load_user(user_id):

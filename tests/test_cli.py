@@ -1,0 +1,78 @@
+"""The flask commands: users, seed-demo, photos gc."""
+from sqlalchemy import func, select
+
+from civic.accounts.models import User
+from civic.cases.models import Case, CaseEvent, Status
+from civic.extensions import db
+from civic.grids.models import Department, Grid
+
+
+def test_users_create(runner, county):
+    result = runner.invoke(args=["users", "create", "zhang", "--role", "grid_worker", "--password", "s3cret!",
+                                 "--grid", "L2-1-2", "--phone", "13700001111"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "zhang"))
+    assert user.role == "grid_worker" and [g.code for g in user.grids] == ["L2-1-2"]
+    assert user.check_password("s3cret!") and "s3cret!" not in user.password_hash
+    assert user.phone_masked == "137****1111"
+
+
+def test_users_create_refuses_bad_role_grid_department_and_duplicates(runner, county):
+    for args, message in [
+        (["--role", "mayor"], "unknown role"),
+        (["--role", "grid_worker", "--grid", "NOPE"], "no grid"),
+        (["--role", "dept_staff", "--department", "NOPE"], "no department"),
+    ]:
+        result = runner.invoke(args=["users", "create", "li", "--password", "x", *args])
+        assert result.exit_code != 0 and message in result.output
+    result = runner.invoke(args=["users", "create", "worker", "--role", "resident", "--password", "x"])
+    assert result.exit_code != 0 and "exists" in result.output
+
+
+def test_seed_demo_small_builds_a_county_in_every_state(app, runner):
+    result = runner.invoke(args=["seed-demo", "--size", "small"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(Grid.id)).where(Grid.level == 2)) == 8
+    assert db.session.scalar(select(func.count(Department.id))) >= 20
+    assert db.session.scalar(select(func.count(Case.id))) == 60
+    assert db.session.scalar(select(func.count(CaseEvent.id))) > 60
+    refs = db.session.scalars(select(Case.ref)).all()
+    assert all(ref and ref.startswith("CG-") for ref in refs)
+    again = runner.invoke(args=["seed-demo", "--size", "small", "--if-empty"])
+    assert again.exit_code == 0 and "not seeding" in again.output
+    assert runner.invoke(args=["seed-demo", "--size", "small"]).exit_code != 0
+
+
+def test_full_demo_county_shape(app, runner):
+    """The full county: 12 level-1, 120 level-2 grids that tile the town, ~2000 cases in every state."""
+    from geoalchemy2.shape import to_shape
+    from shapely.ops import unary_union
+
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    level1 = db.session.scalars(select(Grid).where(Grid.level == 1)).all()
+    level2 = db.session.scalars(select(Grid).where(Grid.level == 2)).all()
+    assert (len(level1), len(level2)) == (12, 120)
+    assert len({g.street for g in level1}) == 3
+    shapes = [to_shape(g.polygon) for g in level2]
+    town = unary_union(shapes)
+    assert abs(sum(s.area for s in shapes) - town.area) < 1e-9  # no overlaps
+    assert abs(town.centroid.y - 36.58) < 0.01 and abs(town.centroid.x - 116.25) < 0.01
+    statuses = set(db.session.scalars(select(Case.status).distinct()))
+    assert statuses == {s.value for s in Status}
+    assert db.session.scalar(select(func.count(Case.id))) == 2000
+
+
+def test_photos_gc_removes_only_orphans(app, runner, county, api_as):
+    from pathlib import Path
+
+    from tests.conftest import new_meta, photo_path
+
+    api_as(county.worker).post_report(new_meta(address="x"), [photo_path("plain/no_exif.jpg")])
+    orphan = Path(app.config["PHOTO_DIR"]) / "ab" / "abandoned.jpg"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left by a crash")
+    result = runner.invoke(args=["photos", "gc"])
+    assert "1 orphan files deleted" in result.output
+    assert not orphan.exists()
+    assert len(list(Path(app.config["PHOTO_DIR"]).rglob("*.jpg"))) == 2
