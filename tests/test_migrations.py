@@ -56,3 +56,12 @@ def test_both_backends_have_the_same_schema(app, backend):
     if len(EXPECTED_SCHEMA) == 2:
         first, second = EXPECTED_SCHEMA.values()
         assert first == second
+
+
+def test_downgrade_and_upgrade_again(app):
+    from flask_migrate import downgrade, upgrade
+
+    downgrade(revision="base")
+    assert not set(inspect(db.engine).get_table_names()) & OUR_TABLES
+    upgrade()
+    assert OUR_TABLES <= set(inspect(db.engine).get_table_names())

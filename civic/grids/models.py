@@ -27,7 +27,7 @@ class Grid(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     street: Mapped[str | None] = mapped_column(String(100))  # 街道/乡镇 the grid belongs to
     polygon = mapped_column(area_column_type(), nullable=False)
-    chief_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+    chief_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     parent = relationship("Grid", remote_side=[id], back_populates="children")

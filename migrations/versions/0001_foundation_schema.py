@@ -30,6 +30,25 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_departments')),
     sa.UniqueConstraint('code', name=op.f('uq_departments_code'))
     )
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('display_name', sa.String(length=100), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('password_hash', sa.String(length=256), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('phone', name=op.f('uq_users_phone')),
+    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
+
     op.create_geospatial_table('grids',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -40,7 +59,7 @@ def upgrade():
     sa.Column('polygon', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('chief_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['chief_id'], ['users.id'], name=op.f('fk_grids_chief_id_users'), use_alter=True),
+    sa.ForeignKeyConstraint(['chief_id'], ['users.id'], name=op.f('fk_grids_chief_id_users')),
     sa.ForeignKeyConstraint(['parent_id'], ['grids.id'], name=op.f('fk_grids_parent_id_grids')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_grids')),
     sa.UniqueConstraint('code', name=op.f('uq_grids_code'))
@@ -70,25 +89,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
     sa.UniqueConstraint('code', name=op.f('uq_categories_code'))
     )
-    op.create_table('users',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=64), nullable=False),
-    sa.Column('display_name', sa.String(length=100), nullable=False),
-    sa.Column('phone', sa.String(length=20), nullable=True),
-    sa.Column('password_hash', sa.String(length=256), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('phone', name=op.f('uq_users_phone')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
-    )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
-
     op.create_geospatial_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ref', sa.String(length=32), nullable=True),
@@ -252,11 +252,6 @@ def downgrade():
         batch_op.drop_geospatial_index('idx_cases_point', postgresql_using='gist', column_name='point')
 
     op.drop_geospatial_table('cases')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_role'))
-        batch_op.drop_index(batch_op.f('ix_users_department_id'))
-
-    op.drop_table('users')
     op.drop_table('categories')
     with op.batch_alter_table('grids', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grids_parent_id'))
@@ -264,5 +259,10 @@ def downgrade():
         batch_op.drop_geospatial_index('idx_grids_polygon', postgresql_using='gist', column_name='polygon')
 
     op.drop_geospatial_table('grids')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_users_role'))
+        batch_op.drop_index(batch_op.f('ix_users_department_id'))
+
+    op.drop_table('users')
     op.drop_table('departments')
     # ### end Alembic commands ###
