@@ -62,6 +62,8 @@ class GridIndex:
             self._stamp = None
 
     def _ensure_current(self):
+        if self._stamp is not None and time.monotonic() - self._checked_at <= self.check_seconds:
+            return
         if self._stamp is None:
             self.rebuild()
         elif time.monotonic() - self._checked_at > self.check_seconds:
@@ -73,13 +75,13 @@ class GridIndex:
     def locate(self, lat, lng):
         """The level-2 grid containing the point (border included), or None."""
         self._ensure_current()
-        tree, hits = self._tree, self._hits
+        tree = self._tree
         if tree is None:
             return None
-        found = tree.query(shapely.Point(lng, lat), predicate="intersects")
-        if len(found) == 0:
+        found = tree.query(shapely.Point(lng, lat), predicate="intersects").tolist()
+        if not found:
             return None
-        return hits[int(found.min())]
+        return self._hits[found[0] if len(found) == 1 else min(found)]
 
     def nearby(self, box):
         """(GridHit, polygon) pairs for the grids meeting a shapely box."""
@@ -93,11 +95,17 @@ class GridIndex:
         return len(self._hits)
 
 
-def locate_in_database(lat, lng):
-    """The same lookup done by the database with its spatial index (the
-    benchmark's baseline, and a cross-check in tests)."""
+def locate_in_database(lat, lng, use_index=True):
+    """The same lookup done by the database (the benchmark's baseline, and a
+    cross-check in tests). SpatiaLite uses its R*Tree only when asked to
+    explicitly; PostGIS always uses its GiST index."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "sqlite":
+    if dialect == "sqlite" and not use_index:
+        sql = text(
+            "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
+            "ORDER BY code LIMIT 1"
+        )
+    elif dialect == "sqlite":
         sql = text(
             "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
             "AND ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'grids' "

@@ -106,6 +106,15 @@ def _fit(size, max_side):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _resampling(size, target):
+    """After DCT scaling only a small step is left (1632 → 1600 px, say), where
+    bilinear is as good as Lanczos and much cheaper on a small CPU; a big step
+    (PNG, WebP, HEIC: no DCT scaling) reduces by whole factors first."""
+    if target[0] / size[0] >= 0.5:
+        return Image.Resampling.BILINEAR, None
+    return Image.Resampling.LANCZOS, 2.0
+
+
 def _to_rgb(image):
     if image.mode == "RGB":
         return image
@@ -155,7 +164,7 @@ def render(inspected, *, display_max, thumb_max):
         image.load()
         image = _to_rgb(image)
         if image.size != target:
-            image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            image = image.resize(target, *_resampling(image.size, target))
         image = _upright(image, inspected.orientation)
     except PhotoRejected:
         raise
