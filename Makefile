@@ -24,7 +24,7 @@ $(VENV)/.requirements-installed: requirements.txt
 	@touch $@
 
 translations: venv
-	@$(VENV)/bin/pybabel compile -q -d civic/translations
+	@$(VENV)/bin/pybabel compile -d civic/translations >/dev/null
 
 db: setup
 	@$(FLASK) db upgrade
