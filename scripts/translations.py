@@ -51,6 +51,10 @@ ZH = {
     "Cases": "案件",
     "No cases yet.": "暂无案件。",
     "No grid": "无网格",
+    "phone GPS": "手机定位",
+    "photo GPS": "照片定位",
+    "address": "地址",
+    "unknown": "未知",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

@@ -52,3 +52,11 @@ def action_label(action):
         "verify": _("Verified and closed"),
     }
     return labels.get(action, action)
+
+
+@bp.app_template_global()
+def location_label(source):
+    from flask_babel import gettext as _
+
+    labels = {"device": _("phone GPS"), "exif": _("photo GPS"), "manual": _("address"), "none": _("unknown")}
+    return labels.get(source, source)
