@@ -167,6 +167,10 @@ MAIN_LINE = [
     ("verify", Status.CLOSED, (20, 600)),
 ]
 
+# The case column that records when each step happened ("start" has none).
+STEP_TIMESTAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
+                   "handle": "handled_at", "verify": "closed_at"}
+
 
 def _received_time(now, rng):
     """Daytime-heavy, over the last 60 days."""
@@ -212,8 +216,8 @@ def _simulate(case, demo, actors, now, rng):
         events.append(CaseEvent(case=case, actor=actor, action=action, from_status=status.value,
                                 to_status=next_status.value, created_at=at,
                                 note="已处理完毕，现场已恢复" if action == "handle" else None))
-        setattr(case, {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
-                       "handle": "handled_at", "verify": "closed_at"}.get(action, "updated_at"), at)
+        if action in STEP_TIMESTAMPS:
+            setattr(case, STEP_TIMESTAMPS[action], at)
         status = next_status
         case.status = status.value
     return events

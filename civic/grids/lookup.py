@@ -62,14 +62,15 @@ class GridIndex:
             self._stamp = None
 
     def _ensure_current(self):
-        if self._stamp is not None and time.monotonic() - self._checked_at <= self.check_seconds:
-            return
         if self._stamp is None:
             self.rebuild()
-        elif time.monotonic() - self._checked_at > self.check_seconds:
-            self._checked_at = time.monotonic()
-            if self._current_stamp() != self._stamp:
-                self.rebuild()
+            return
+        now = time.monotonic()
+        if now - self._checked_at <= self.check_seconds:
+            return
+        self._checked_at = now
+        if self._current_stamp() != self._stamp:
+            self.rebuild()
 
     # -- lookup -------------------------------------------------------------
     def locate(self, lat, lng):
