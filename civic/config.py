@@ -5,10 +5,15 @@ DATABASE_URL   sqlite:///… (SpatiaLite, default: instance/civic.sqlite) or
 SECRET_KEY     generated once into the instance folder when absent
 PHOTO_DIR      where photo derivatives are stored (default: instance/photos)
 REDIS_URL      optional; background jobs run in-process without it
+CIVIC_MAP_TILE_URL          optional map tile template for the field app ({z}/{x}/{y})
+CIVIC_MAP_TILE_ATTRIBUTION  the tiles' attribution text
+CIVIC_DEVICE_TOKEN_IDLE_DAYS  a device token unused this long is refused (default 30)
 """
 import os
 import secrets
 from pathlib import Path
+
+from .version import APP_VERSION
 
 MB = 1024 * 1024
 
@@ -30,6 +35,16 @@ def normalise_database_url(url):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _int_env(name, default):
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
 def from_environment(instance_path):
@@ -63,4 +78,12 @@ def from_environment(instance_path):
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open on a phone all day still submits
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # The field app (PWA): map tiles, version, heartbeat, token expiry.
+        "MAP_TILE_URL": os.environ.get("CIVIC_MAP_TILE_URL") or None,
+        "MAP_TILE_ATTRIBUTION": os.environ.get("CIVIC_MAP_TILE_ATTRIBUTION", ""),
+        "APP_VERSION": APP_VERSION,
+        "HEARTBEAT_SECONDS": 300,
+        # A token unused this long is refused (the phone logs in again). Workers may
+        # be offline for days, so this is generous; last_used_at is its clock.
+        "DEVICE_TOKEN_IDLE_DAYS": _int_env("CIVIC_DEVICE_TOKEN_IDLE_DAYS", 30),
     }

@@ -70,9 +70,14 @@ class Case(db.Model):
     acknowledged_at: Mapped[datetime | None]
     handled_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The person the case is assigned to: a grid worker who handles it on site, or
+    # a named member of staff. Department staff of case.department may act on it too.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     reporter = relationship("User", foreign_keys=[reporter_id])
+    assignee = relationship("User", foreign_keys=[assignee_id])
     category = relationship("Category")
     grid = relationship("Grid")
     department = relationship("Department")
@@ -97,6 +102,8 @@ class CaseEvent(db.Model):
     to_status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
+    # The device-made id of a task action (UUID): a replay never applies twice.
+    client_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     case = relationship("Case", back_populates="events")
