@@ -2,6 +2,8 @@
 
 Every API error is `{"error": {"code", "message", "field"}}` with a 4xx status;
 an unexpected exception is logged, rolled back and still answered in that shape.
+An error may carry more keys in the same object (`extra`), such as the case as it
+is now when a task action was refused: `{"error": {"code", "message", "field", "case"}}`.
 """
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -10,13 +12,18 @@ from .extensions import db
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, field=None):
+    def __init__(self, status, code, message, field=None, extra=None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.extra = dict(extra or {})
+
+    def to_dict(self):
+        error = dict(self.extra)
+        error.update(code=self.code, message=self.message, field=self.field)  # the three keys always win
+        return {"error": error}
 
     def to_response(self):
-        body = {"error": {"code": self.code, "message": self.message, "field": self.field}}
-        return jsonify(body), self.status
+        return jsonify(self.to_dict()), self.status
 
 
 def wants_json():

@@ -13,7 +13,6 @@ dies in between, `flask photos gc` removes files no photo row refers to.
 """
 import hashlib
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -28,10 +27,9 @@ from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
 from ..grids.routing import route
-from ..photos import pipeline
-from ..photos.models import Photo
 from ..photos.storage import get_storage
 from ..timeutil import utcnow
+from . import photos as photo_steps
 
 # Which channels each role may file under; the first is the default.
 ROLE_CHANNELS = {
@@ -79,29 +77,6 @@ def _find(client_id):
     return db.session.scalar(select(Case).where(Case.client_id == client_id))
 
 
-def _inspect_all(uploads, config):
-    tz = ZoneInfo(config["TIMEZONE"])
-    inspected = []
-    for index, data in enumerate(uploads):
-        try:
-            inspected.append(pipeline.inspect(
-                data, max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"], local_tz=tz))
-        except pipeline.PhotoRejected as exc:
-            raise ApiError(exc.status, exc.code, f"Photo {index + 1}: {exc.message}", "photo") from exc
-    return inspected
-
-
-def _render_all(inspected, config):
-    rendered = []
-    for index, item in enumerate(inspected):
-        try:
-            rendered.append(pipeline.render(
-                item, display_max=config["DISPLAY_MAX_SIDE"], thumb_max=config["THUMB_MAX_SIDE"]))
-        except pipeline.PhotoRejected as exc:
-            raise ApiError(exc.status, exc.code, f"Photo {index + 1}: {exc.message}", "photo") from exc
-    return rendered
-
-
 def _locate(meta, inspected):
     """Device position, else the first photo's EXIF GPS, else the address."""
     if meta.lat is not None:
@@ -115,28 +90,11 @@ def _locate(meta, inspected):
                    "Where is it? Allow location, use a photo taken with location on, or type an address.", "lat")
 
 
-def _write_photos(storage, inspected, rendered, written_keys):
-    photos = []
-    for position, (item, out) in enumerate(zip(inspected, rendered)):
-        display_key, thumb_key = storage.new_key(), storage.new_key("_t.jpg")
-        storage.save(display_key, out.display)
-        written_keys.append(display_key)
-        storage.save(thumb_key, out.thumb)
-        written_keys.append(thumb_key)
-        photos.append(Photo(
-            kind="before", position=position, sha256=item.sha256, phash=out.phash,
-            width=out.width, height=out.height, bytes=len(item.data), source_format=item.format,
-            display_key=display_key, thumb_key=thumb_key, taken_at=item.taken_at,
-        ))
-    return photos
-
-
 def submit_report(meta, uploads, user):
     """`meta` is a parsed ReportMeta, `uploads` the photos' bytes in order."""
     config = current_app.config
-    if len(uploads) > config["PHOTOS_PER_REPORT"]:
-        raise ApiError(422, "too_many_photos", f"At most {config['PHOTOS_PER_REPORT']} photos a report.", "photo")
-    inspected = _inspect_all(uploads, config)
+    photo_steps.check_count(uploads, config)
+    inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = content_hash(meta, [item.sha256 for item in inspected])
 
     existing = _find(meta.client_id)
@@ -148,7 +106,7 @@ def submit_report(meta, uploads, user):
         raise ApiError(422, "unknown_category", f"Unknown category '{meta.category}'.", "category")
     channel = _channel(meta, user)
     lat, lng, source = _locate(meta, inspected)
-    rendered = _render_all(inspected, config)
+    rendered = photo_steps.render_all(inspected, config)
 
     hit = get_index(current_app).locate(lat, lng) if lat is not None else None
     grid = db.session.get(Grid, hit.id) if hit else None
@@ -157,7 +115,7 @@ def submit_report(meta, uploads, user):
     storage = get_storage(current_app)
     written_keys = []
     try:
-        photos = _write_photos(storage, inspected, rendered, written_keys)
+        photos = photo_steps.write_photos(storage, inspected, rendered, written_keys)
         received = utcnow()
         case = cases.open_case(
             client_id=meta.client_id, content_hash=fingerprint, channel=channel, reporter=user,
@@ -172,17 +130,12 @@ def submit_report(meta, uploads, user):
         return IntakeResult(case, created=True)
     except IntegrityError:
         db.session.rollback()
-        _remove(storage, written_keys)
+        photo_steps.remove(storage, written_keys)
         existing = _find(meta.client_id)
         if existing is None:
             raise
         return _replay(existing, fingerprint, user)
     except BaseException:
         db.session.rollback()
-        _remove(storage, written_keys)
+        photo_steps.remove(storage, written_keys)
         raise
-
-
-def _remove(storage, keys):
-    for key in keys:
-        storage.delete(key)
