@@ -245,3 +245,86 @@ def new_meta(**fields):
     meta = {"client_id": str(uuid.uuid4()), "category": "E0102", "description": "路边垃圾"}
     meta.update(fields)
     return meta
+
+
+# -- cases in a given state, and task actions ----------------------------------------
+
+# The main line of the workflow: the status after each action, and the step time it sets.
+PATH = [("accept", "accepted", "accepted_at"), ("dispatch", "dispatched", "dispatched_at"),
+        ("acknowledge", "acknowledged", "acknowledged_at"), ("start", "in_progress", None),
+        ("handle", "handled", "handled_at"), ("verify", "closed", "closed_at")]
+
+
+@pytest.fixture
+def make_case(county):
+    """make_case("dispatched", assignee=county.worker): a case in the test county that
+    has come the usual way to `status`, with its events and step times, committed."""
+    from datetime import timedelta
+
+    from civic.cases.models import Case, CaseEvent
+    from civic.cases.services import make_ref, set_location
+    from civic.timeutil import utcnow
+
+    def make(status="dispatched", *, grid="L2-1-1", category="E0102", assignee=None, reporter=None,
+             department="category", resolve_in=timedelta(days=1)):
+        now = utcnow()
+        cat = county.categories[category]
+        reporter = reporter or county.resident
+        received = now - timedelta(hours=2)
+        case = Case(client_id=str(uuid.uuid4()), content_hash="test", channel="resident", reporter=reporter,
+                    category=cat, grid_id=county.grids[grid].id if grid else None,
+                    department=cat.department if department == "category" else department,
+                    description="测试案件", location_source="device", received_at=received,
+                    ack_due_at=received + timedelta(hours=1),
+                    resolve_due_at=None if resolve_in is None else received + resolve_in,
+                    status="reported", assignee=assignee, assigned_at=now if assignee else None)
+        if grid:
+            set_location(case, *point_in(grid))
+        db.session.add(case)
+        db.session.flush()
+        case.ref = make_ref(case)
+        db.session.add(CaseEvent(case=case, actor=reporter, action="report", to_status="reported",
+                                 created_at=received))
+        if status == "rejected":
+            db.session.add(CaseEvent(case=case, actor=county.dispatcher, action="reject", from_status="reported",
+                                     to_status="rejected", note="重复上报", created_at=now))
+            case.status = "rejected"
+        elif status != "reported":
+            for action, after, stamp in PATH:
+                db.session.add(CaseEvent(case=case, actor=county.dispatcher, action=action, from_status=case.status,
+                                         to_status=after, created_at=now))
+                if stamp:
+                    setattr(case, stamp, now)
+                case.status = after
+                if after == status:
+                    break
+            assert case.status == status, f"no way to {status}"
+        db.session.commit()
+        return case
+
+    return make
+
+
+def post_action(api, case_id, body=None, photos=(), raw_meta=None, **kw):
+    """POST /api/v1/cases/<id>/actions as `api`'s user: JSON without photos, multipart with them."""
+    import json
+
+    url = f"/api/v1/cases/{case_id}/actions"
+    if not photos and raw_meta is None:
+        return api.client.post(url, json=body, headers=api.headers, **kw)
+    data = {"meta": raw_meta if raw_meta is not None else json.dumps(body)}
+    files = []
+    for photo in photos:
+        if isinstance(photo, Path):
+            files.append((io.BytesIO(photo.read_bytes()), photo.name))
+        else:
+            files.append((io.BytesIO(photo[0]), photo[1]))
+    if files:
+        data["photo"] = files
+    return api.client.post(url, data=data, headers=api.headers, content_type="multipart/form-data", **kw)
+
+
+def new_action(action, **fields):
+    body = {"client_id": str(uuid.uuid4()), "action": action}
+    body.update(fields)
+    return body

@@ -15,7 +15,7 @@ def worker_grid_ids(user):
 def can_view_case(user, case):
     if not user or not user.is_authenticated:
         return False
-    if case.reporter_id == user.id:
+    if case.reporter_id == user.id or (case.assignee_id is not None and case.assignee_id == user.id):
         return True
     role = user.role_enum
     if role in OVERSIGHT_ROLES:

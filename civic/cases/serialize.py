@@ -3,6 +3,7 @@ from flask import url_for
 
 from ..timeutil import isoformat
 from .access import can_see_reporter
+from .workflow import allowed_actions
 
 
 def photo_to_dict(photo):
@@ -37,7 +38,41 @@ def case_to_dict(case, viewer):
         "created_at": isoformat(case.received_at),
         "updated_at": isoformat(case.updated_at),
         "reported_by_me": viewer.is_authenticated and case.reporter_id == viewer.id,
+        # Assignees are staff; their names are shown like the staff names in the events.
+        "assignee": {"id": case.assignee.id, "name": case.assignee.display_name} if case.assignee else None,
+        "assigned_at": isoformat(case.assigned_at),
+        "assigned_to_me": viewer.is_authenticated and case.assignee_id is not None and case.assignee_id == viewer.id,
     }
     if can_see_reporter(viewer) and case.reporter is not None:
         data["reporter"] = {"name": case.reporter.display_name, "phone": case.reporter.phone_masked}
+    return data
+
+
+def event_to_dict(event, viewer):
+    """One step of the audit trail. The actor's name is shown when the actor is
+    staff or the viewer: a resident never learns another resident's identity."""
+    actor = event.actor
+    show = actor is not None and (actor.is_staff or (viewer.is_authenticated and actor.id == viewer.id))
+    return {
+        "id": event.id,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "note": event.note,
+        "at": isoformat(event.created_at),
+        "actor": actor.display_name if show else None,
+    }
+
+
+def case_with_actions(case, viewer):
+    """The case as in lists of tasks: the case JSON and what the viewer can do now."""
+    data = case_to_dict(case, viewer)
+    data["allowed_actions"] = allowed_actions(case, viewer) if viewer.is_authenticated else []
+    return data
+
+
+def case_detail(case, viewer):
+    """The case as on its own: with its audit trail and what the viewer can do now."""
+    data = case_with_actions(case, viewer)
+    data["events"] = [event_to_dict(event, viewer) for event in case.events]
     return data

@@ -1,0 +1,280 @@
+"""The case workflow as one table: which action moves a case from which statuses
+to which, who may do it, what it needs, and which step time it records.
+
+Views and clients never decide a transition themselves: they call
+`apply_action`, which checks the rule, moves the status with a conditional
+UPDATE (… WHERE id = :id AND status = :expected, so two concurrent actions can
+never both apply to the same status on SQLite or PostgreSQL) and writes exactly
+one CaseEvent. `allowed_actions` tells a client what a user could do now.
+
+No request objects here; the caller commits.
+"""
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..accounts.models import OVERSIGHT_ROLES, Role
+from ..errors import ApiError
+from ..extensions import db
+from ..photos.models import Photo
+from ..timeutil import isoformat, utcnow
+from .access import worker_grid_ids
+from .models import Case, CaseEvent, Status
+
+S = Status
+
+
+# -- who --------------------------------------------------------------------------
+# Each name is one way of being allowed; a rule lists the ways that count for it.
+
+def _oversight(actor, case):
+    return actor.role_enum in OVERSIGHT_ROLES
+
+
+def _admin(actor, case):
+    return actor.role_enum == Role.ADMIN
+
+
+def _assignee(actor, case):
+    return case.assignee_id is not None and case.assignee_id == actor.id
+
+
+def _department(actor, case):
+    return (actor.role_enum == Role.DEPT_STAFF and actor.department_id is not None
+            and actor.department_id == case.department_id)
+
+
+def _grid_worker(actor, case):
+    if actor.role_enum != Role.GRID_WORKER or case.grid_id is None:
+        return False
+    grids = worker_grid_ids(actor)
+    return case.grid_id in grids or (case.grid is not None and case.grid.parent_id in grids)
+
+
+def _reporter(actor, case):
+    return case.reporter_id is not None and case.reporter_id == actor.id
+
+
+WHO = {
+    "oversight": (_oversight, "dispatchers, supervisors and administrators"),
+    "admin": (_admin, "administrators"),
+    "assignee": (_assignee, "the person it is assigned to"),
+    "department": (_department, "the department's staff"),
+    "grid_worker": (_grid_worker, "the grid's workers"),
+    "reporter": (_reporter, "the reporter"),
+}
+
+OVERSIGHT = ("oversight",)
+DOERS = ("assignee", "department", "admin")              # the people who work a case on site
+VERIFIERS = ("grid_worker", "reporter", "oversight")     # the people who check the work
+
+
+# -- the table ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    from_statuses: frozenset
+    to_status: str | None          # None: the status stays as it is
+    who: tuple
+    verb: str                      # "acknowledge it": for "you cannot …"
+    done: str                      # "acknowledged": for "it can no longer be …"
+    note_required: bool = False
+    stamp: str | None = None       # the case column set to the time of the action
+    photos: str = "none"           # "none", "optional" or "required" (stored as kind "after")
+    after_photo_check: bool = False  # needs an "after" photo when the category asks for one
+    dispatch_options: bool = False   # takes an assignee and/or a department
+
+
+def _rule(action, from_statuses, to_status, who, verb, done, **kw):
+    return Rule(action, frozenset(s.value for s in from_statuses), to_status.value if to_status else None,
+                tuple(who), verb, done, **kw)
+
+
+TRANSITIONS = {rule.action: rule for rule in [
+    _rule("accept", [S.REPORTED], S.ACCEPTED, OVERSIGHT, "accept it", "accepted", stamp="accepted_at"),
+    _rule("reject", [S.REPORTED, S.ACCEPTED], S.REJECTED, OVERSIGHT, "reject it", "rejected",
+          note_required=True),
+    _rule("dispatch", [S.ACCEPTED, S.REPORTED], S.DISPATCHED, OVERSIGHT, "dispatch it", "dispatched",
+          stamp="dispatched_at", dispatch_options=True),
+    _rule("acknowledge", [S.DISPATCHED], S.ACKNOWLEDGED, DOERS, "acknowledge it", "acknowledged",
+          stamp="acknowledged_at"),
+    _rule("start", [S.ACKNOWLEDGED], S.IN_PROGRESS, DOERS, "start work on it", "started"),
+    _rule("handle", [S.ACKNOWLEDGED, S.IN_PROGRESS], S.HANDLED, DOERS, "mark it handled", "marked handled",
+          stamp="handled_at", photos="optional", after_photo_check=True),
+    _rule("add_photo", [S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED], None, DOERS, "add photos to it",
+          "given more photos", photos="required"),
+    _rule("verify", [S.HANDLED], S.CLOSED, VERIFIERS, "verify it", "verified", stamp="closed_at"),
+    # Later (their own issue): "return" (回退: wrong department, back to the dispatcher),
+    # "extend" (延期, approved), "reopen", and "verify_fail" (返工: handled → back to work).
+    # Each is one more row here; apply_action needs no change for a plain status move.
+]}
+
+# Workflow order, for telling "not yet" from "no longer" in messages.
+ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED, S.CLOSED, S.REJECTED]
+RANK = {s.value: n for n, s in enumerate(ORDER)}
+STATUS_WORDS = {"reported": "reported", "accepted": "accepted", "rejected": "rejected",
+                "dispatched": "dispatched", "acknowledged": "acknowledged", "in_progress": "in progress",
+                "handled": "handled", "closed": "closed"}
+MAX_ATTEMPTS = 3  # re-decisions when another request moved the case between our read and our write
+
+
+class WorkflowError(ApiError):
+    """A refused action on a case: the API answers it with the case as it is now."""
+
+    def __init__(self, status, code, message, case, field=None):
+        super().__init__(status, code, message, field)
+        self.case_id = case.id
+
+
+def rule_for(action):
+    if not isinstance(action, str) or not action:
+        raise ApiError(422, "required" if not action else "invalid", "action is required.", "action")
+    rule = TRANSITIONS.get(action)
+    if rule is None:
+        raise ApiError(422, "unknown_action",
+                       f"Unknown action '{action[:40]}'; one of {', '.join(TRANSITIONS)}.", "action")
+    return rule
+
+
+def permits(rule, actor, case):
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.active:
+        return False
+    return any(WHO[name][0](actor, case) for name in rule.who)
+
+
+def allowed_actions(case, user):
+    """The actions `user` could do on `case` in its present status."""
+    return [name for name, rule in TRANSITIONS.items() if case.status in rule.from_statuses and permits(rule, user, case)]
+
+
+def _forbidden(rule, actor, case):
+    if "assignee" in rule.who and case.assignee_id is not None and case.assignee_id != actor.id:
+        name = case.assignee.display_name if case.assignee else "someone else"
+        return WorkflowError(403, "forbidden", f"This case has been reassigned to {name}; "
+                             f"you can no longer {rule.verb}.", case)
+    who = [WHO[name][1] for name in rule.who]
+    listed = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " or " + who[-1]
+    return WorkflowError(403, "forbidden", f"You cannot {rule.verb}: only {listed} can.", case)
+
+
+def _not_now(rule, case):
+    word = STATUS_WORDS.get(case.status, case.status)
+    if RANK.get(case.status, 0) < min(RANK[s] for s in rule.from_statuses):
+        message = f"This case is {word}; it cannot be {rule.done} yet."
+    else:
+        message = f"This case is {word} now; it can no longer be {rule.done}."
+    return WorkflowError(409, "transition_not_allowed", message, case)
+
+
+def _has_after_photo(case):
+    if case.id is None:
+        return any(p.kind == "after" for p in case.photos)
+    return bool(db.session.scalar(
+        select(func.count(Photo.id)).where(Photo.case_id == case.id, Photo.kind == "after")))
+
+
+def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None):
+    """Raise the error `apply_action` would raise for this, without writing anything.
+    Order: who (403), then the status (409), then what the action needs (422)."""
+    rule = rule_for(action)
+    if not permits(rule, actor, case):
+        raise _forbidden(rule, actor, case)
+    if case.status not in rule.from_statuses:
+        raise _not_now(rule, case)
+    if rule.note_required and not clean_note(note):
+        raise ApiError(422, "note_required", f"Say why (a note is required to {rule.verb}).", "note")
+    if rule.photos == "none" and photo_count:
+        raise ApiError(422, "photos_not_allowed", f"Photos cannot be sent with '{action}'.", "photo")
+    if rule.photos == "required" and not photo_count:
+        raise ApiError(422, "photo_required", "Add at least one photo.", "photo")
+    if rule.after_photo_check and case.category.after_photo_required and not photo_count \
+            and not _has_after_photo(case):
+        raise ApiError(422, "after_photo_required",
+                       "This kind of case needs a photo taken after the work; add one to mark it handled.", "photo")
+    if not rule.dispatch_options and (assignee is not None or department is not None):
+        raise ApiError(422, "invalid", "An assignee or department can only be given with 'dispatch'.",
+                       "assignee_id" if assignee is not None else "department")
+    if rule.dispatch_options and department is None and assignee is None and case.department_id is None:
+        raise ApiError(422, "department_required", "Choose the department (or person) to dispatch it to.",
+                       "department")
+    if assignee is not None and (not assignee.active or not assignee.is_staff):
+        raise ApiError(422, "invalid", "A case can only be assigned to active staff.", "assignee_id")
+    return rule
+
+
+def clean_note(note):
+    if note is None:
+        return None
+    note = note.strip()
+    return note or None
+
+
+def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None):
+    """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
+    content = {"case": case_id, "action": action, "note": clean_note(note),
+               "at": isoformat(at), "photos": list(photo_hashes),
+               "assignee": assignee_id, "department": department_code}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None):
+    """Do `action` on `case` as `actor`; returns the one CaseEvent written.
+
+    `photos` are unsaved Photo rows (their files written already); they are kept
+    as kind "after". `at` is when the device says it was done (naive UTC, kept in
+    the event's data as device_at); the event and step times are the server's.
+    Raises WorkflowError (403 forbidden, 409 transition_not_allowed) or ApiError (422).
+    Flushes nothing but the status change; the caller commits or rolls back.
+    """
+    photos = list(photos)
+    note = clean_note(note)
+    for _attempt in range(MAX_ATTEMPTS):
+        rule = check_action(case, action, actor, note=note, photo_count=len(photos),
+                            assignee=assignee, department=department)
+        from_status = case.status
+        now = utcnow()
+        values = {"updated_at": now, "status": rule.to_status or from_status}
+        if rule.stamp:
+            values[rule.stamp] = now
+        if assignee is not None:
+            values.update(assignee_id=assignee.id, assigned_at=now)
+        if department is not None:
+            values["department_id"] = department.id
+        result = db.session.execute(
+            update(Case).where(Case.id == case.id, Case.status == from_status).values(**values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            break
+        # Another request moved the case between our read and our write: decide
+        # again on what it is now (the rule may refuse, or still allow, the action).
+        db.session.refresh(case)
+    else:
+        raise _not_now(rule, case)
+
+    for key, value in values.items():
+        set_committed_value(case, key, value)  # as written: no second UPDATE at flush
+    if assignee is not None or department is not None:
+        db.session.expire(case, ["assignee", "department"])
+
+    first_position = len(case.photos)
+    for offset, photo in enumerate(photos):
+        photo.kind, photo.position = "after", first_position + offset
+        case.photos.append(photo)
+
+    data = {"photos": len(photos),
+            "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
+                                        assignee.id if assignee else None, department.code if department else None),
+            "device_at": isoformat(at)}
+    if assignee is not None:
+        data["assignee_id"] = assignee.id
+    if department is not None:
+        data["department"] = department.code
+    event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
+                      to_status=rule.to_status or from_status, note=note, data=data, client_id=client_id,
+                      created_at=now)
+    db.session.add(event)
+    return event

@@ -1,0 +1,303 @@
+"""The workflow table: every action from every status, by every role; the audit
+trail it writes; and refusals that change nothing."""
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from civic.cases import workflow
+from civic.cases.models import Case, CaseEvent, Status
+from civic.cases.workflow import TRANSITIONS, WorkflowError, allowed_actions, apply_action
+from civic.errors import ApiError
+from civic.extensions import db
+from civic.photos.models import Photo
+
+STATUSES = [s.value for s in Status]
+USERS = ["admin", "supervisor", "dispatcher", "worker", "other_worker", "staff_san", "staff_trf", "resident",
+         "resident2"]
+# The case: in grid L2-1-1 (county.worker's), category E0102 (department SAN), reported
+# by county.resident and assigned to county.other_worker (a worker of another grid).
+WHO_MAY = {
+    "accept": {"admin", "supervisor", "dispatcher"},
+    "reject": {"admin", "supervisor", "dispatcher"},
+    "dispatch": {"admin", "supervisor", "dispatcher"},
+    "acknowledge": {"other_worker", "staff_san", "admin"},
+    "start": {"other_worker", "staff_san", "admin"},
+    "handle": {"other_worker", "staff_san", "admin"},
+    "add_photo": {"other_worker", "staff_san", "admin"},
+    "verify": {"worker", "resident", "admin", "supervisor", "dispatcher"},
+}
+STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
+          "handle": "handled_at", "verify": "closed_at"}
+
+
+def a_photo(n=0):
+    return Photo(kind="before", position=0, sha256=f"{n:064x}", phash="0" * 16, width=4, height=3, bytes=10,
+                 source_format="JPEG", display_key=f"aa/p{n}.jpg", thumb_key=f"aa/p{n}_t.jpg")
+
+
+def inputs_for(action):
+    """What each action needs to succeed on an E0102 case (after photo required)."""
+    if action == "reject":
+        return {"note": "重复上报"}
+    if action in ("handle", "add_photo"):
+        return {"photos": [a_photo()]}
+    return {}
+
+
+def snapshot(case_id):
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    events = db.session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.case_id == case_id))
+    photos = db.session.scalar(select(func.count(Photo.id)).where(Photo.case_id == case_id))
+    return (case.status, case.updated_at, case.accepted_at, case.dispatched_at, case.acknowledged_at,
+            case.handled_at, case.closed_at, case.assignee_id, events, photos)
+
+
+def test_every_action_has_a_complete_rule():
+    assert set(TRANSITIONS) == set(WHO_MAY)
+    for rule in TRANSITIONS.values():
+        assert rule.from_statuses and rule.from_statuses <= set(STATUSES)
+        assert rule.to_status is None or rule.to_status in STATUSES
+        assert rule.who and all(name in workflow.WHO for name in rule.who)
+        assert rule.stamp is None or hasattr(Case, rule.stamp)
+
+
+@pytest.mark.parametrize("action", sorted(TRANSITIONS))
+def test_each_action_from_every_status(county, make_case, action):
+    """Allowed exactly from the statuses in the table; anything else is a 409 that changes nothing."""
+    rule = TRANSITIONS[action]
+    for status in STATUSES:
+        case = make_case(status, assignee=county.other_worker)
+        before = snapshot(case.id)
+        case = db.session.get(Case, case.id)
+        if status in rule.from_statuses:
+            event = apply_action(case, action, county.admin, client_id=None, **inputs_for(action))
+            db.session.commit()
+            after = db.session.get(Case, case.id)
+            assert after.status == (rule.to_status or status)
+            assert (event.action, event.from_status, event.to_status) == (action, status, rule.to_status or status)
+            assert event.actor_id == county.admin.id and event.created_at == after.updated_at
+            assert snapshot(case.id)[-2] == before[-2] + 1  # exactly one event
+            if action in STAMPS:
+                assert getattr(after, STAMPS[action]) == event.created_at
+        else:
+            with pytest.raises(WorkflowError) as refused:
+                apply_action(case, action, county.admin, client_id=None, **inputs_for(action))
+            db.session.rollback()
+            assert refused.value.status == 409 and refused.value.code == "transition_not_allowed"
+            assert refused.value.case_id == case.id
+            assert snapshot(case.id) == before
+
+
+@pytest.mark.parametrize("action", sorted(TRANSITIONS))
+def test_who_may_do_each_action(county, make_case, action):
+    rule = TRANSITIONS[action]
+    status = sorted(rule.from_statuses)[0]
+    for who in USERS:
+        actor = getattr(county, who)
+        case = make_case(status, assignee=county.other_worker)
+        before = snapshot(case.id)
+        case = db.session.get(Case, case.id)
+        assert (action in allowed_actions(case, actor)) == (who in WHO_MAY[action]), who
+        if who in WHO_MAY[action]:
+            event = apply_action(case, action, actor, client_id=None, **inputs_for(action))
+            db.session.commit()
+            assert event.actor_id == actor.id
+        else:
+            with pytest.raises(WorkflowError) as refused:
+                apply_action(case, action, actor, client_id=None, **inputs_for(action))
+            db.session.rollback()
+            assert (refused.value.status, refused.value.code) == (403, "forbidden"), who
+            assert snapshot(case.id) == before
+
+
+def test_the_audit_event_says_what_happened(county, make_case):
+    case = make_case("in_progress", assignee=county.worker)
+    device_at = datetime(2026, 11, 20, 1, 30)
+    event = apply_action(case, "handle", county.worker, client_id="7a0c1d4e-1111-4222-8333-444455556666",
+                         note="  清理完毕  ", photos=[a_photo(1), a_photo(2)], at=device_at)
+    db.session.commit()
+    db.session.expire_all()
+    event = db.session.get(CaseEvent, event.id)
+    assert event.client_id == "7a0c1d4e-1111-4222-8333-444455556666"
+    assert (event.from_status, event.to_status, event.note) == ("in_progress", "handled", "清理完毕")
+    assert event.data["photos"] == 2 and event.data["device_at"] == "2026-11-20T01:30:00Z"
+    assert event.data["content_hash"] == workflow.fingerprint(
+        case.id, "handle", "清理完毕", device_at, [f"{1:064x}", f"{2:064x}"])
+    assert event.created_at != device_at  # the server's time, not the phone's
+    photos = db.session.get(Case, case.id).photos
+    assert [(p.kind, p.position) for p in photos] == [("after", 0), ("after", 1)]
+
+
+def test_reject_needs_a_note(county, make_case):
+    case = make_case("reported")
+    for note in (None, "", "   "):
+        with pytest.raises(ApiError) as refused:
+            apply_action(case, "reject", county.dispatcher, client_id=None, note=note)
+        assert (refused.value.status, refused.value.code, refused.value.field) == (422, "note_required", "note")
+    db.session.rollback()
+    assert db.session.get(Case, case.id).status == "reported"
+
+
+def test_handle_needs_an_after_photo_when_the_category_asks(county, make_case):
+    case = make_case("in_progress", assignee=county.worker)  # E0102: after photo required
+    with pytest.raises(ApiError) as refused:
+        apply_action(case, "handle", county.worker, client_id=None)
+    assert (refused.value.status, refused.value.code, refused.value.field) == (422, "after_photo_required", "photo")
+    db.session.rollback()
+    # An after photo already on the case is enough.
+    apply_action(case, "add_photo", county.worker, client_id=None, photos=[a_photo()])
+    db.session.commit()
+    apply_action(case, "handle", county.worker, client_id=None)
+    db.session.commit()
+    assert db.session.get(Case, case.id).status == "handled"
+
+
+def test_handle_without_photo_when_the_category_does_not_ask(county, make_case):
+    case = make_case("acknowledged", category="E0204", assignee=county.worker)  # leafleting: no photo needed
+    assert not case.category.after_photo_required
+    apply_action(case, "handle", county.worker, client_id=None)
+    db.session.commit()
+    assert db.session.get(Case, case.id).status == "handled"
+
+
+def test_add_photo_needs_a_photo_and_other_actions_take_none(county, make_case):
+    case = make_case("in_progress", assignee=county.worker)
+    with pytest.raises(ApiError) as refused:
+        apply_action(case, "add_photo", county.worker, client_id=None)
+    assert refused.value.code == "photo_required"
+    with pytest.raises(ApiError) as refused:
+        apply_action(make_case("dispatched", assignee=county.worker), "acknowledge", county.worker,
+                     client_id=None, photos=[a_photo()])
+    assert refused.value.code == "photos_not_allowed" and refused.value.field == "photo"
+
+
+def test_add_photo_keeps_the_status(county, make_case):
+    case = make_case("handled", assignee=county.worker)
+    event = apply_action(case, "add_photo", county.worker, client_id=None, photos=[a_photo()])
+    db.session.commit()
+    assert (event.from_status, event.to_status) == ("handled", "handled")
+    assert db.session.get(Case, case.id).status == "handled"
+
+
+def test_dispatch_to_a_person_and_a_department(county, make_case):
+    case = make_case("accepted")
+    event = apply_action(case, "dispatch", county.dispatcher, client_id=None, assignee=county.worker,
+                         department=county.departments["TRF"])
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.assignee_id == county.worker.id and case.assigned_at == case.dispatched_at
+    assert case.department.code == "TRF" and case.assignee.username == "worker"
+    assert event.data["assignee_id"] == county.worker.id and event.data["department"] == "TRF"
+    assert "acknowledge" in allowed_actions(case, county.worker)
+    assert "acknowledge" in allowed_actions(case, county.staff_trf)
+    assert "acknowledge" not in allowed_actions(case, county.staff_san)
+
+
+def test_dispatch_refuses_residents_as_assignees_and_needs_a_destination(county, make_case):
+    with pytest.raises(ApiError) as refused:
+        apply_action(make_case("accepted"), "dispatch", county.dispatcher, client_id=None, assignee=county.resident)
+    assert refused.value.field == "assignee_id"
+    with pytest.raises(ApiError) as refused:
+        apply_action(make_case("accepted", department=None), "dispatch", county.dispatcher, client_id=None)
+    assert refused.value.code == "department_required"
+    with pytest.raises(ApiError) as refused:
+        apply_action(make_case("dispatched", assignee=county.worker), "acknowledge", county.worker, client_id=None,
+                     assignee=county.other_worker)
+    assert refused.value.field == "assignee_id"
+
+
+def test_messages_say_what_the_case_is_now(county, make_case):
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(make_case("closed", assignee=county.worker), "acknowledge", county.worker, client_id=None)
+    assert refused.value.message == "This case is closed now; it can no longer be acknowledged."
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(make_case("dispatched", assignee=county.worker), "verify", county.worker, client_id=None)
+    assert refused.value.message == "This case is dispatched; it cannot be verified yet."
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(make_case("in_progress", assignee=county.worker), "acknowledge", county.worker, client_id=None)
+    assert "in progress now" in refused.value.message
+
+
+def test_reassigned_case_says_so(county, make_case):
+    case = make_case("dispatched", assignee=county.worker)
+    case.assignee = county.other_worker
+    db.session.commit()
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(case, "acknowledge", county.worker, client_id=None)
+    assert refused.value.status == 403 and refused.value.code == "forbidden"
+    assert refused.value.message == "This case has been reassigned to worker2; you can no longer acknowledge it."
+
+
+def test_a_level1_chief_verifies_cases_of_the_grids_below(county, make_case):
+    county.other_worker.grids.append(county.grids["L1-1"])
+    db.session.commit()
+    case = make_case("handled", grid="L2-1-4")
+    assert allowed_actions(case, county.other_worker) == ["verify"]
+    assert "verify" not in allowed_actions(case, county.worker)  # L2-1-1 is not the case's grid
+    apply_action(case, "verify", county.other_worker, client_id=None)
+    db.session.commit()
+    assert db.session.get(Case, case.id).status == "closed"
+
+
+def test_inactive_users_may_do_nothing(county, make_case):
+    case = make_case("dispatched", assignee=county.worker)
+    county.worker.active = False
+    db.session.commit()
+    assert allowed_actions(case, county.worker) == []
+
+
+def test_unknown_action_is_422(county, make_case):
+    with pytest.raises(ApiError) as refused:
+        apply_action(make_case("dispatched"), "teleport", county.admin, client_id=None)
+    assert (refused.value.status, refused.value.field) == (422, "action")
+
+
+def _move_behind_the_sessions_back(case_id, status):
+    """Another request changes the case between our read and our write."""
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET status = :status WHERE id = :id"), {"status": status, "id": case_id})
+
+
+def test_a_case_moved_meanwhile_is_decided_again_on_what_it_is_now(county, make_case):
+    case = make_case("dispatched", assignee=county.worker)
+    assert case.status == "dispatched"  # loaded in this session
+    _move_behind_the_sessions_back(case.id, "acknowledged")
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(case, "acknowledge", county.worker, client_id=None)
+    assert refused.value.status == 409 and "acknowledged now" in refused.value.message
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(CaseEvent.id)).where(
+        CaseEvent.case_id == case.id, CaseEvent.action == "acknowledge")) == 0  # nothing written
+
+
+def test_a_case_moved_meanwhile_to_a_status_that_still_allows_it(county, make_case):
+    case = make_case("acknowledged", assignee=county.worker, category="E0204")
+    assert case.status == "acknowledged"
+    _move_behind_the_sessions_back(case.id, "in_progress")
+    event = apply_action(case, "handle", county.worker, client_id=None)
+    db.session.commit()
+    assert (event.from_status, event.to_status) == ("in_progress", "handled")
+
+
+def test_events_stay_append_only(county, make_case):
+    case = make_case("dispatched", assignee=county.worker)
+    event = apply_action(case, "acknowledge", county.worker, client_id=None)
+    db.session.commit()
+    event.note = "changed"
+    with pytest.raises(RuntimeError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_fingerprint_tells_content_apart():
+    base = workflow.fingerprint(1, "handle", "ok", datetime(2026, 1, 1), ["a"])
+    assert base == workflow.fingerprint(1, "handle", " ok ", datetime(2026, 1, 1), ["a"])
+    for other in [workflow.fingerprint(2, "handle", "ok", datetime(2026, 1, 1), ["a"]),
+                  workflow.fingerprint(1, "start", "ok", datetime(2026, 1, 1), ["a"]),
+                  workflow.fingerprint(1, "handle", "ok!", datetime(2026, 1, 1), ["a"]),
+                  workflow.fingerprint(1, "handle", "ok", datetime(2026, 1, 1) + timedelta(seconds=1), ["a"]),
+                  workflow.fingerprint(1, "handle", "ok", datetime(2026, 1, 1), ["b"])]:
+        assert other != base
