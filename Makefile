@@ -39,3 +39,4 @@ test: setup
 bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/grid_lookup.py
+	$(PY) bench/client_photos.py

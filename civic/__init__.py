@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, g, request, send_from_directory, session
+from flask import Flask, g, request, session
 
 from . import config as config_module
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -73,20 +73,12 @@ def _init_services(app):
 
 
 def _register_blueprints(app):
-    from .blueprints import api, auth, main, media
+    from .blueprints import api, auth, field, main, media
     from .errors import register_error_handlers
 
-    for module in (auth, api, main, media):
+    for module in (auth, api, field, main, media):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
-
-    @app.get("/sw.js")
-    def service_worker():
-        # Served from the root so its scope is the whole app; never cached by HTTP,
-        # so a new version is seen at the next visit.
-        response = send_from_directory(app.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
     @app.context_processor
     def inject_locale():

@@ -1,24 +1,130 @@
-/* Civic grid service worker (foundation): keeps the app's static files for
- * offline use and never touches anything but GET. The field PWA issue extends
- * it with the app shell, offline navigation and push. */
-const VERSION = "v1";
-const STATIC_CACHE = `civic-static-${VERSION}`;
-const SHELL = ["/static/css/app.css", "/static/icons/icon.svg"];
+/* Civic grid's service worker: the app shell offline, the worker's read data
+ * network-first, and Background Sync for the outbox. A module worker, so it
+ * sends the outbox with the very same code as the page (js/sync.js).
+ *
+ * VERSION is a hash of the shell's files, written in by the server (see
+ * blueprints/field.py): any change to them installs a new worker, which waits
+ * until the worker taps "Update now" (never in the middle of a capture). */
+import { syncNow } from "/static/js/sync.js";
+
+const VERSION = "__SHELL_VERSION__";
+const SHELL_CACHE = `civic-shell-${VERSION}`;
+const DATA_CACHE = "civic-data";
+const PHOTO_CACHE = "civic-photos";
+const SHELL = [
+  "/field/",
+  "/manifest.webmanifest",
+  "/static/css/app.css",
+  "/static/css/field.css",
+  "/static/js/api.js",
+  "/static/js/app.js",
+  "/static/js/dom.js",
+  "/static/js/geo.js",
+  "/static/js/i18n.js",
+  "/static/js/idb.js",
+  "/static/js/labels.js",
+  "/static/js/outbox.js",
+  "/static/js/photos.js",
+  "/static/js/session.js",
+  "/static/js/sync.js",
+  "/static/js/screens/capture.js",
+  "/static/js/screens/home.js",
+  "/static/js/screens/login.js",
+  "/static/js/screens/map.js",
+  "/static/js/screens/queue.js",
+  "/static/js/screens/tasks.js",
+  "/static/vendor/exifr/exifr-lite.esm.js",
+  "/static/vendor/leaflet/leaflet.js",
+  "/static/vendor/leaflet/leaflet.css",
+  "/static/icons/icon.svg",
+  "/static/icons/icon-192.png",
+  "/static/icons/categories.svg",
+];
+// The worker's read data: network first, the last copy when offline.
+const DATA = [/^\/api\/v1\/(me|me\/grids|tasks|categories|client-config|reports)$/, /^\/api\/v1\/cases\/\d+$/];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(STATIC_CACHE).then((cache) => cache.addAll(SHELL)));
+  // cache: "reload" skips the HTTP cache, so the shell is the server's current one.
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })))));
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(
-    caches.keys().then((keys) =>
-      Promise.all(keys.filter((k) => k.startsWith("civic-") && k !== STATIC_CACHE).map((k) => caches.delete(k))),
-    ),
-  );
+  event.waitUntil((async () => {
+    const keys = await caches.keys();
+    const keep = new Set([SHELL_CACHE, DATA_CACHE, PHOTO_CACHE]);
+    await Promise.all(keys.filter((k) => k.startsWith("civic-") && !keep.has(k)).map((k) => caches.delete(k)));
+    await self.clients.claim();
+  })());
 });
 
+self.addEventListener("message", (event) => {
+  if (event.data?.type === "SKIP_WAITING") self.skipWaiting();
+  if (event.data?.type === "LOGGED_OUT") event.waitUntil(caches.delete(DATA_CACHE));
+});
+
+async function shellFirst(request) {
+  const cached = await caches.match(request, { cacheName: SHELL_CACHE, ignoreSearch: true });
+  return cached || fetch(request);
+}
+
+async function navigation(request) {
+  const url = new URL(request.url);
+  if (url.pathname === "/field/") {
+    // The shell is versioned with the worker: answer from the cache at once, even on "lie-fi".
+    const shell = await caches.match("/field/", { cacheName: SHELL_CACHE });
+    if (shell) return shell;
+  }
+  try {
+    return await fetch(request);
+  } catch (error) {
+    const shell = await caches.match("/field/", { cacheName: SHELL_CACHE });
+    if (shell) return shell;
+    throw error;
+  }
+}
+
+async function networkFirst(request) {
+  const cache = await caches.open(DATA_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  } catch (error) {
+    const cached = await cache.match(request, { ignoreVary: true });
+    if (!cached) throw error;
+    const headers = new Headers(cached.headers);
+    headers.set("X-Civic-Cache", "hit");
+    return new Response(cached.body, { status: cached.status, statusText: cached.statusText, headers });
+  }
+}
+
+async function photoCacheFirst(request) {
+  const cache = await caches.open(PHOTO_CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(request, response.clone());
+  return response;
+}
+
 self.addEventListener("fetch", (event) => {
-  const url = new URL(event.request.url);
-  if (event.request.method !== "GET" || url.origin !== location.origin || !url.pathname.startsWith("/static/")) return;
-  event.respondWith(caches.match(event.request).then((hit) => hit || fetch(event.request)));
+  const { request } = event;
+  const url = new URL(request.url);
+  // Never POSTs, never another origin, never anything about logging in.
+  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/auth/")) return;
+  if (request.mode === "navigate") return event.respondWith(navigation(request));
+  if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") return event.respondWith(shellFirst(request));
+  if (DATA.some((pattern) => pattern.test(url.pathname))) return event.respondWith(networkFirst(request));
+  if (url.pathname.startsWith("/photos/")) return event.respondWith(photoCacheFirst(request));
+});
+
+// Background Sync, where the browser has it: an extra path, never the only one.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  event.waitUntil((async () => {
+    const result = await syncNow({ appVersion: VERSION });
+    for (const client of await self.clients.matchAll()) client.postMessage({ type: "outbox-changed" });
+    // Throwing asks the browser to try this sync again later.
+    if (result.offline || result.failed) throw new Error("outbox not yet sent");
+  })());
 });

@@ -1,0 +1,220 @@
+// The field app: boots, routes between screens, keeps the sync status in view,
+// and runs the outbox's flushes. Screens live in screens/*.js.
+import { api } from "./api.js";
+import { blobUrl, h, releaseBlobUrls, toast } from "./dom.js";
+import { applyLanguage, language, setLanguage, t } from "./i18n.js";
+import * as outbox from "./outbox.js";
+import { authRequired, currentUser, getToken, updateUser } from "./session.js";
+import { lastSyncAt, syncNow } from "./sync.js";
+import * as capture from "./screens/capture.js";
+import * as home from "./screens/home.js";
+import * as login from "./screens/login.js";
+import * as map from "./screens/map.js";
+import * as queue from "./screens/queue.js";
+import * as tasks from "./screens/tasks.js";
+
+const FLUSH_EVERY_MS = 30000;
+const HEARTBEAT_EVERY_MS = 300000;
+
+const ROUTES = [
+  [/^\/?$/, home.render, "home"],
+  [/^\/capture$/, capture.render, "capture"],
+  [/^\/outbox$/, queue.render, "outbox"],
+  [/^\/tasks$/, tasks.renderList, "tasks"],
+  [/^\/tasks\/(\d+)$/, tasks.renderTask, "tasks"],
+  [/^\/cases\/(\d+)$/, tasks.renderTask, "home"],
+  [/^\/map$/, map.render, "map"],
+  [/^\/login$/, login.render, "login"],
+];
+
+const app = {
+  version: document.querySelector('meta[name="app-version"]')?.content || "dev",
+  user: null,
+  busy: false, // a capture in progress: updates wait until it is saved
+  cleanup: null,
+  updateWorker: null,
+
+  navigate(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  },
+
+  // GET through the service worker: network first, the last copy when offline.
+  async read(path) {
+    const { data, headers } = await api(path);
+    return { data, cached: headers.get("X-Civic-Cache") === "hit", date: headers.get("Date") };
+  },
+
+  async sync({ force = false, quiet = true } = {}) {
+    const result = await syncNow({ force, appVersion: app.version }).catch((error) => ({ error }));
+    await refreshStatus();
+    scheduleRetry();
+    if (!quiet) {
+      if (result.busy) toast(t("Already syncing…"));
+      else if (result.auth) toast(t("Log in again to send your reports."));
+      else if (result.offline) toast(t("No connection. Your reports wait safely on this phone."));
+      else if (result.failed) toast(t("The server had a problem; will try again."));
+      else toast(t("Synced."));
+    }
+    return result;
+  },
+
+  async requestBackgroundSync() {
+    // An extra path where the browser has it: sync even after the app is closed.
+    const registration = await navigator.serviceWorker?.ready.catch(() => null);
+    await registration?.sync?.register("outbox").catch(() => {});
+  },
+
+  setBusy(busy) {
+    app.busy = busy;
+    if (!busy && app.updateWorker) showUpdateBanner();
+  },
+};
+window.civicApp = app; // for the browser tests and for debugging on a phone
+
+const time = (ms) => new Date(ms).toLocaleTimeString(language() === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+
+async function refreshStatus() {
+  const counts = await outbox.summary();
+  const last = await lastSyncAt();
+  const chip = document.getElementById("sync-status");
+  const parts = [counts.pending ? t("{n} waiting", { n: counts.pending }) : t("All sent")];
+  if (counts.rejected) parts.push(t("{n} need attention", { n: counts.rejected }));
+  parts.push(last ? t("last synced {time}", { time: time(last) }) : t("not synced yet"));
+  chip.textContent = parts.join(" · ");
+  chip.classList.toggle("warn", counts.rejected > 0);
+  chip.dataset.pending = counts.pending;
+  chip.dataset.rejected = counts.rejected;
+  await refreshAuthBanner(counts.pending);
+}
+
+async function refreshAuthBanner(pending) {
+  const banner = document.getElementById("auth-banner");
+  const needed = app.user && (await authRequired());
+  banner.hidden = !needed || location.hash === "#/login";
+  if (needed) {
+    banner.replaceChildren(
+      h("span", {}, t("Your login has expired. {n} items wait safely on this phone.", { n: pending })),
+      h("a.button.small", { href: "#/login" }, t("Log in again")),
+    );
+  }
+}
+
+// Wake up when the first item's backoff is over, rather than at the next tick.
+let retryTimer = null;
+async function scheduleRetry() {
+  clearTimeout(retryTimer);
+  const waiting = (await outbox.list()).filter((r) => r.status === "pending" && r.attempts > 0);
+  if (!waiting.length) return;
+  const soonest = Math.min(...waiting.map((r) => r.next_attempt_at));
+  retryTimer = setTimeout(() => app.sync(), Math.max(1000, soonest - Date.now() + 50));
+}
+
+function showUpdateBanner() {
+  const banner = document.getElementById("update-banner");
+  if (app.busy) return; // never in the middle of a capture
+  banner.hidden = false;
+  banner.replaceChildren(
+    h("span", {}, t("A new version is ready.")),
+    h("button.button.small", {
+      type: "button",
+      onclick: () => {
+        app.reloadRequested = true;
+        app.updateWorker.postMessage({ type: "SKIP_WAITING" });
+      },
+    }, t("Update now")),
+  );
+}
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
+  const offer = (worker) => { app.updateWorker = worker; showUpdateBanner(); };
+  if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const worker = registration.installing;
+    worker?.addEventListener("statechange", () => {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
+    });
+  });
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (app.reloadRequested) location.reload();
+  });
+  setInterval(() => registration.update().catch(() => {}), 30 * 60000);
+}
+
+function markTab(name) {
+  for (const tab of document.querySelectorAll(".tabbar a")) {
+    tab.toggleAttribute("aria-current", tab.dataset.tab === name);
+    if (tab.dataset.tab === name) tab.setAttribute("aria-current", "page");
+  }
+}
+
+async function route() {
+  const path = location.hash.replace(/^#/, "") || "/";
+  const match = ROUTES.map(([pattern, render, tab]) => [path.match(pattern), render, tab]).find(([m]) => m);
+  const [params, render, tab] = match || [[path], home.render, "home"];
+  if (app.cleanup) { try { app.cleanup(); } catch { /* screen already gone */ } }
+  app.cleanup = null;
+  releaseBlobUrls();
+  const screen = document.getElementById("screen");
+  if (!app.user && render !== login.render) {
+    location.replace("#/login");
+    return;
+  }
+  markTab(tab);
+  document.body.dataset.screen = tab;
+  screen.replaceChildren();
+  try {
+    app.cleanup = (await render(screen, app, ...params.slice(1))) || null;
+  } catch (error) {
+    screen.replaceChildren(h("p.flash.flash-error", { role: "alert" }, t("Something went wrong: {message}", { message: error.message })));
+  }
+  screen.focus({ preventScroll: true });
+  refreshStatus();
+}
+
+function buildChrome() {
+  applyLanguage(document);
+  document.getElementById("lang-toggle").addEventListener("click", () => {
+    setLanguage(language() === "zh" ? "en" : "zh");
+    applyLanguage(document);
+    route();
+  });
+  document.getElementById("sync-status").addEventListener("click", () => app.navigate("#/outbox"));
+  outbox.onChange(() => refreshStatus());
+}
+
+async function loadUser() {
+  app.user = (await getToken()) || (await authRequired()) ? await currentUser() : null;
+  if (!app.user || (await authRequired())) return;
+  try {
+    const { data } = await api("/api/v1/me");
+    app.user = data;
+    await updateUser(data);
+  } catch { /* offline: the saved user is good enough */ }
+}
+
+function startSyncTriggers() {
+  window.addEventListener("online", () => app.sync());
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") app.sync(); });
+  setInterval(async () => { if ((await outbox.summary()).pending) app.sync(); }, FLUSH_EVERY_MS);
+  setInterval(() => app.sync(), HEARTBEAT_EVERY_MS);
+  navigator.serviceWorker?.addEventListener("message", (event) => {
+    if (event.data?.type === "outbox-changed") refreshStatus();
+  });
+}
+
+async function boot() {
+  buildChrome();
+  await loadUser();
+  window.addEventListener("hashchange", route);
+  await route();
+  startSyncTriggers();
+  registerServiceWorker().catch((error) => console.warn("service worker", error));
+  if (app.user) app.sync();
+  document.body.dataset.ready = "1";
+}
+
+export { app, blobUrl, refreshStatus };
+boot();

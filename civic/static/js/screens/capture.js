@@ -1,0 +1,236 @@
+// Capture a report: up to 3 photos, a category, an optional note, and where it
+// is. Location, in order: the phone's position at capture time, else the first
+// photo's EXIF GPS (read before the photo is shrunk), else a pin the worker
+// drags, else a typed address. Everything typed or taken is kept as a draft in
+// IndexedDB until it is safely in the outbox.
+import { h, blobUrl, svgIcon, toast } from "../dom.js";
+import { PositionWatch } from "../geo.js";
+import { t } from "../i18n.js";
+import { categoryName } from "../labels.js";
+import * as outbox from "../outbox.js";
+import { deleteValue, getValue, setValue } from "../idb.js";
+import { preparePhoto } from "../photos.js";
+import { pinPicker } from "./map.js";
+
+const MAX_PHOTOS = 3;
+const CLASS_ORDER = ["litter", "bin", "street", "flyer", "construction", "traffic", "utility", "tree", "building", "alert", "other"];
+
+const emptyDraft = () => ({ photos: [], category: null, note: "", fix: null, device: null, pin: null, address: "" });
+
+// The location the report goes with, and where it came from.
+export function chooseLocation(draft) {
+  if (draft.device) return { lat: draft.device.lat, lng: draft.device.lng, accuracy_m: Math.round(draft.device.accuracy), location_source: "device" };
+  const exif = draft.photos.find((p) => p.position);
+  if (exif) return { lat: exif.position.lat, lng: exif.position.lng, location_source: "exif" };
+  if (draft.pin) return { lat: draft.pin.lat, lng: draft.pin.lng, location_source: "manual" };
+  if (draft.address.trim()) return { location_source: "manual" };
+  return null;
+}
+
+async function loadCategories(app) {
+  try {
+    return (await app.read("/api/v1/categories")).data.categories;
+  } catch {
+    return [];
+  }
+}
+
+export async function render(root, app) {
+  const draft = (await getValue("draft")) || emptyDraft();
+  const categories = await loadCategories(app);
+  const recent = (await getValue("recent_categories")) || [];
+  let saving = false;
+
+  const saveDraft = async () => {
+    app.setBusy(true);
+    try { await setValue("draft", draft); } catch (error) {
+      if (error?.name === "QuotaExceededError") toast(t("Phone storage is full: the draft stays on screen only."));
+    }
+  };
+
+  // Where: the phone's position, refreshed while this screen is open.
+  const locationLine = h("p.location", { role: "status" });
+  const pinBox = h("div.pin-box", { hidden: true });
+  const watch = new PositionWatch(() => {
+    if (watch.best && (!draft.device || watch.best.accuracy < draft.device.accuracy || !draft.photos.length)) {
+      // Before the first photo, follow the phone; after it, keep the fix of capture time unless a better one arrives.
+      draft.device = watch.best;
+      saveDraft();
+    }
+    showLocation();
+  }).start();
+
+  function showLocation() {
+    const where = chooseLocation(draft);
+    locationLine.className = `location ${where ? "ok" : "missing"}`;
+    if (where?.location_source === "device") locationLine.textContent = t("Location: ±{m} m (phone)", { m: where.accuracy_m });
+    else if (where?.location_source === "exif") locationLine.textContent = t("Location: from the photo's GPS");
+    else if (where && draft.pin) locationLine.textContent = t("Location: the pin you placed");
+    else if (where) locationLine.textContent = t("Location: the address you typed");
+    else if (watch.error === "denied") locationLine.textContent = t("Location is off. Drag the pin to where it is.");
+    else if (watch.error) locationLine.textContent = t("No GPS fix. Drag the pin to where it is.");
+    else locationLine.textContent = t("Finding your location…");
+    const needPin = !draft.device && !draft.photos.some((p) => p.position) && (watch.error || draft.pin);
+    if (needPin && pinBox.hidden) openPin();
+  }
+
+  async function openPin() {
+    pinBox.hidden = false;
+    const address = h("input", { name: "address", value: draft.address, maxlength: 500, placeholder: t("e.g. east gate of No. 3 Middle School") });
+    address.addEventListener("input", () => { draft.address = address.value; saveDraft(); showLocation(); });
+    const mapEl = h("div.pin-map", { "aria-label": t("Map: drag the pin") });
+    pinBox.replaceChildren(mapEl, h("label", {}, t("Or type the address"), address));
+    await pinPicker(mapEl, app, draft.pin, (pos) => { draft.pin = pos; saveDraft(); showLocation(); });
+  }
+
+  // Photos.
+  const photoList = h("ul.photo-list");
+  const camera = h("input.visually-hidden", { type: "file", accept: "image/*", capture: "environment", id: "photo-camera", "data-testid": "camera" });
+  const gallery = h("input.visually-hidden", { type: "file", accept: "image/*", id: "photo-gallery", multiple: true });
+  const photoButtons = h("div.photo-buttons",
+    {},
+    h("label.button.primary.camera-button", { for: "photo-camera" }, t("Take photo")),
+    h("label.button", { for: "photo-gallery" }, t("From gallery")),
+  );
+  async function addFiles(files) {
+    for (const file of [...files].slice(0, MAX_PHOTOS - draft.photos.length)) {
+      const placeholder = h("li.photo.loading", {}, t("Preparing…"));
+      photoList.append(placeholder);
+      try {
+        draft.photos.push({ ...(await preparePhoto(file)), capturedAt: Date.now() });
+        if (draft.photos.length === 1 && watch.best) draft.device = watch.best;
+      } catch {
+        toast(t("This file is not a photo we can use."));
+      }
+    }
+    await saveDraft();
+    showPhotos();
+    showLocation();
+  }
+  camera.addEventListener("change", () => { addFiles(camera.files); camera.value = ""; });
+  gallery.addEventListener("change", () => { addFiles(gallery.files); gallery.value = ""; });
+
+  function showPhotos() {
+    photoList.replaceChildren(...draft.photos.map((photo, index) => h("li.photo", {},
+      photo.thumb ? h("img", { src: blobUrl(photo.thumb), alt: t("Photo {n}", { n: index + 1 }) }) : h("span.thumb.placeholder", {}, "HEIC"),
+      h("button.remove", {
+        type: "button", "aria-label": t("Remove photo {n}", { n: index + 1 }),
+        onclick: () => { draft.photos.splice(index, 1); saveDraft(); showPhotos(); showLocation(); },
+      }, "×"),
+    )));
+    photoButtons.hidden = draft.photos.length >= MAX_PHOTOS;
+  }
+
+  // Category: recent ones first, then by class; a search box over all.
+  const chosen = h("p.chosen");
+  const search = h("input", { type: "search", placeholder: t("Search categories"), "aria-label": t("Search categories") });
+  const picker = h("div.category-picker");
+  const byCode = new Map(categories.map((c) => [c.code, c]));
+  const chip = (c) => h("button.chip", {
+    type: "button", "aria-pressed": String(draft.category === c.code), dataset: { code: c.code },
+    onclick: () => { draft.category = c.code; saveDraft(); showCategories(); },
+  }, svgIcon(c.icon || "other"), categoryName(c));
+
+  function showCategories() {
+    const current = byCode.get(draft.category);
+    chosen.replaceChildren(current ? h("span", {}, svgIcon(current.icon), " ", categoryName(current)) : h("span.muted", {}, t("Choose what it is")));
+    const query = search.value.trim().toLowerCase();
+    if (query) {
+      const hits = categories.filter((c) => `${c.name} ${c.name_en} ${c.code}`.toLowerCase().includes(query));
+      picker.replaceChildren(h("div.chips", {}, hits.map(chip)), hits.length ? null : h("p.muted", {}, t("No category matches.")));
+      return;
+    }
+    const sections = [];
+    const recentOnes = recent.map((code) => byCode.get(code)).filter(Boolean);
+    if (recentOnes.length) sections.push(h("h3", {}, t("Recent")), h("div.chips", {}, recentOnes.map(chip)));
+    for (const icon of CLASS_ORDER) {
+      const group = categories.filter((c) => (c.icon || "other") === icon);
+      if (!group.length) continue;
+      const open = group.some((c) => c.code === draft.category);
+      sections.push(h("details.class", { open }, h("summary", {}, svgIcon(icon), group[0].class_name || icon,
+        h("span.kind", {}, group[0].kind === "component" ? t("(component)") : t("(event)"))), h("div.chips", {}, group.map(chip))));
+    }
+    if (!categories.length) sections.push(h("p.muted", {}, t("Categories load the first time you are online.")));
+    picker.replaceChildren(...sections);
+  }
+  search.addEventListener("input", showCategories);
+
+  const note = h("textarea", { name: "note", rows: 3, maxlength: 2000, placeholder: t("Optional: what and where exactly") });
+  note.value = draft.note;
+  note.addEventListener("input", () => { draft.note = note.value; saveDraft(); });
+
+  const errorBox = h("p.flash.flash-error", { role: "alert", hidden: true });
+  const submit = h("button.button.primary.big", { type: "submit" }, t("Save and send"));
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (saving) return;
+    const where = chooseLocation(draft);
+    const problem = !draft.photos.length ? t("Take at least one photo.")
+      : !draft.category ? t("Choose a category.")
+      : !where ? t("Where is it? Drag the pin or type an address.") : null;
+    if (problem) {
+      errorBox.textContent = problem;
+      errorBox.hidden = false;
+      if (!where) openPin();
+      return;
+    }
+    saving = true;
+    submit.disabled = true;
+    const category = byCode.get(draft.category);
+    const meta = {
+      category: draft.category, description: draft.note.trim(), address: draft.address.trim() || null,
+      captured_at: new Date(draft.photos[0].capturedAt || Date.now()).toISOString(), ...where,
+    };
+    const photos = draft.photos.map((p) => ({ blob: p.blob, name: p.name }));
+    try {
+      const fields = { kind: "report", url: "/api/v1/reports", meta, photos, thumb: draft.photos[0].thumb, label: categoryName(category) || draft.category };
+      if (draft.fix) await outbox.replace(draft.fix, fields);
+      else await outbox.enqueue(fields);
+    } catch (error) {
+      saving = false;
+      submit.disabled = false;
+      errorBox.hidden = false;
+      errorBox.textContent = error?.name === "QuotaExceededError"
+        ? t("Phone storage is full, so the report could not be saved. Free some space (old photos, apps) and tap Save again; nothing on this screen is lost.")
+        : t("Could not save: {message}", { message: error?.message || error });
+      return;
+    }
+    await setValue("recent_categories", [draft.category, ...recent.filter((c) => c !== draft.category)].slice(0, 6));
+    await deleteValue("draft");
+    app.setBusy(false);
+    navigator.storage?.persist?.().catch(() => {});
+    app.requestBackgroundSync();
+    toast(t("Saved. It will be sent when there is a connection."));
+    app.navigate("#/");
+    app.sync();
+  }
+
+  root.append(
+    h("h1", {}, draft.fix ? t("Fix the report") : t("Report a problem")),
+    h("form.stack.capture", { onsubmit: onSubmit, novalidate: true },
+      h("section.step", {}, h("h2", {}, t("Photos")), photoList, photoButtons, camera, gallery),
+      h("section.step", {}, h("h2", {}, t("What is it?")), chosen, search, picker),
+      h("section.step", {}, h("h2", {}, t("Where?")), locationLine, pinBox),
+      h("label", {}, t("Note"), note),
+      errorBox,
+      h("div.actions", {},
+        submit,
+        h("button.button", {
+          type: "button",
+          onclick: async () => {
+            if ((draft.photos.length || draft.note) && !confirm(t("Discard this report?"))) return;
+            await deleteValue("draft");
+            app.setBusy(false);
+            app.navigate("#/");
+          },
+        }, t("Cancel")),
+      ),
+    ),
+  );
+  if (draft.photos.length || draft.note || draft.category) app.setBusy(true);
+  showPhotos();
+  showCategories();
+  showLocation();
+  return () => watch.stop();
+}

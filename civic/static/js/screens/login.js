@@ -1,0 +1,50 @@
+// Log in on this device: a bearer token kept in IndexedDB. The outbox is kept
+// across logins; it is sent as soon as its owner is logged in again.
+import { api } from "../api.js";
+import { h } from "../dom.js";
+import { t } from "../i18n.js";
+import { currentUser, deviceId, saveLogin } from "../session.js";
+
+export async function render(root, app) {
+  const previous = await currentUser();
+  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+  const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none", value: previous?.username || "" });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const submit = h("button.button.primary", { type: "submit" }, t("Log in"));
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    error.hidden = true;
+    submit.disabled = true;
+    try {
+      const { data } = await api("/api/v1/auth/token", {
+        method: "POST", json: { username: username.value.trim(), password: password.value, device_id: await deviceId() },
+      });
+      await saveLogin(data.token, data.user);
+      const me = await api("/api/v1/me").then((r) => r.data).catch(() => data.user);
+      await saveLogin(data.token, me);
+      app.user = me;
+      app.navigate("#/");
+      app.sync();
+    } catch (failure) {
+      error.hidden = false;
+      error.textContent = failure.isNetwork
+        ? t("No connection. Logging in needs the network; your saved reports are safe.")
+        : failure.status === 401 ? t("Wrong username or password.") : failure.message;
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  root.append(h("section.card.narrow", {},
+    h("h1", {}, t("Log in")),
+    previous ? h("p.muted", {}, t("Items waiting on this phone are sent after you log in.")) : null,
+    h("form.stack", { onsubmit: onSubmit, novalidate: true },
+      error,
+      h("label", {}, t("Username or phone"), username),
+      h("label", {}, t("Password"), password),
+      submit,
+    ),
+  ));
+  (previous ? password : username).focus();
+}

@@ -1,0 +1,202 @@
+// My tasks and one task (or one of my reports). Readable offline from the
+// service worker's last copy; actions go through the outbox with their own
+// client ids, so the server applies each once even if sent twice.
+import { blobUrl, h, toast } from "../dom.js";
+import { t } from "../i18n.js";
+import { actionLabel, categoryName, countdown, errorText, formatTime, statusLabel } from "../labels.js";
+import * as outbox from "../outbox.js";
+import { preparePhoto } from "../photos.js";
+
+// What the worker can do next after an action still waiting in the outbox
+// (offline the server cannot say; it checks again when the action arrives).
+const NEXT = {
+  acknowledge: ["start", "handle", "add_photo"],
+  start: ["handle", "add_photo"],
+  handle: ["add_photo"],
+  add_photo: null, // no change of status
+};
+const ONE_TAP = new Set(["acknowledge", "start", "verify"]);
+
+function deadlineOf(task) {
+  return task.status === "dispatched" ? task.deadlines.acknowledge : task.deadlines.resolve;
+}
+
+function deadlineBadge(task) {
+  const left = countdown(deadlineOf(task));
+  if (!left || ["handled", "closed", "rejected"].includes(task.status)) return null;
+  return h(`span.deadline${left.overdue ? ".overdue" : left.soon ? ".soon" : ""}`, {}, left.text);
+}
+
+async function warm(app, tasks) {
+  // Keep a copy of each task's page for offline reading.
+  for (const task of tasks.slice(0, 50)) await app.read(`/api/v1/cases/${task.id}`).catch(() => {});
+}
+
+export async function renderList(root, app) {
+  root.append(h("h1", {}, t("My tasks")));
+  let data, cached;
+  try {
+    ({ data, cached } = await app.read("/api/v1/tasks"));
+  } catch {
+    root.append(h("p.empty", {}, t("Offline, and no copy of your tasks yet. They load the next time you are online.")));
+    return;
+  }
+  if (cached) root.append(h("p.muted", {}, t("Offline: showing the last copy.")));
+  const queued = await outbox.list();
+  const list = h("ul.rows");
+  for (const task of data.tasks) {
+    const waiting = queued.filter((r) => r.case_id === task.id && r.status !== "sent");
+    list.append(h("li", {}, h("a.row", { href: `#/tasks/${task.id}`, dataset: { caseId: task.id } },
+      task.photos[0] ? h("img.thumb", { src: task.photos[0].thumb_url, alt: "", width: 56, height: 56 }) : h("span.thumb.placeholder"),
+      h("span.row-main", {},
+        h("strong", {}, categoryName(task.category)),
+        h("span.muted", {}, [task.ref, task.address || task.grid?.name].filter(Boolean).join(" · ")),
+        deadlineBadge(task),
+        waiting.length ? h("span.queued", {}, t("{n} waiting to send", { n: waiting.length })) : null,
+      ),
+      h(`span.status.status-${task.status}`, {}, statusLabel(task.status)),
+    )));
+  }
+  if (!data.tasks.length) list.append(h("li.empty", {}, t("No tasks for you right now.")));
+  root.append(list);
+  if (!cached) warm(app, data.tasks);
+}
+
+async function loadCase(app, id) {
+  try {
+    return await app.read(`/api/v1/cases/${id}`);
+  } catch (failure) {
+    // Offline with no copy of this page: the task list's copy has the essentials.
+    const { data, cached } = await app.read("/api/v1/tasks");
+    const task = data.tasks.find((x) => x.id === id);
+    if (!task) throw failure;
+    return { data: { ...task, events: [] }, cached };
+  }
+}
+
+function predictedActions(caseData, waiting) {
+  let allowed = caseData.allowed_actions || [];
+  for (const record of waiting) {
+    const next = NEXT[record.meta.action];
+    if (next) allowed = next;
+  }
+  const queuedNow = new Set(waiting.map((r) => r.meta.action));
+  return allowed.filter((a) => a === "add_photo" || !queuedNow.has(a));
+}
+
+export async function renderTask(root, app, idText) {
+  const id = Number(idText);
+  let loaded;
+  try {
+    loaded = await loadCase(app, id);
+  } catch (failure) {
+    root.append(h("p.empty", {}, failure.status === 404 ? t("This case is not yours to see, or it does not exist.")
+      : t("Offline, and this case was not saved on the phone.")));
+    return;
+  }
+  const c = loaded.data;
+  const waiting = (await outbox.list()).filter((r) => r.case_id === id && r.status !== "sent");
+  const afterPhotos = c.photos.filter((p) => p.kind === "after").length + waiting.reduce((n, r) => n + r.photos.length, 0);
+
+  root.append(
+    h("p.muted", {}, c.ref),
+    h("h1", {}, categoryName(c.category)),
+    h("p.case-status", {}, h(`span.status.status-${c.status}`, {}, statusLabel(c.status)), deadlineBadge(c)),
+    loaded.cached ? h("p.muted", {}, t("Offline: showing the last copy.")) : null,
+    c.description ? h("p.description", {}, c.description) : null,
+    c.photos.length ? h("div.photos", {}, c.photos.map((p) => h("a", { href: p.url, target: "_blank", rel: "noopener" },
+      h("img", { src: p.thumb_url, alt: p.kind === "after" ? t("After photo") : t("Photo"), width: 120, height: 90, loading: "lazy" })))) : null,
+    h("dl.facts", {},
+      h("dt", {}, t("Where")), h("dd", {}, c.address || c.grid?.name || (c.lat != null ? `${c.lat.toFixed(5)}, ${c.lng.toFixed(5)}` : "—")),
+      h("dt", {}, t("Department")), h("dd", {}, c.department?.name || t("Dispatcher's queue")),
+      h("dt", {}, t("Acknowledge by")), h("dd", {}, formatTime(c.deadlines.acknowledge) || "—"),
+      h("dt", {}, t("Fix by")), h("dd", {}, formatTime(c.deadlines.resolve) || "—"),
+    ),
+  );
+
+  if (waiting.length) {
+    root.append(h("h2", {}, t("Waiting to send")), h("ul.queued-list", {}, waiting.map((r) => h("li", { dataset: { status: r.status } },
+      actionLabel(r.meta.action), " · ",
+      r.status === "rejected" ? h("span.error-text", {}, errorText(r.last_error)) : t("will be sent when online")))));
+  }
+
+  const actions = predictedActions(c, waiting);
+  if (actions.length) root.append(actionPanel(app, c, actions, afterPhotos));
+
+  if (c.events?.length) {
+    root.append(h("h2", {}, t("Timeline")), h("ol.timeline", {}, c.events.map((e) => h("li", {},
+      h("time", {}, formatTime(e.at)), h("span.action", {}, actionLabel(e.action)),
+      e.actor ? h("span.muted", {}, e.actor) : null, e.note ? h("p", {}, e.note) : null))));
+  }
+}
+
+function actionPanel(app, c, actions, afterPhotos) {
+  const panel = h("section.action-panel", { "aria-label": t("Actions") });
+  const label = `${categoryName(c.category)} ${c.ref}`;
+
+  async function queue(action, { note = "", photos = [] } = {}) {
+    try {
+      await outbox.enqueue({
+        kind: "action", url: `/api/v1/cases/${c.id}/actions`, caseId: c.id, label,
+        meta: { action, note: note || null, at: new Date().toISOString() },
+        photos: photos.map((p) => ({ blob: p.blob, name: p.name })), thumb: photos[0]?.thumb || null,
+      });
+    } catch (error) {
+      toast(error?.name === "QuotaExceededError" ? t("Phone storage is full: free some space and try again.") : String(error));
+      return;
+    }
+    app.requestBackgroundSync();
+    toast(t("Saved: {action}. It is sent when online.", { action: actionLabel(action) }));
+    await app.sync();
+    app.navigate(location.hash);
+  }
+
+  for (const action of actions.filter((a) => ONE_TAP.has(a))) {
+    panel.append(h("button.button.primary.big", { type: "button", dataset: { action }, onclick: () => queue(action) }, actionLabel(action)));
+  }
+  if (actions.includes("handle") || actions.includes("add_photo")) panel.append(handleForm(c, actions, afterPhotos, queue));
+  return panel;
+}
+
+function handleForm(c, actions, afterPhotos, queue) {
+  const photos = [];
+  const previews = h("ul.photo-list");
+  const input = h("input", { type: "file", accept: "image/*", capture: "environment", "aria-label": t("After photo") });
+  const note = h("textarea", { rows: 2, maxlength: 2000, placeholder: t("What was done") });
+  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+  input.addEventListener("change", async () => {
+    for (const file of [...input.files].slice(0, 3 - photos.length)) {
+      const prepared = await preparePhoto(file);
+      photos.push(prepared);
+      previews.append(h("li.photo", {}, prepared.thumb ? h("img", { src: blobUrl(prepared.thumb), alt: t("After photo") }) : "HEIC"));
+    }
+    input.value = "";
+  });
+  const buttons = [];
+  if (actions.includes("handle")) {
+    buttons.push(h("button.button.primary", {
+      type: "button", dataset: { action: "handle" },
+      onclick: () => {
+        if (c.category.after_photo_required && !photos.length && !afterPhotos) {
+          error.hidden = false;
+          error.textContent = t("This category needs an after-photo.");
+          return;
+        }
+        queue("handle", { note: note.value.trim(), photos });
+      },
+    }, actionLabel("handle")));
+  }
+  if (actions.includes("add_photo")) {
+    buttons.push(h("button.button", {
+      type: "button", dataset: { action: "add_photo" },
+      onclick: () => {
+        if (!photos.length) { error.hidden = false; error.textContent = t("Take a photo first."); return; }
+        queue("add_photo", { note: note.value.trim(), photos });
+      },
+    }, actionLabel("add_photo")));
+  }
+  return h("div.stack.handle-form", {},
+    h("h2", {}, t("Close the loop")),
+    h("label", {}, t("After photo"), input), previews,
+    h("label", {}, t("Note"), note), error, h("div.actions", {}, buttons));
+}
