@@ -11,6 +11,7 @@ from ..timeutil import utcnow
 from .models import DeviceToken, Role, User
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=10)  # how often last_used_at is written
+DEFAULT_IDLE_DAYS = 30  # a token unused this long is refused (config DEVICE_TOKEN_IDLE_DAYS)
 
 
 class AccountError(ValueError):
@@ -60,13 +61,18 @@ def issue_token(user, device_id=None, name=None):
     return token
 
 
-def find_token(token):
+def find_token(token, idle_days=DEFAULT_IDLE_DAYS):
+    """The live token record, or None for an unknown, revoked or idle one: a
+    token not used for `idle_days` (counted from its last use, or its issue)
+    is refused like a revoked one, and the phone logs in again."""
     if not token:
         return None
     record = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(token)))
     if record is None or record.revoked_at is not None or not record.user.active:
         return None
     now = utcnow()
+    if idle_days is not None and now - (record.last_used_at or record.created_at) > timedelta(days=idle_days):
+        return None
     if record.last_used_at is None or now - record.last_used_at > TOKEN_TOUCH_INTERVAL:
         record.last_used_at = now
         db.session.commit()

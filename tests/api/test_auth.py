@@ -1,6 +1,8 @@
 """Device tokens and sessions on the API."""
 import json
 
+import pytest
+
 from tests.conftest import PASSWORD, new_meta
 
 
@@ -54,7 +56,8 @@ def test_categories_list(client, county):
 
 def test_unknown_api_route_and_method_are_json(client):
     assert client.get("/api/v1/nothing").json["error"]["code"] == "not_found"
-    response = client.get("/api/v1/reports")
+    # GET /api/v1/reports lists one's own reports now; PUT is still no method there.
+    response = client.put("/api/v1/reports")
     assert response.status_code == 405 and response.json["error"]["code"] == "method_not_allowed"
 
 
@@ -70,3 +73,47 @@ def test_session_writes_need_the_csrf_token(app, county):
     with_token = client.post("/api/v1/reports", data=meta, content_type="multipart/form-data",
                              headers={"X-CSRFToken": token})
     assert with_token.status_code == 201
+
+
+def _age_token(api, days):
+    from datetime import timedelta
+
+    from civic.accounts.models import DeviceToken
+    from civic.extensions import db
+    from civic.timeutil import utcnow
+
+    record = db.session.scalars(db.select(DeviceToken).order_by(DeviceToken.id.desc())).first()
+    record.last_used_at = utcnow() - timedelta(days=days)
+    db.session.commit()
+    return record
+
+
+def test_token_unused_for_the_idle_limit_is_refused(api_as, county):
+    api = api_as(county.worker)
+    assert api.get("/api/v1/me").status_code == 200
+    _age_token(api, 29)
+    assert api.get("/api/v1/me").status_code == 200  # and that use resets the clock
+    _age_token(api, 31)
+    response = api.get("/api/v1/me")
+    assert response.status_code == 401 and response.json["error"]["code"] == "invalid_token"
+
+
+def test_a_never_used_token_counts_from_its_issue(api_as, county):
+    from datetime import timedelta
+
+    from civic.accounts.models import DeviceToken
+    from civic.extensions import db
+    from civic.timeutil import utcnow
+
+    api = api_as(county.worker)
+    record = db.session.scalars(db.select(DeviceToken)).one()
+    record.created_at, record.last_used_at = utcnow() - timedelta(days=40), None
+    db.session.commit()
+    assert api.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize("app", [{"DEVICE_TOKEN_IDLE_DAYS": 2}], indirect=True)
+def test_idle_limit_is_configurable(api_as, county):
+    api = api_as(county.worker)
+    _age_token(api, 3)
+    assert api.get("/api/v1/me").status_code == 401
