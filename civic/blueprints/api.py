@@ -9,13 +9,21 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts import services as accounts
-from ..cases.access import get_case_or_404
-from ..cases.serialize import case_to_dict
+from ..cases.access import can_view_case, get_case_or_404
+from ..cases.models import Case
+from ..cases.serialize import case_detail, case_to_dict, case_with_actions, event_to_dict
+from ..cases.tasks import tasks_etag, tasks_for
+from ..cases.workflow import WorkflowError
+from ..devices.services import record_heartbeat
 from ..errors import ApiError
 from ..extensions import csrf, db
+from ..grids.geojson import feature_collection
 from ..grids.models import Category
+from ..photos.storage import StorageUnavailable
+from ..sync.actions import parse_action, submit_action
 from ..sync.intake import submit_report
 from ..sync.meta import parse_meta
+from ..timeutil import isoformat, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -34,9 +42,9 @@ def authenticate_request():
     g.device_token = None
     token = bearer_token()
     if token is not None:
-        record = accounts.find_token(token)
+        record = accounts.find_token(token, idle_days=current_app.config["DEVICE_TOKEN_IDLE_DAYS"])
         if record is None:
-            raise ApiError(401, "invalid_token", "The device token is unknown or revoked; log in again.")
+            raise ApiError(401, "invalid_token", "The device token is unknown, revoked or expired; log in again.")
         g.device_token = record
         # The user for this request only: Flask-Login reads g._login_user, and
         # nothing is written to the session, so a token never becomes a cookie.
@@ -119,18 +127,47 @@ def _read_uploads():
     return uploads
 
 
-@bp.post("/reports")
-def create_report():
-    user = require_login()
+def _meta_and_uploads():
+    """The 'meta' JSON text and the photos' bytes of a multipart upload, or a
+    JSON body alone (no photos)."""
     if request.mimetype == "multipart/form-data":
         raw_meta = request.form.get("meta")
         if raw_meta is None and "meta" in request.files:
             raw_meta = request.files["meta"].read(64 * 1024)
-        uploads = _read_uploads()
-    elif request.mimetype == "application/json":
-        raw_meta, uploads = request.get_data(cache=False), []
+        return raw_meta, _read_uploads()
+    if request.mimetype == "application/json":
+        return request.get_data(cache=False), []
+    raise ApiError(415, "unsupported_media_type", "Send multipart/form-data with a 'meta' part and 'photo' files.")
+
+
+@bp.errorhandler(StorageUnavailable)
+def storage_unavailable(exc):
+    """The photo store is full (507) or unreachable (503). Whoever wrote files
+    removed them and rolled back before this; nothing was saved."""
+    db.session.rollback()
+    if exc.status == 507:
+        error = ApiError(507, "storage_full", "Photo storage on the server is full; nothing was saved. "
+                         "It stays on your device and will be sent again.")
     else:
-        raise ApiError(415, "unsupported_media_type", "Send multipart/form-data with a 'meta' part and 'photo' files.")
+        error = ApiError(exc.status or 503, "storage_unavailable", "Photo storage on the server is not available; "
+                         "nothing was saved. It stays on your device and will be sent again.")
+    return error.to_response()
+
+
+@bp.errorhandler(WorkflowError)
+def workflow_refused(exc):
+    """A refused task action also carries the case as it is now, when the user may see it."""
+    db.session.rollback()
+    case = db.session.get(Case, exc.case_id)
+    if case is not None and can_view_case(current_user, case):
+        exc.extra["case"] = case_detail(case, current_user)
+    return exc.to_response()
+
+
+@bp.post("/reports")
+def create_report():
+    user = require_login()
+    raw_meta, uploads = _meta_and_uploads()
     meta = parse_meta(raw_meta, description_max=current_app.config["DESCRIPTION_MAX"])
     result = submit_report(meta, uploads, user)
     body = case_to_dict(result.case, user)
@@ -146,3 +183,83 @@ def create_report():
 def get_report(case_id):
     user = require_login()
     return jsonify(case_to_dict(get_case_or_404(case_id, user=user), user))
+
+
+REPORTS_DEFAULT, REPORTS_MAX = 50, 200
+
+
+@bp.get("/reports")
+def list_reports():
+    """The current user's own reports, newest first."""
+    user = require_login()
+    raw = request.args.get("limit")
+    limit = REPORTS_DEFAULT
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= REPORTS_MAX:
+            raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {REPORTS_MAX}.", "limit")
+        limit = int(raw)
+    cases = db.session.scalars(select(Case).where(Case.reporter_id == user.id)
+                               .order_by(Case.received_at.desc(), Case.id.desc()).limit(limit)).all()
+    return jsonify(reports=[case_to_dict(case, user) for case in cases])
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id):
+    user = require_login()
+    return jsonify(case_detail(get_case_or_404(case_id, user=user), user))
+
+
+@bp.post("/cases/<int:case_id>/actions")
+def post_action(case_id):
+    """Do a workflow action on a case: 201 new, 200 replay of the same client_id."""
+    user = require_login()
+    case = get_case_or_404(case_id, user=user)
+    raw_meta, uploads = _meta_and_uploads()
+    meta = parse_action(raw_meta, note_max=current_app.config["DESCRIPTION_MAX"])
+    result = submit_action(case, meta, uploads, user)
+    db.session.refresh(case)
+    body = {"event": event_to_dict(result.event, user), "case": case_detail(case, user)}
+    return jsonify(body), 201 if result.created else 200
+
+
+@bp.get("/tasks")
+def tasks():
+    """The current user's tasks (see civic/cases/tasks.py), with an ETag: the app polls this."""
+    user = require_login()
+    cases = tasks_for(user)
+    etag = tasks_etag(user, cases)
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+    else:
+        response = jsonify(tasks=[case_with_actions(case, user) for case in cases])
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/me/grids")
+def my_grids():
+    """The user's grids as GeoJSON, level-1 first."""
+    user = require_login()
+    grids = sorted(user.grids, key=lambda grid: (grid.level, grid.code))
+    return jsonify(feature_collection(grids))
+
+
+@bp.get("/client-config")
+def client_config():
+    """What the field app needs before anyone logs in."""
+    config = current_app.config
+    return jsonify(
+        map={"tile_url": config.get("MAP_TILE_URL") or None, "attribution": config.get("MAP_TILE_ATTRIBUTION") or ""},
+        photos_per_report=config["PHOTOS_PER_REPORT"],
+        display_max_side=config["DISPLAY_MAX_SIDE"],
+        heartbeat_seconds=config.get("HEARTBEAT_SECONDS", 300),
+        app_version=config["APP_VERSION"],
+    )
+
+
+@bp.post("/devices/heartbeat")
+def heartbeat():
+    user = require_login()
+    record_heartbeat(user, json_body(), user_agent=request.headers.get("User-Agent"))
+    return jsonify(ok=True, server_time=isoformat(utcnow()))

@@ -20,12 +20,13 @@ def visible_cases_query(user):
     role = user.role_enum
     if role in OVERSIGHT_ROLES:
         return query
+    mine = (Case.reporter_id == user.id) | (Case.assignee_id == user.id)
     if role == Role.DEPT_STAFF:
-        return query.where(Case.department_id == user.department_id)
+        return query.where((Case.department_id == user.department_id) | mine)
     if role == Role.GRID_WORKER:
         grids = worker_grid_ids(user)
-        return query.where((Case.grid_id.in_(grids)) | (Case.reporter_id == user.id))
-    return query.where(Case.reporter_id == user.id)
+        return query.where((Case.grid_id.in_(grids)) | mine)
+    return query.where(mine)
 
 
 @bp.get("/")

@@ -1,0 +1,58 @@
+"""A user's tasks: the cases the field app keeps on the phone for them to work.
+
+- grid worker: open cases assigned to them, and handled cases in their grids
+  (or the grids below a level-1 grid they belong to) waiting for verification
+- department staff: open cases of their department that are dispatched,
+  acknowledged or in progress, and open cases assigned to them
+- dispatcher, supervisor, admin: open cases assigned to them
+- residents: none
+
+Most urgent first: the earliest resolve deadline first, cases without one last.
+"""
+import hashlib
+
+from sqlalchemy import or_, select
+
+from ..accounts.models import OVERSIGHT_ROLES, Role
+from ..extensions import db
+from ..grids.models import Grid
+from .access import worker_grid_ids
+from .models import OPEN_STATUSES, Case, Status
+
+TASK_LIMIT = 200
+WORKING = (Status.DISPATCHED.value, Status.ACKNOWLEDGED.value, Status.IN_PROGRESS.value)
+
+
+def tasks_query(user, limit=TASK_LIMIT):
+    """The select() of `user`'s tasks, or None when the user has none by role."""
+    role = user.role_enum
+    mine = (Case.assignee_id == user.id) & Case.status.in_(OPEN_STATUSES)
+    if role == Role.GRID_WORKER:
+        grids = worker_grid_ids(user)
+        in_my_grids = Case.grid_id.in_(select(Grid.id).where(or_(Grid.id.in_(grids), Grid.parent_id.in_(grids))))
+        condition = mine | ((Case.status == Status.HANDLED.value) & in_my_grids) if grids else mine
+    elif role == Role.DEPT_STAFF:
+        condition = mine
+        if user.department_id is not None:
+            condition = mine | ((Case.department_id == user.department_id) & Case.status.in_(WORKING))
+    elif role in OVERSIGHT_ROLES:
+        condition = mine
+    else:
+        return None
+    return (select(Case).where(condition)
+            .order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at, Case.id)
+            .limit(limit))
+
+
+def tasks_for(user, limit=TASK_LIMIT):
+    query = tasks_query(user, limit)
+    return [] if query is None else db.session.scalars(query).all()
+
+
+def tasks_etag(user, cases):
+    """Changes whenever a task comes, goes or changes (every change of a case
+    moves its updated_at), and differs between users and their roles."""
+    digest = hashlib.sha256(f"{user.id}|{user.role}|{user.department_id}|".encode())
+    for case in cases:
+        digest.update(f"{case.id}:{case.status}:{case.updated_at.isoformat()};".encode())
+    return digest.hexdigest()[:32]

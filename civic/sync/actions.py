@@ -1,0 +1,192 @@
+"""Idempotent task actions from devices: one action done on a phone (often
+offline, sent later, maybe several times) becomes exactly one CaseEvent.
+
+The phone makes a `client_id` (UUID) for each action. The same client_id with
+the same content from the same user is a replay and answers with the event
+already written; with other content, or from someone else, it is a conflict.
+Concurrent replays meet either the conditional status update (the case has
+moved on) or the unique constraint on case_events.client_id: the loser rolls
+back, removes the files it wrote and answers as a replay.
+
+Order of work, as for reports (intake.py): validate and inspect the photos in
+memory, check the rule, render, write the files, then one transaction for the
+status, the photos and the event; files are removed again if it fails.
+"""
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import User
+from ..cases import workflow
+from ..cases.models import CaseEvent
+from ..errors import ApiError
+from ..extensions import db
+from ..grids.models import Department
+from ..photos.storage import get_storage
+from ..timeutil import to_utc_naive, utcnow
+from . import photos as photo_steps
+
+AT_FUTURE_SLACK = timedelta(days=1)  # phone clocks drift; a day ahead is a wrong clock
+
+
+@dataclass(frozen=True)
+class ActionMeta:
+    client_id: str
+    action: str
+    note: str | None
+    at: datetime | None
+    assignee_id: int | None
+    department: str | None
+
+
+@dataclass
+class ActionResult:
+    event: CaseEvent
+    created: bool
+
+
+def _invalid(field, message, code="invalid"):
+    return ApiError(422, code, message, field)
+
+
+def _client_id(data):
+    value = data.get("client_id")
+    if value is None:
+        raise _invalid("client_id", "client_id is required.", "required")
+    if not isinstance(value, str):
+        raise _invalid("client_id", "client_id must be a UUID string.")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _invalid("client_id", "client_id must be a UUID.") from None
+
+
+def _text(data, field, limit):
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _invalid(field, f"{field} must be text.")
+    if "\x00" in value:
+        raise _invalid(field, f"{field} contains a NUL character.")
+    value = value.strip()
+    if len(value) > limit:
+        raise _invalid(field, f"{field} is too long (at most {limit} characters).", "too_long")
+    return value or None
+
+
+def _at(data):
+    value = data.get("at")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _invalid("at", "at must be an ISO 8601 date and time.")
+    try:
+        parsed = to_utc_naive(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        raise _invalid("at", "at must be an ISO 8601 date and time.") from None
+    if parsed > utcnow() + AT_FUTURE_SLACK:
+        raise _invalid("at", "at is in the future; check the phone's clock.", "out_of_range")
+    return parsed
+
+
+def _assignee_id(data):
+    value = data.get("assignee_id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _invalid("assignee_id", "assignee_id must be a user id.")
+    return value
+
+
+def parse_action(raw, *, note_max):
+    """`raw` is the JSON text of the action (the body, or the 'meta' part), or a dict."""
+    if raw is None:
+        raise ApiError(400, "meta_required", "The action has no 'meta' part.", "meta")
+    if isinstance(raw, (str, bytes)):
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "invalid_json", "The action is not valid JSON.", "meta") from None
+    else:
+        data = raw
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The action must be a JSON object.", "meta")
+    client_id = _client_id(data)
+    action = data.get("action")
+    if action is None or action == "":
+        raise _invalid("action", "action is required.", "required")
+    if not isinstance(action, str):
+        raise _invalid("action", "action must be text.")
+    workflow.rule_for(action)  # 422 on an unknown action
+    return ActionMeta(client_id=client_id, action=action, note=_text(data, "note", note_max), at=_at(data),
+                      assignee_id=_assignee_id(data), department=_text(data, "department", 32))
+
+
+def find_event(client_id):
+    return db.session.scalar(select(CaseEvent).where(CaseEvent.client_id == client_id))
+
+
+def _replay(existing, case, fingerprint, user):
+    data = existing.data or {}
+    if existing.case_id == case.id and existing.actor_id == user.id and data.get("content_hash") == fingerprint:
+        return ActionResult(existing, created=False)
+    raise ApiError(409, "client_id_conflict",
+                   "This client_id was already used for a different action.", "client_id")
+
+
+def _dispatch_targets(meta):
+    assignee = department = None
+    if meta.assignee_id is not None:
+        assignee = db.session.get(User, meta.assignee_id)
+        if assignee is None:
+            raise _invalid("assignee_id", f"No user with id {meta.assignee_id}.")
+    if meta.department is not None:
+        department = db.session.scalar(select(Department).where(Department.code == meta.department,
+                                                                Department.active.is_(True)))
+        if department is None:
+            raise _invalid("department", f"Unknown department '{meta.department}'.")
+    return assignee, department
+
+
+def submit_action(case, meta, uploads, user):
+    """Apply `meta` (a parsed ActionMeta) with the photos' bytes `uploads` to `case`."""
+    config = current_app.config
+    photo_steps.check_count(uploads, config)
+    inspected = photo_steps.inspect_all(uploads, config)
+    fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
+                                       meta.assignee_id, meta.department)
+    existing = find_event(meta.client_id)
+    if existing is not None:
+        return _replay(existing, case, fingerprint, user)
+
+    assignee, department = _dispatch_targets(meta)
+    workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
+                          assignee=assignee, department=department)
+    rendered = photo_steps.render_all(inspected, config)
+
+    storage = get_storage(current_app)
+    written_keys = []
+    try:
+        photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
+        event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
+                                      photos=photos, at=meta.at, assignee=assignee, department=department)
+        db.session.commit()
+        return ActionResult(event, created=True)
+    except (IntegrityError, ApiError):
+        # A concurrent twin may have won: its event answers this request too.
+        db.session.rollback()
+        photo_steps.remove(storage, written_keys)
+        existing = find_event(meta.client_id)
+        if existing is None:
+            raise
+        return _replay(existing, case, fingerprint, user)
+    except BaseException:
+        db.session.rollback()
+        photo_steps.remove(storage, written_keys)
+        raise
