@@ -38,6 +38,7 @@ def test_seed_demo_small_builds_a_county_in_every_state(app, runner):
     assert db.session.scalar(select(func.count(CaseEvent.id))) > 60
     refs = db.session.scalars(select(Case.ref)).all()
     assert all(ref and ref.startswith("CG-") for ref in refs)
+    assert_demo_worker_has_tasks()
     again = runner.invoke(args=["seed-demo", "--size", "small", "--if-empty"])
     assert again.exit_code == 0 and "not seeding" in again.output
     assert runner.invoke(args=["seed-demo", "--size", "small"]).exit_code != 0
@@ -61,6 +62,12 @@ def test_full_demo_county_shape(app, runner):
     statuses = set(db.session.scalars(select(Case.status).distinct()))
     assert statuses == {s.value for s in Status}
     assert db.session.scalar(select(func.count(Case.id))) == 2000
+    assert_demo_worker_has_tasks()
+    # A share of the cases at work in each grid is assigned to that grid's worker.
+    working = db.session.scalars(select(Case).where(Case.status.in_(["dispatched", "acknowledged", "in_progress"]))).all()
+    assigned = [c for c in working if c.assignee is not None]
+    assert 0.2 < len(assigned) / len(working) < 0.7
+    assert all(c.assignee.grids == [c.grid] and c.assigned_at == c.dispatched_at for c in assigned)
 
 
 def test_photos_gc_removes_only_orphans(app, runner, county, api_as):
@@ -76,3 +83,18 @@ def test_photos_gc_removes_only_orphans(app, runner, county, api_as):
     assert "1 orphan files deleted" in result.output
     assert not orphan.exists()
     assert len(list(Path(app.config["PHOTO_DIR"]).rglob("*.jpg"))) == 2
+
+
+def assert_demo_worker_has_tasks():
+    """worker001 finds open tasks in the field app, three or more to acknowledge."""
+    from civic.cases.tasks import tasks_for
+    from civic.cases.workflow import allowed_actions
+
+    worker = db.session.scalar(select(User).where(User.username == "worker001"))
+    tasks = tasks_for(worker)
+    to_acknowledge = [c for c in tasks if c.status == "dispatched" and "acknowledge" in allowed_actions(c, worker)]
+    assert len(to_acknowledge) >= 3
+    for case in to_acknowledge:
+        assert case.assignee_id == worker.id and case.assigned_at == case.dispatched_at
+        assert [e.action for e in case.events] == ["report", "accept", "dispatch"]
+        assert case.events[-1].data == {"assignee_id": worker.id}

@@ -181,11 +181,13 @@ def _received_time(now, rng):
     return min(moment, now - timedelta(minutes=5))
 
 
-def _simulate(case, demo, actors, now, rng):
-    """Walk a case along the workflow from its report until now, writing events."""
+def _simulate(case, demo, actors, now, rng, assignee=None, fresh_task=False):
+    """Walk a case along the workflow from its report until now, writing events.
+    `assignee`: the grid worker the dispatcher names, who then does the work on
+    site. `fresh_task`: a case dispatched a little while ago, not acknowledged yet."""
     events = [CaseEvent(case=case, actor=case.reporter, action="report", to_status=Status.REPORTED.value,
                         created_at=case.received_at, data={"channel": case.channel})]
-    if rng.random() < 0.06:
+    if not fresh_task and rng.random() < 0.06:
         at = case.received_at + timedelta(minutes=rng.randint(5, 120))
         if at < now:
             case.status = Status.REJECTED.value
@@ -194,7 +196,7 @@ def _simulate(case, demo, actors, now, rng):
         return events
     at, status = case.received_at, Status.REPORTED
     # Some cases get stuck before work starts or before it is done: these become the overdue ones.
-    stalls_before = rng.choice(["start", "handle"]) if rng.random() < 0.08 else None
+    stalls_before = "acknowledge" if fresh_task else (rng.choice(["start", "handle"]) if rng.random() < 0.08 else None)
     for action, next_status, spread in MAIN_LINE:
         if action == stalls_before:
             break
@@ -210,11 +212,15 @@ def _simulate(case, demo, actors, now, rng):
             break
         actor = actors.get(action) or case.reporter
         if action in ("acknowledge", "start", "handle") and case.department is not None:
-            actor = demo.staff_by_department[case.department.code][0]
+            actor = assignee or demo.staff_by_department[case.department.code][0]
         if action == "dispatch" and case.department is None:
             break  # nobody owns it: it waits in the dispatcher's queue
+        data = None
+        if action == "dispatch" and assignee is not None:
+            case.assignee, case.assigned_at = assignee, at
+            data = {"assignee_id": assignee.id}
         events.append(CaseEvent(case=case, actor=actor, action=action, from_status=status.value,
-                                to_status=next_status.value, created_at=at,
+                                to_status=next_status.value, created_at=at, data=data,
                                 note="已处理完毕，现场已恢复" if action == "handle" else None))
         if action in STEP_TIMESTAMPS:
             setattr(case, STEP_TIMESTAMPS[action], at)
@@ -223,7 +229,16 @@ def _simulate(case, demo, actors, now, rng):
     return events
 
 
-def _build_cases(app, demo, count, rng, photo_keys):
+# A share of dispatched cases is named to the grid's own worker (网格员自处理/协同处置),
+# who acknowledges and handles them on site; the rest go to the department's staff.
+ASSIGNED_SHARE = 0.35
+# The last cases of the demo are fresh tasks of the first grid's worker (worker001):
+# dispatched to them within the last two hours and waiting to be acknowledged.
+FRESH_TASKS = 3
+FRESH_TASK_CATEGORIES = ["E0102", "E0605", "E0201"]
+
+
+def _build_cases(app, demo, count, rng, photo_keys, assign_rng):
     now = utcnow()
     clock = clock_for(app)
     codes = list(demo.categories)
@@ -233,13 +248,18 @@ def _build_cases(app, demo, count, rng, photo_keys):
     cases = []
     with click.progressbar(range(count), label="Demo cases", show_pos=True) as bar:
         for n in bar:
+            fresh_task = n >= count - FRESH_TASKS
             grid = rng.choice(hot) if rng.random() < 0.3 else rng.choice(demo.level2)
             category = demo.categories[rng.choices(codes, weights)[0]]
+            if fresh_task:
+                grid, category = demo.level2[0], demo.categories[rng.choice(FRESH_TASK_CATEGORIES)]
             point = geometry.random_point_in(grid.shape, rng)
             channel = rng.choices(["grid_worker", "resident", "hotline", "qr"], [60, 22, 10, 8])[0]
             reporter = demo.workers_by_grid[grid.code] if channel == "grid_worker" else (
                 rng.choice(demo.residents) if channel in ("resident", "qr") else demo.dispatcher)
             received = _received_time(now, rng)
+            if fresh_task:  # accepted and dispatched (at most 70 minutes) before now
+                received = now - timedelta(minutes=rng.randint(75, 120))
             ack_due, resolve_due = clock.deadlines(received, category)
             case = Case(client_id=f"00000000-0000-4000-8000-{n:012d}", content_hash="demo", channel=channel,
                         reporter=reporter, category=category, grid_id=grid.id, department=category.department,
@@ -253,7 +273,9 @@ def _build_cases(app, demo, count, rng, photo_keys):
                                      height=720, bytes=0, source_format="DEMO", display_key=display, thumb_key=thumb))
             verifier = demo.workers_by_grid[grid.code]
             actors["verify"] = verifier
-            events = _simulate(case, demo, actors, now, rng)
+            assigned = assign_rng.random() < ASSIGNED_SHARE  # drawn for every case: the main sequence stays
+            assignee = verifier if (assigned or fresh_task) else None
+            events = _simulate(case, demo, actors, now, rng, assignee=assignee, fresh_task=fresh_task)
             db.session.add_all(events)
             case.updated_at = max(event.created_at for event in events)
             db.session.add(case)
@@ -274,6 +296,6 @@ def seed(app, storage, size_name="full", rng_seed=20261123):
     staff, workers, residents, dispatcher, supervisor = _build_users(size, level1, level2, departments, rng)
     db.session.flush()
     demo = Demo(departments, categories, level1, level2, workers, residents, staff, dispatcher, supervisor)
-    _build_cases(app, demo, size["cases"], rng, _demo_photos(storage))
+    _build_cases(app, demo, size["cases"], rng, _demo_photos(storage), random.Random(rng_seed + 1))
     db.session.commit()
     return demo
