@@ -78,9 +78,10 @@ def _find(client_id):
 
 
 def _locate(meta, inspected):
-    """Device position, else the first photo's EXIF GPS, else the address."""
+    """The client's position (phone GPS, EXIF read on the phone, or a placed
+    pin), else the first photo's EXIF GPS, else the address alone."""
     if meta.lat is not None:
-        return meta.lat, meta.lng, LocationSource.DEVICE.value
+        return meta.lat, meta.lng, meta.location_source or LocationSource.DEVICE.value
     for item in inspected:
         if item.gps:
             return item.gps[0], item.gps[1], LocationSource.EXIF.value

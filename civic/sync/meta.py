@@ -10,6 +10,7 @@ from ..errors import ApiError
 from ..timeutil import to_utc_naive, utcnow
 
 ADDRESS_MAX = 500
+CLIENT_LOCATION_SOURCES = ("device", "exif", "manual")
 CAPTURED_FUTURE_SLACK = timedelta(days=1)  # phone clocks drift; a day ahead is a wrong clock
 
 
@@ -24,11 +25,17 @@ class ReportMeta:
     captured_at: datetime | None
     address: str | None
     channel: str | None
+    # Where the client's lat/lng came from: the phone's GPS ("device", the
+    # default), the photo's EXIF read on the phone before it was shrunk
+    # ("exif"), or a pin the reporter placed ("manual").
+    location_source: str | None = None
 
     def canonical(self):
         """A stable text of the content, for telling a replay from a reuse."""
         data = asdict(self)
         data["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
+        if data["location_source"] is None:
+            del data["location_source"]  # as before the field existed: old clients' replays still match
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
@@ -84,10 +91,9 @@ def _captured_at(data):
     if not isinstance(value, str):
         raise invalid("captured_at", "captured_at must be an ISO 8601 date and time.")
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        parsed = to_utc_naive(datetime.fromisoformat(value.strip()))
+    except (ValueError, OverflowError):  # overflow: 0001-01-01T00:00+14:00 is before year 1 in UTC
         raise invalid("captured_at", "captured_at must be an ISO 8601 date and time.") from None
-    parsed = to_utc_naive(parsed)
     if parsed > utcnow() + CAPTURED_FUTURE_SLACK:
         raise invalid("captured_at", "captured_at is in the future; check the phone's clock.", "out_of_range")
     return parsed
@@ -112,6 +118,11 @@ def parse_meta(raw, *, description_max):
     if (lat is None) != (lng is None):
         field = "lng" if lng is None else "lat"
         raise invalid(field, "lat and lng go together.", "required")
+    location_source = _text(data, "location_source", 10)
+    if location_source is not None and location_source not in CLIENT_LOCATION_SOURCES:
+        raise invalid("location_source", f"location_source must be one of {', '.join(CLIENT_LOCATION_SOURCES)}.")
+    if location_source is not None and lat is None:
+        raise invalid("lat", "location_source goes with lat and lng.", "required")
     category = _text(data, "category", 16, required=True)
     if not category:
         raise invalid("category", "category is required.", "required")
@@ -125,4 +136,5 @@ def parse_meta(raw, *, description_max):
         captured_at=_captured_at(data),
         address=_text(data, "address", ADDRESS_MAX) or None,
         channel=_text(data, "channel", 16) or None,
+        location_source=location_source,
     )

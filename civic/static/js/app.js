@@ -65,6 +65,12 @@ const app = {
     await registration?.sync?.register("outbox").catch(() => {});
   },
 
+  // Fill the service worker's copies of what a day offline needs.
+  async prefetch() {
+    const paths = ["/api/v1/categories", "/api/v1/client-config", "/api/v1/me/grids", "/api/v1/tasks", "/api/v1/reports?limit=30"];
+    await Promise.all(paths.map((path) => api(path).catch(() => null)));
+  },
+
   setBusy(busy) {
     app.busy = busy;
     if (!busy && app.updateWorker) showUpdateBanner();
@@ -139,6 +145,7 @@ async function registerServiceWorker() {
   });
   navigator.serviceWorker.addEventListener("controllerchange", () => {
     if (app.reloadRequested) location.reload();
+    else if (app.user) app.prefetch(); // the first worker took over: keep copies from now on
   });
   setInterval(() => registration.update().catch(() => {}), 30 * 60000);
 }
@@ -212,7 +219,10 @@ async function boot() {
   await route();
   startSyncTriggers();
   registerServiceWorker().catch((error) => console.warn("service worker", error));
-  if (app.user) app.sync();
+  if (app.user) {
+    app.sync();
+    app.prefetch();
+  }
   document.body.dataset.ready = "1";
 }
 

@@ -178,9 +178,11 @@ export async function render(root, app) {
     saving = true;
     submit.disabled = true;
     const category = byCode.get(draft.category);
+    const { location_source: source, ...coordinates } = where;
     const meta = {
       category: draft.category, description: draft.note.trim(), address: draft.address.trim() || null,
-      captured_at: new Date(draft.photos[0].capturedAt || Date.now()).toISOString(), ...where,
+      captured_at: new Date(draft.photos[0].capturedAt || Date.now()).toISOString(), ...coordinates,
+      ...(coordinates.lat != null ? { location_source: source } : {}),
     };
     const photos = draft.photos.map((p) => ({ blob: p.blob, name: p.name }));
     try {

@@ -26,6 +26,7 @@ export async function render(root, app) {
       app.user = me;
       app.navigate("#/");
       app.sync();
+      app.prefetch();
     } catch (failure) {
       error.hidden = false;
       error.textContent = failure.isNetwork

@@ -6,6 +6,7 @@ import { t } from "../i18n.js";
 import { categoryName, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
 
+const COUNTY_CENTRE = [36.58, 116.25]; // until my grid is known
 let loading = null;
 function leaflet() {
   // Loaded on first use: most screens never need it.
@@ -24,6 +25,8 @@ async function baseMap(el, app) {
   const L = await leaflet();
   const map = L.map(el, { zoomControl: true, attributionControl: true });
   map.attributionControl.setPrefix("Leaflet");
+  map.setView(COUNTY_CENTRE, 14); // layers need a view before they are added; fitted below
+
   const config = await app.read("/api/v1/client-config").then((r) => r.data).catch(() => null);
   if (config?.map?.tile_url) L.tileLayer(config.map.tile_url, { attribution: config.map.attribution || "", maxZoom: 19 }).addTo(map);
   let grids = null;
@@ -40,7 +43,7 @@ const dot = (L, latlng, cls, label) => L.circleMarker(latlng, { radius: 9, class
 
 export async function pinPicker(el, app, start, onMove) {
   const { L, map, outline } = await baseMap(el, app);
-  const centre = start || (outline ? outline.getBounds().getCenter() : { lat: 36.58, lng: 116.25 });
+  const centre = start || (outline ? outline.getBounds().getCenter() : map.getCenter());
   if (outline) map.fitBounds(outline.getBounds(), { padding: [10, 10] });
   else map.setView(centre, 16);
   const pin = L.marker(centre, {
@@ -81,6 +84,5 @@ export async function render(root, app) {
   for (const r of queued.filter((x) => x.kind === "report" && x.status !== "sent")) add(r.meta.lat, r.meta.lng, "waiting-dot", `${r.label} · ${t("Waiting to send")}`);
   if (outline) map.fitBounds(outline.getBounds(), { padding: [12, 12] });
   else if (points.length) map.fitBounds(points, { padding: [24, 24], maxZoom: 17 });
-  else map.setView([36.58, 116.25], 14);
   return () => map.remove();
 }

@@ -1,0 +1,125 @@
+"""Browser fixtures for the field app: the app in its own process (so it can
+be killed and restarted), and a phone: a persistent Chromium profile at
+360×640 (installability is not reported for incognito contexts)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from civic.extensions import db
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+SMALL_PHONE = {"width": 360, "height": 640}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DEMO_PASSWORD = "demo1234"
+COUNTY = {"latitude": 36.58, "longitude": 116.25, "accuracy": 12}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    """The app served by tests/e2e/serve.py on a fixed port."""
+
+    def __init__(self, app, log_path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                    "PHOTO_DIR": app.config["PHOTO_DIR"], "SECRET_KEY": app.config["SECRET_KEY"]}
+        self.log = open(log_path, "ab")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "e2e" / "serve.py"), str(self.port)],
+                                        env=self.env, stdout=self.log, stderr=self.log, cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the app process died at start; see its log")
+                time.sleep(0.1)
+        raise RuntimeError("the app did not start")
+
+    def kill(self):
+        """As a crash: SIGKILL, no clean-up, connections cut."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self):
+        self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def field_server(app, runner, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("browser tests run once, on the default database")
+    assert runner.invoke(args=["seed-demo", "--size", "small"]).exit_code == 0
+    db.session.remove()
+    server = AppProcess(app, tmp_path / "server.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture
+def phone(playwright_instance, tmp_path):
+    """A new phone with location allowed, at the county."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    contexts = []
+
+    def make(located=True):
+        context = playwright_instance.chromium.launch_persistent_context(
+            str(tmp_path / f"profile{len(contexts)}"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+            viewport=SMALL_PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+            timezone_id="Asia/Shanghai", geolocation=COUNTY if located else None,
+            permissions=["geolocation"] if located else [],
+        )
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def count(model, *where):
+    db.session.remove()  # see what the app process committed
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def wait_until(page, predicate, timeout=20.0, interval=0.25, message="condition"):
+    """Polls `predicate` while letting Playwright run its event handlers (routes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        page.wait_for_timeout(interval * 1000)
+    raise AssertionError(f"timed out waiting for {message}")

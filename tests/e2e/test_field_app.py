@@ -1,0 +1,296 @@
+"""The grid worker's day, in Debian's Chromium at 360×640: install, report with
+no signal, survive server errors, a crash mid-upload and an expired login, work
+a task offline. Every report must arrive exactly once (checked in the database).
+Screenshots of every screen land in test-artifacts/field-*.png."""
+import json
+
+import pytest
+from sqlalchemy import select
+
+from civic.accounts.models import DeviceToken, User
+from civic.cases.models import Case, CaseEvent
+from civic.devices.models import Device
+from civic.extensions import db
+from civic.grids.models import Category
+from civic.timeutil import utcnow
+from tests.conftest import photo_path
+from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, count, wait_until
+
+pytestmark = pytest.mark.e2e
+
+OUTBOX_STATE = """() => import('/static/js/outbox.js').then(m => m.list()).then(rs => rs.map(r => ({
+  client_id: r.client_id, kind: r.kind, status: r.status, attempts: r.attempts, last_error: r.last_error,
+  server: r.server, meta: r.meta })))"""
+
+
+def shot(page, name):
+    page.screenshot(path=ARTIFACTS / f"field-{name}.png")
+
+
+def login(page, base, username="worker001", password=DEMO_PASSWORD):
+    page.goto(f"{base}/field/#/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_selector(".report-button")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # The app keeps copies of what a day offline needs once the worker controls it.
+    page.wait_for_function("""caches.open('civic-data').then(c => Promise.all(
+        ['/api/v1/categories', '/api/v1/tasks', '/api/v1/me/grids'].map(u => c.match(u))))
+        .then(hits => hits.every(Boolean))""", polling=250)
+
+
+def outbox(page):
+    return page.evaluate(OUTBOX_STATE)
+
+
+def make_report(page, photo, note=""):
+    page.click(".tabbar .tab-report")
+    page.wait_for_selector("#photo-camera", state="attached")
+    page.set_input_files("#photo-camera", str(photo_path(photo)))
+    page.wait_for_selector(".photo-list .photo img, .photo-list .photo .placeholder")
+    page.locator("details.class summary").first.click()
+    page.locator("details.class .chip").first.click()
+    if note:
+        page.fill("textarea[name=note]", note)
+    page.click("form.capture button[type=submit]")
+    page.wait_for_selector(".report-button")
+
+
+def my_cases(username="worker001"):
+    db.session.remove()
+    user = db.session.scalar(select(User).where(User.username == username))
+    return db.session.scalars(select(Case).where(Case.reporter_id == user.id, Case.received_at > utcnow().replace(year=2000))).all()
+
+
+def sent_ids(page):
+    return {r["client_id"] for r in outbox(page) if r["status"] == "sent"}
+
+
+def test_installable_with_an_active_service_worker(field_server, phone):
+    page = phone().new_page()
+    login(page, field_server.url)
+    errors = page.context.new_cdp_session(page).send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert errors == []
+    manifest = page.request.get(f"{field_server.url}/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => r.active.state)") == "activated"
+    shot(page, "home")
+
+
+def test_an_offline_day_of_reports_arrives_exactly_once(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    before = len(my_cases())
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector(".report-button")  # the shell came from the cache
+    photos = ["plain/Canon_40D.jpg", "orientation/landscape_6.jpg", "gps/DSCN0012.jpg"]
+    for index, photo in enumerate(photos):
+        context.set_geolocation({"latitude": 36.58 + index * 0.001, "longitude": 116.25, "accuracy": 8})
+        make_report(page, photo, note=f"离线上报 {index + 1} <script>alert(1)</script>")
+    page.click(".tabbar a[data-tab=capture]")
+    page.wait_for_selector("#photo-camera", state="attached")
+    shot(page, "capture")
+    page.reload()  # still offline: the outbox survives a reload
+    page.goto(f"{field_server.url}/field/#/outbox")
+    page.wait_for_selector(".outbox-item")
+    assert page.locator(".outbox-item[data-status=pending]").count() == 3
+    assert "3" in page.inner_text("#sync-status")
+    shot(page, "outbox-offline")
+    queued = {r["client_id"] for r in outbox(page)}
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # as the phone does when signal returns
+    wait_until(page, lambda: sent_ids(page) >= queued, message="all three sent")
+    page.wait_for_selector(".outbox-item[data-status=sent] >> nth=2")
+    shot(page, "outbox-sent")
+    cases = my_cases()
+    assert len(cases) == before + 3
+    arrived = [c for c in cases if c.client_id in queued]
+    assert {c.location_source for c in arrived} == {"device"}
+    assert all(c.description.startswith("离线上报") and len(c.photos) == 1 for c in arrived)
+    # Made small on the phone: nothing larger than 1600 px was uploaded.
+    assert all(max(p.width, p.height) <= 1600 for c in arrived for p in c.photos)
+    for client_id in queued:
+        assert count(Case, Case.client_id == client_id) == 1
+
+
+def test_a_photo_with_exif_gps_and_no_device_location_arrives_at_the_exif_position(field_server, phone):
+    page = phone(located=False).new_page()
+    login(page, field_server.url)
+    make_report(page, "gps/DSCN0010.jpg")
+    wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), message="report sent")
+    record = outbox(page)[0]
+    case = db.session.get(Case, record["server"]["id"])
+    assert case.location_source == "exif"
+    # DSCN0010.jpg: 43°28'2.814"N 11°53'6.456"E
+    assert case.lat == pytest.approx(43.467448, abs=1e-4)
+    assert case.lng == pytest.approx(11.885127, abs=1e-4)
+
+
+def test_server_errors_are_retried_and_a_422_waits_for_the_worker(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    calls = []
+
+    def fail_twice(route):
+        calls.append(route.request.url)
+        if len(calls) <= 2:
+            route.fulfill(status=500, content_type="application/json", body=json.dumps({"error": {"code": "internal_error", "message": "boom"}}))
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/reports", fail_twice)
+    make_report(page, "plain/Canon_40D.jpg")
+    wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), timeout=30, message="sent after two 500s")
+    record = outbox(page)[0]
+    assert len(calls) == 3 and record["attempts"] == 2
+    assert count(Case, Case.client_id == record["client_id"]) == 1
+    context.unroute("**/api/v1/reports")
+
+    # The category is withdrawn on the server while the report waits: a real 422.
+    context.set_offline(True)
+    make_report(page, "orientation/landscape_3.jpg")
+    waiting = next(r for r in outbox(page) if r["status"] in ("pending", "sending"))
+    category = db.session.scalar(select(Category).where(Category.code == waiting["meta"]["category"]))
+    category.active = False
+    db.session.commit()
+    rejected_calls = []
+    context.route("**/api/v1/reports", lambda route: (rejected_calls.append(1), route.continue_()))
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, lambda: any(r["status"] == "rejected" for r in outbox(page)), message="rejected")
+    page.goto(f"{field_server.url}/field/#/outbox")
+    item = page.locator(".outbox-item[data-status=rejected]")
+    assert "该类别已停用" in item.inner_text()
+    shot(page, "outbox-rejected")
+    page.wait_for_timeout(4000)  # longer than any backoff so far: no retry on its own
+    page.click("text=立即同步")
+    page.wait_for_timeout(1000)
+    assert len(rejected_calls) == 1
+    rejected = [r for r in outbox(page) if r["status"] == "rejected"]
+    assert len(rejected) == 1 and rejected[0]["last_error"]["status"] == 422
+    assert count(Case, Case.client_id == rejected[0]["client_id"]) == 0
+
+
+def test_a_server_killed_mid_flush_and_restarted_gets_every_report_exactly_once(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    context.set_offline(True)
+    for photo in ["plain/Canon_40D.jpg", "orientation/landscape_5.jpg", "plain/no_exif.jpg"]:
+        make_report(page, photo)
+    queued = {r["client_id"] for r in outbox(page)}
+    posts = []
+
+    def crash_on_second(route):
+        posts.append(route.request.url)
+        if len(posts) == 2:
+            route.fetch()  # the server stores the report ...
+            field_server.kill()  # ... and dies before the phone hears back
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/reports", crash_on_second)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, lambda: len(posts) >= 2 and field_server.process.poll() is not None, message="crash")
+    page.wait_for_timeout(500)
+    states = {r["client_id"]: r["status"] for r in outbox(page)}
+    assert sorted(states.values()) == ["pending", "pending", "sent"]
+    field_server.start()
+    page.click(".tabbar a[data-tab=outbox]")
+    page.click("text=立即同步")
+    wait_until(page, lambda: sent_ids(page) >= queued, timeout=30, message="all sent after restart")
+    for client_id in queued:
+        assert count(Case, Case.client_id == client_id) == 1
+
+
+def test_an_expired_login_keeps_the_queue_until_the_worker_logs_in_again(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    context.set_offline(True)
+    make_report(page, "plain/Canon_40D.jpg")
+    queued = outbox(page)[0]["client_id"]
+    db.session.remove()
+    for token in db.session.scalars(select(DeviceToken)):
+        token.revoked_at = utcnow()  # expired or revoked by an administrator: the same 401
+    db.session.commit()
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector("#auth-banner:not([hidden])")
+    shot(page, "login-expired")
+    assert outbox(page)[0]["status"] == "pending"
+    assert count(Case, Case.client_id == queued) == 0
+    page.click("#auth-banner a")
+    page.fill("input[name=password]", DEMO_PASSWORD)  # the username is kept
+    page.click("form button[type=submit]")
+    wait_until(page, lambda: outbox(page)[0]["status"] == "sent", message="sent after login")
+    assert count(Case, Case.client_id == queued) == 1
+
+
+def test_a_task_is_readable_offline_and_acknowledged_exactly_once(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    page.click(".tabbar a[data-tab=tasks]")
+    page.wait_for_selector(".rows a.row")
+    shot(page, "tasks")
+    task_id = int(page.locator(".rows a.row").first.get_attribute("data-case-id"))
+    assert db.session.get(Case, task_id).status == "dispatched"
+    page.wait_for_timeout(1500)  # the task pages are kept for offline reading
+    context.set_offline(True)
+    page.reload()
+    page.goto(f"{field_server.url}/field/#/tasks/{task_id}")
+    page.wait_for_selector("button[data-action=acknowledge]")
+    page.click("button[data-action=acknowledge]")
+    page.wait_for_selector(".queued-list li")
+    shot(page, "task")
+    page.reload()
+    page.wait_for_selector(".queued-list li")  # still queued after a reload
+
+    posts = []
+
+    def lose_first_answer(route):
+        posts.append(1)
+        if len(posts) == 1:
+            route.fetch()  # applied on the server, the answer is lost: the phone sends it again
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/cases/*/actions", lose_first_answer)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, lambda: any(r["kind"] == "action" and r["status"] == "sent" for r in outbox(page)),
+               timeout=30, message="acknowledgement sent")
+    assert len(posts) == 2
+    assert count(CaseEvent, CaseEvent.case_id == task_id, CaseEvent.action == "acknowledge") == 1
+    assert db.session.get(Case, task_id).status == "acknowledged"
+
+
+def test_the_map_and_the_heartbeat(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    page.click(".tabbar a[data-tab=map]")
+    page.wait_for_selector(".leaflet-overlay-pane path")  # the grid boundary, with no tiles at all
+    page.wait_for_timeout(500)
+    shot(page, "map")
+    page.click(".tabbar a[data-tab=outbox]")
+    page.click("text=立即同步")
+    wait_until(page, lambda: count(Device) >= 1, message="heartbeat")
+    db.session.remove()
+    device = db.session.scalars(select(Device)).one()
+    assert device.user.username == "worker001" and device.pending == 0 and device.app_version
+    assert device.storage_quota and device.last_sync_at is None or device.last_sync_at
+    page.click("#lang-toggle")
+    page.wait_for_selector("text=Sync now")
+    shot(page, "outbox-en")
