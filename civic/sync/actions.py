@@ -88,7 +88,7 @@ def _at(data):
         raise _invalid("at", "at must be an ISO 8601 date and time.")
     try:
         parsed = to_utc_naive(datetime.fromisoformat(value.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # overflow: 0001-01-01T00:00+14:00 is before year 1 in UTC
         raise _invalid("at", "at must be an ISO 8601 date and time.") from None
     if parsed > utcnow() + AT_FUTURE_SLACK:
         raise _invalid("at", "at is in the future; check the phone's clock.", "out_of_range")

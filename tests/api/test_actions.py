@@ -247,6 +247,7 @@ BAD = [
     ("at garbage", {"at": "yesterday"}, 422, "invalid", "at"),
     ("at number", {"at": 1700000000}, 422, "invalid", "at"),
     ("at in the future", {"at": "2999-01-01T00:00:00Z"}, 422, "out_of_range", "at"),
+    ("at before year 1 in UTC", {"at": "0001-01-01T00:00:00+14:00"}, 422, "invalid", "at"),
     ("assignee with acknowledge", {"assignee_id": 1}, 422, "invalid", "assignee_id"),
     ("assignee bool", {"assignee_id": True}, 422, "invalid", "assignee_id"),
     ("department unknown", {"department": "NOPE"}, 422, "invalid", "department"),

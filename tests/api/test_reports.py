@@ -178,6 +178,7 @@ BAD_META = [
     ("NUL in description", {"description": "a\x00b", "address": "x"}, 422, "invalid"),
     ("captured_at garbage", {"captured_at": "yesterday", "address": "x"}, 422, "invalid"),
     ("captured_at future", {"captured_at": "2999-01-01T00:00:00Z", "address": "x"}, 422, "out_of_range"),
+    ("captured_at overflows UTC", {"captured_at": "9999-12-31T23:59:59-14:00", "address": "x"}, 422, "invalid"),
     ("accuracy negative", {"accuracy_m": -1, "address": "x"}, 422, "out_of_range"),
     ("unknown channel", {"channel": "fax", "address": "x"}, 422, "invalid"),
 ]

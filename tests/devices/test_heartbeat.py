@@ -88,6 +88,7 @@ BAD = [
     ("oldest_pending_at garbage", {"oldest_pending_at": "last tuesday"}, "oldest_pending_at"),
     ("oldest_pending_at number", {"oldest_pending_at": 1700000000}, "oldest_pending_at"),
     ("last_sync_at garbage", {"last_sync_at": "2026-13-45T99:00:00"}, "last_sync_at"),
+    ("last_sync_at overflows UTC", {"last_sync_at": "9999-12-31T23:59:59-14:00"}, "last_sync_at"),
     ("storage_used negative", {"storage_used": -1}, "storage_used"),
     ("storage_used string", {"storage_used": "1GB"}, "storage_used"),
     ("storage_used over bigint", {"storage_used": 2**63}, "storage_used"),
