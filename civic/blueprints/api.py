@@ -12,7 +12,7 @@ from ..accounts import services as accounts
 from ..cases.access import can_view_case, get_case_or_404
 from ..cases.models import Case
 from ..cases.serialize import case_detail, case_to_dict, case_with_actions, event_to_dict
-from ..cases.tasks import tasks_etag, tasks_for
+from ..cases.tasks import LIST_LOADS, tasks_etag, tasks_for
 from ..cases.workflow import WorkflowError
 from ..devices.services import record_heartbeat
 from ..errors import ApiError
@@ -198,7 +198,7 @@ def list_reports():
         if not raw.isdigit() or not 1 <= int(raw) <= REPORTS_MAX:
             raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {REPORTS_MAX}.", "limit")
         limit = int(raw)
-    cases = db.session.scalars(select(Case).where(Case.reporter_id == user.id)
+    cases = db.session.scalars(select(Case).where(Case.reporter_id == user.id).options(*LIST_LOADS)
                                .order_by(Case.received_at.desc(), Case.id.desc()).limit(limit)).all()
     return jsonify(reports=[case_to_dict(case, user) for case in cases])
 

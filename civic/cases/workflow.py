@@ -21,7 +21,6 @@ from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
-from .access import worker_grid_ids
 from .models import Case, CaseEvent, Status
 
 S = Status
@@ -50,7 +49,7 @@ def _department(actor, case):
 def _grid_worker(actor, case):
     if actor.role_enum != Role.GRID_WORKER or case.grid_id is None:
         return False
-    grids = worker_grid_ids(actor)
+    grids = {grid.id for grid in actor.grids}  # loaded once per session, not once per case
     return case.grid_id in grids or (case.grid is not None and case.grid.parent_id in grids)
 
 
