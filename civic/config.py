@@ -7,6 +7,8 @@ PHOTO_DIR      where photo derivatives are stored (default: instance/photos)
 REDIS_URL      optional; background jobs run in-process without it
 CIVIC_MAP_TILE_URL          optional map tile template for the field app ({z}/{x}/{y})
 CIVIC_MAP_TILE_ATTRIBUTION  the tiles' attribution text
+CIVIC_RELEASE               optional deploy id, part of the field app's shell version: set a new
+                            one to roll phones forward when only server code changed
 CIVIC_DEVICE_TOKEN_IDLE_DAYS  a device token unused this long is refused (default 30)
 """
 import os
@@ -82,6 +84,7 @@ def from_environment(instance_path):
         "MAP_TILE_URL": os.environ.get("CIVIC_MAP_TILE_URL") or None,
         "MAP_TILE_ATTRIBUTION": os.environ.get("CIVIC_MAP_TILE_ATTRIBUTION", ""),
         "APP_VERSION": APP_VERSION,
+        "RELEASE": os.environ.get("CIVIC_RELEASE", ""),
         "HEARTBEAT_SECONDS": 300,
         # A token unused this long is refused (the phone logs in again). Workers may
         # be offline for days, so this is generous; last_used_at is its clock.

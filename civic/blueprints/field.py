@@ -27,9 +27,9 @@ def shell_version(app):
     when a file changes in debug mode)."""
     files = _shell_files(app)
     stamp = tuple(p.stat().st_mtime_ns for p in files) if app.debug else None
-    key = (app.static_folder, stamp)
+    key = (app.static_folder, stamp, app.config.get("RELEASE", ""))
     if key not in _version_cache:
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(key[2].encode())
         for path in files:
             digest.update(str(path.relative_to(app.root_path)).encode())
             digest.update(path.read_bytes())

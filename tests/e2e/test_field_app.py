@@ -36,9 +36,14 @@ def login(page, base, username="worker001", password=DEMO_PASSWORD):
     page.evaluate("navigator.serviceWorker.ready")
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     # The app keeps copies of what a day offline needs once the worker controls it.
-    page.wait_for_function("""caches.open('civic-data').then(c => Promise.all(
+    wait_for_js(page, """caches.open('civic-data').then(c => Promise.all(
         ['/api/v1/categories', '/api/v1/tasks', '/api/v1/me/grids'].map(u => c.match(u))))
-        .then(hits => hits.every(Boolean))""", polling=250)
+        .then(hits => hits.every(Boolean))""", "offline copies")
+
+
+def wait_for_js(page, expression, message):
+    """Like wait_for_function, for an expression that gives a promise."""
+    return wait_until(page, lambda: page.evaluate(expression), message=message)
 
 
 def outbox(page):
@@ -294,3 +299,63 @@ def test_the_map_and_the_heartbeat(field_server, phone):
     page.click("#lang-toggle")
     page.wait_for_selector("text=Sync now")
     shot(page, "outbox-en")
+
+
+def test_a_new_version_waits_for_the_worker_and_never_interrupts_a_capture(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    login(page, field_server.url)
+    first = page.evaluate("document.querySelector('meta[name=app-version]').content")
+    page.click(".tabbar .tab-report")
+    page.set_input_files("#photo-camera", str(photo_path("plain/Canon_40D.jpg")))
+    page.wait_for_selector(".photo-list .photo img")
+    # The next deployment, while the worker is taking the photo.
+    field_server.kill()
+    field_server.env["CIVIC_RELEASE"] = "next"
+    field_server.start()
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    wait_for_js(page, "navigator.serviceWorker.getRegistration().then(r => !!r.waiting)", "the new version installed")
+    page.wait_for_timeout(300)
+    assert page.locator("#update-banner").is_hidden()  # not in the middle of a capture
+    page.locator("details.class summary").first.click()
+    page.locator("details.class .chip").first.click()
+    page.click("form.capture button[type=submit]")
+    page.wait_for_selector("#update-banner:not([hidden])")
+    shot(page, "update-available")
+    page.click("#update-banner button")
+    page.wait_for_load_state()
+    page.wait_for_selector(".report-button")
+    assert page.evaluate("document.querySelector('meta[name=app-version]').content") != first
+    assert page.evaluate("caches.keys()").count(f"civic-shell-{first}") == 0  # the old shell is gone
+    wait_until(page, lambda: all(r["status"] == "sent" for r in outbox(page)), message="the report survived the update")
+
+
+def test_a_full_phone_keeps_the_report_on_screen(field_server, phone):
+    page = phone().new_page()
+    login(page, field_server.url)
+    page.click(".tabbar .tab-report")
+    page.set_input_files("#photo-camera", str(photo_path("plain/Canon_40D.jpg")))
+    page.wait_for_selector(".photo-list .photo img")
+    page.locator("details.class summary").first.click()
+    page.locator("details.class .chip").first.click()
+    page.fill("textarea[name=note]", "消防通道被占用")
+    page.evaluate("""() => { window.realAdd = IDBObjectStore.prototype.add;
+        IDBObjectStore.prototype.add = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); }; }""")
+    page.click("form.capture button[type=submit]")
+    page.wait_for_selector("text=手机存储空间已满")
+    shot(page, "storage-full")
+    assert page.input_value("textarea[name=note]") == "消防通道被占用"
+    assert page.locator(".photo-list .photo img").count() == 1
+    assert outbox(page) == []
+    page.evaluate("() => { IDBObjectStore.prototype.add = window.realAdd; }")  # space freed
+    page.click("form.capture button[type=submit]")
+    wait_until(page, lambda: [r["status"] for r in outbox(page)] == ["sent"], message="saved and sent")
+
+
+def test_a_heic_photo_the_browser_cannot_read_is_sent_as_it_is_and_converted_by_the_server(field_server, phone):
+    page = phone().new_page()
+    login(page, field_server.url)
+    make_report(page, "heic/samplefilehub.heif")
+    wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), message="report sent")
+    case = db.session.get(Case, outbox(page)[0]["server"]["id"])
+    assert [p.source_format for p in case.photos] in (["HEIF"], ["HEIC"])

@@ -40,8 +40,10 @@ export async function render(root, app) {
   const categories = await loadCategories(app);
   const recent = (await getValue("recent_categories")) || [];
   let saving = false;
+  let finished = false; // saved to the outbox or discarded: the draft must not come back
 
   const saveDraft = async () => {
+    if (finished) return;
     app.setBusy(true);
     try { await setValue("draft", draft); } catch (error) {
       if (error?.name === "QuotaExceededError") toast(t("Phone storage is full: the draft stays on screen only."));
@@ -172,6 +174,7 @@ export async function render(root, app) {
     if (problem) {
       errorBox.textContent = problem;
       errorBox.hidden = false;
+      errorBox.scrollIntoView({ block: "center" });
       if (!where) openPin();
       return;
     }
@@ -196,8 +199,11 @@ export async function render(root, app) {
       errorBox.textContent = error?.name === "QuotaExceededError"
         ? t("Phone storage is full, so the report could not be saved. Free some space (old photos, apps) and tap Save again; nothing on this screen is lost.")
         : t("Could not save: {message}", { message: error?.message || error });
+      errorBox.scrollIntoView({ block: "center" });
       return;
     }
+    finished = true;
+    watch.stop();
     await setValue("recent_categories", [draft.category, ...recent.filter((c) => c !== draft.category)].slice(0, 6));
     await deleteValue("draft");
     app.setBusy(false);
@@ -222,6 +228,8 @@ export async function render(root, app) {
           type: "button",
           onclick: async () => {
             if ((draft.photos.length || draft.note) && !confirm(t("Discard this report?"))) return;
+            finished = true;
+            watch.stop();
             await deleteValue("draft");
             app.setBusy(false);
             app.navigate("#/");
@@ -234,5 +242,9 @@ export async function render(root, app) {
   showPhotos();
   showCategories();
   showLocation();
-  return () => watch.stop();
+  return () => {
+    watch.stop();
+    // The draft is in IndexedDB: an update may reload the app once the worker leaves this screen.
+    app.setBusy(false);
+  };
 }
