@@ -93,8 +93,17 @@ def _register_shell_and_cli(app):
     cli.init_app(app)
 
 
+def _tile_origin(url):
+    """The origin of a configured map tile server, which the field app's map may load images from."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def _add_security_headers(app):
-    policy = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    tiles = _tile_origin(app.config.get("MAP_TILE_URL")).replace("{s}", "*")
+    policy = (f"default-src 'self'; img-src 'self' data: blob: {tiles}".rstrip() + "; style-src 'self'; script-src 'self'; "
               "connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
     @app.after_request

@@ -26,6 +26,7 @@ ZH = {
     "In progress": "处置中",
     "Closed": "已结案",
     "Civic grid": "网格通",
+    "Open the field app": "打开网格通外勤应用（可离线）",
     "Log out": "退出",
     "Not found": "未找到",
     "This page does not exist, or you may not see it.": "页面不存在，或您无权查看。",

@@ -73,3 +73,13 @@ def test_no_front_end_asset_comes_from_another_host():
     pattern = re.compile(r"""(?:src|href)\s*=\s*["']https?://|import\s.*from\s+["']https?://""")
     for path in list((STATIC / "js").rglob("*.js")) + [STATIC / "sw.js", ROOT / "civic/templates/field/shell.html"]:
         assert not pattern.search(path.read_text()), path
+
+
+def test_a_configured_tile_server_may_serve_map_images(database_urls, backend, tmp_path):
+    from tests.conftest import _make_app
+
+    urls, _ = database_urls
+    app = _make_app(urls[backend], tmp_path / "photos", MAP_TILE_URL="https://{s}.tiles.example.cn/{z}/{x}/{y}.png")
+    policy = app.test_client().get("/field/").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://*.tiles.example.cn;" in policy
+    assert "script-src 'self';" in policy
