@@ -67,9 +67,8 @@ class AppProcess:
 
 
 @pytest.fixture
-def field_server(app, runner, backend, tmp_path):
-    if backend != "sqlite":
-        pytest.skip("browser tests run once, on the default database")
+def field_server(app, runner, tmp_path):
+    """The demo county, served on whichever database the test runs on."""
     assert runner.invoke(args=["seed-demo", "--size", "small"]).exit_code == 0
     db.session.remove()
     server = AppProcess(app, tmp_path / "server.log").start()
