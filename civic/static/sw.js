@@ -11,6 +11,7 @@ const VERSION = "__SHELL_VERSION__";
 const SHELL_CACHE = `civic-shell-${VERSION}`;
 const DATA_CACHE = "civic-data";
 const PHOTO_CACHE = "civic-photos";
+const PHOTOS_KEPT = 300; // thumbnails of tasks and reports; the oldest go first
 const SHELL = [
   "/field/",
   "/manifest.webmanifest",
@@ -103,7 +104,11 @@ async function photoCacheFirst(request) {
   const cached = await cache.match(request);
   if (cached) return cached;
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  if (response.ok) {
+    await cache.put(request, response.clone());
+    const keys = await cache.keys(); // in insertion order
+    await Promise.all(keys.slice(0, Math.max(0, keys.length - PHOTOS_KEPT)).map((key) => cache.delete(key)));
+  }
   return response;
 }
 

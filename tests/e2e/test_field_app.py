@@ -359,3 +359,28 @@ def test_a_heic_photo_the_browser_cannot_read_is_sent_as_it_is_and_converted_by_
     wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), message="report sent")
     case = db.session.get(Case, outbox(page)[0]["server"]["id"])
     assert [p.source_format for p in case.photos] in (["HEIF"], ["HEIC"])
+
+
+def test_a_shared_phone_sends_each_report_as_the_person_who_made_it(field_server, phone):
+    context = phone()
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    login(page, field_server.url)
+    context.set_offline(True)
+    make_report(page, "plain/Canon_40D.jpg")
+    queued = outbox(page)[0]["client_id"]
+    page.click("text=退出登录")
+    page.wait_for_selector("input[name=username]")
+    context.set_offline(False)
+    login(page, field_server.url, username="worker002")
+    page.goto(f"{field_server.url}/field/#/outbox")
+    page.wait_for_selector("text=等待其上报人重新登录后发送")
+    page.click("text=立即同步")
+    page.wait_for_timeout(1000)
+    assert count(Case, Case.client_id == queued) == 0  # never sent as somebody else
+    page.goto(f"{field_server.url}/field/#/")
+    page.click("text=退出登录")
+    login(page, field_server.url, username="worker001")
+    wait_until(page, lambda: outbox(page)[0]["status"] == "sent", message="sent as worker001")
+    db.session.remove()
+    assert db.session.scalar(select(Case).where(Case.client_id == queued)).reporter.username == "worker001"

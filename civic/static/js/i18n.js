@@ -19,7 +19,9 @@ const ZH = {
   "Location is off. Drag the pin to where it is.": "定位未开启。请拖动图钉到问题位置。",
   "Location: from the photo's GPS": "位置：取自照片 GPS", "Location: the address you typed": "位置：您填写的地址",
   "Location: the pin you placed": "位置：您放置的图钉", "Location: ±{m} m (phone)": "位置：±{m} 米（手机定位）",
-  "Log in": "登录", "Log in again": "重新登录", "Log in again to send your reports.": "请重新登录以发送上报。",
+  "Log in": "登录", "Log out": "退出登录", "Log out of this phone?": "退出本机登录吗？",
+  "{n} items are not sent yet. They stay on this phone and are sent when you log in again. Log out?": "还有 {n} 条未发送。它们会保存在本机，重新登录后发送。确定退出吗？",
+  "Waiting for the person who made it to log in again": "等待其上报人重新登录后发送", "Log in again": "重新登录", "Log in again to send your reports.": "请重新登录以发送上报。",
   "Map of my grid": "我的网格地图", "Map: drag the pin": "地图：拖动图钉", "My reports": "我的上报", "My tasks": "我的任务",
   "Need attention": "需处理", "No GPS fix. Drag the pin to where it is.": "未获取到定位。请拖动图钉到问题位置。",
   "No category matches.": "没有匹配的类别。",
@@ -75,7 +77,8 @@ const ZH = {
   "Verify and close": "核查通过",
   // server errors in the worker's words (labels.js)
   "A photo is too large.": "照片太大。", "That category no longer exists; choose another.": "该类别已停用，请另选。",
-  "The photo's format is not supported.": "不支持此照片格式。", "The server holds a different item with this id.": "服务器上已有同编号的其他内容。",
+  "The photo's format is not supported.": "不支持此照片格式。",
+  "This case is no longer yours to see; it was probably reassigned.": "您已无法查看此案件，可能已被改派。", "The server holds a different item with this id.": "服务器上已有同编号的其他内容。",
 };
 
 const STORAGE_KEY = "civic-lang";

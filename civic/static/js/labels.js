@@ -51,6 +51,8 @@ const KNOWN_ERRORS = {
   photo_too_large: "A photo is too large.",
   after_photo_required: "This category needs an after-photo.",
   client_id_conflict: "The server holds a different item with this id.",
+  // A task action on a case the worker can no longer see (reassigned elsewhere).
+  not_found: "This case is no longer yours to see; it was probably reassigned.",
 };
 
 export function errorText(error) {

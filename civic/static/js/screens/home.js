@@ -1,8 +1,23 @@
 // Home: the big Report button, my tasks, what waits to be sent, my reports.
+import { api } from "../api.js";
 import { blobUrl, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { categoryName, formatTime, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
+import { forgetLogin } from "../session.js";
+
+async function logOut(app) {
+  const { pending } = await outbox.summary();
+  const question = pending
+    ? t("{n} items are not sent yet. They stay on this phone and are sent when you log in again. Log out?", { n: pending })
+    : t("Log out of this phone?");
+  if (!confirm(question)) return;
+  await api("/api/v1/auth/token", { method: "DELETE" }).catch(() => {}); // offline: the token lapses by itself
+  await forgetLogin();
+  navigator.serviceWorker?.controller?.postMessage({ type: "LOGGED_OUT" }); // drop the copies of my data
+  app.user = null;
+  app.navigate("#/login");
+}
 
 export function reportRow({ href, thumb, title, status, statusClass, sub }) {
   return h("li", {},
@@ -56,4 +71,5 @@ export async function render(root, app) {
     root.append(h("p.muted", {}, t("Offline: your sent reports show when you are back online.")));
   }
   if (!list.children.length) list.append(h("li.empty", {}, t("No reports yet. Tap Report when you see a problem.")));
+  root.append(h("p.logout", {}, h("button.link", { type: "button", onclick: () => logOut(app) }, t("Log out"))));
 }

@@ -9,7 +9,8 @@ import { setValue } from "../idb.js";
 
 const STATE = { pending: "Waiting", sending: "Sending…", sent: "Sent", rejected: "Returned" };
 
-function stateLine(record) {
+function stateLine(record, user) {
+  if (record.status !== "sent" && user && record.user_id !== user.id) return t("Waiting for the person who made it to log in again");
   if (record.status === "sent") return t("Sent {time} as {ref}", { time: formatTime(record.sent_at), ref: record.server?.ref || "" });
   if (record.status === "rejected") return errorText(record.last_error);
   if (record.attempts && record.next_attempt_at > Date.now()) {
@@ -52,7 +53,7 @@ function itemView(app, record, redraw) {
     h("div.row-main", {},
       h("strong", {}, title),
       h(`span.state.state-${record.status}`, {}, t(STATE[record.status] || record.status)),
-      h("span.muted", {}, stateLine(record)),
+      h("span.muted", {}, stateLine(record, app.user)),
       buttons.length ? h("div.item-actions", {}, buttons) : null,
     ),
   );
