@@ -5,6 +5,7 @@
  * VERSION is a hash of the shell's files, written in by the server (see
  * blueprints/field.py): any change to them installs a new worker, which waits
  * until the worker taps "Update now" (never in the middle of a capture). */
+import { keyBytes, sendSubscription } from "/static/js/push.js";
 import { syncNow } from "/static/js/sync.js";
 
 const VERSION = "__SHELL_VERSION__";
@@ -25,7 +26,9 @@ const SHELL = [
   "/static/js/idb.js",
   "/static/js/labels.js",
   "/static/js/outbox.js",
+  "/static/js/notices.js",
   "/static/js/photos.js",
+  "/static/js/push.js",
   "/static/js/session.js",
   "/static/js/sync.js",
   "/static/js/screens/capture.js",
@@ -39,6 +42,7 @@ const SHELL = [
   "/static/vendor/leaflet/leaflet.css",
   "/static/icons/icon.svg",
   "/static/icons/icon-192.png",
+  "/static/icons/badge-96.png",
   "/static/icons/categories.svg",
 ];
 // The worker's read data: network first, the last copy when offline.
@@ -61,6 +65,13 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   if (event.data?.type === "SKIP_WAITING") self.skipWaiting();
   if (event.data?.type === "LOGGED_OUT") event.waitUntil(caches.delete(DATA_CACHE));
+  // The app's own list of alerts opens one the same way a tap on it would.
+  if (event.data?.type === "OPEN_NOTIFICATION") {
+    event.waitUntil(self.registration.getNotifications({ tag: event.data.tag }).then((found) => {
+      found.forEach((n) => n.close());
+      return openTarget(found[0]?.data?.url || event.data.url || "/field/#/tasks");
+    }));
+  }
 });
 
 async function shellFirst(request) {
@@ -131,5 +142,50 @@ self.addEventListener("sync", (event) => {
     for (const client of await self.clients.matchAll()) client.postMessage({ type: "outbox-changed" });
     // Throwing asks the browser to try this sync again later.
     if (result.offline || result.failed) throw new Error("outbox not yet sent");
+  })());
+});
+
+// -- Push: a new assignment, a reminder, a change on my report --------------------
+
+self.addEventListener("push", (event) => {
+  let message = {};
+  try { message = event.data ? event.data.json() : {}; } catch { message = { body: event.data?.text() }; }
+  const tag = message.tag || (message.case_id ? `case-${message.case_id}` : "civic");
+  event.waitUntil(self.registration.showNotification(message.title || "网格通", {
+    body: message.body || "您有新的任务",
+    icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/badge-96.png",
+    tag, // one notification per case: a repeat replaces the last
+    renotify: Boolean(message.urgent),
+    requireInteraction: Boolean(message.urgent),
+    lang: "zh-CN",
+    data: { url: message.url || "/field/#/tasks", case_id: message.case_id || null, kind: message.kind || null },
+  }));
+});
+
+// Focus an open window of the app on the task, or open one.
+async function openTarget(url) {
+  const target = new URL(url, self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const app = windows.find((w) => new URL(w.url).pathname === "/field/") || windows[0];
+  if (app) {
+    const focused = await app.focus();
+    return (focused || app).navigate(target).catch(() => self.clients.openWindow(target));
+  }
+  return self.clients.openWindow(target);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openTarget(event.notification.data?.url || "/field/#/tasks"));
+});
+
+// The browser renewed the subscription: tell the server about the new one.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil((async () => {
+    const key = async () => keyBytes((await (await fetch("/api/v1/push/key")).json()).public_key);
+    const options = event.oldSubscription?.options || { userVisibleOnly: true, applicationServerKey: await key() };
+    const subscription = event.newSubscription || (await self.registration.pushManager.subscribe(options));
+    await sendSubscription(subscription);
   })());
 });

@@ -3,6 +3,7 @@ no signal, survive server errors, a crash mid-upload and an expired login, work
 a task offline. Every report must arrive exactly once (checked in the database).
 Screenshots of every screen land in test-artifacts/field-*.png."""
 import json
+import time
 
 import pytest
 from sqlalchemy import select
@@ -384,3 +385,43 @@ def test_a_shared_phone_sends_each_report_as_the_person_who_made_it(field_server
     wait_until(page, lambda: outbox(page)[0]["status"] == "sent", message="sent as worker001")
     db.session.remove()
     assert db.session.scalar(select(Case).where(Case.client_id == queued)).reporter.username == "worker001"
+
+
+def dispatch_to(app, username, *, dispatcher="dispatcher"):
+    """A hotline call in `username`'s grid, dispatched to them through the API, as the command centre would."""
+    import uuid
+
+    from geoalchemy2.shape import to_shape
+
+    from civic.accounts.services import issue_token
+
+    db.session.remove()
+    worker = db.session.scalar(select(User).where(User.username == username))
+    boss = db.session.scalar(select(User).where(User.username == dispatcher))
+    centre = to_shape(worker.grids[0].polygon).representative_point()
+    token = issue_token(boss, device_id="command-centre")
+    db.session.commit()
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+    report = client.post("/api/v1/reports", headers=headers, json={
+        "client_id": str(uuid.uuid4()), "category": "E0102", "description": "热线：路口垃圾堆积",
+        "lat": centre.y, "lng": centre.x, "channel": "hotline"})
+    assert report.status_code == 201, report.json
+    case_id = report.json["id"]
+    response = client.post(f"/api/v1/cases/{case_id}/actions", headers=headers, json={
+        "client_id": str(uuid.uuid4()), "action": "dispatch", "assignee_id": worker.id})
+    assert response.status_code == 201, response.json
+    return case_id
+
+
+def test_an_open_app_shows_a_new_assignment_within_ten_seconds_without_push(app, field_server, phone):
+    page = phone().new_page()
+    login(page, field_server.url)
+    page.wait_for_timeout(1000)  # the app has looked at the tasks once
+    case_id = dispatch_to(app, "worker001")
+    started = time.monotonic()
+    page.wait_for_selector("#task-banner:not([hidden])", timeout=10000)
+    assert time.monotonic() - started <= 10
+    shot(page, "new-task")
+    page.click("#task-banner a")
+    page.wait_for_url(f"**/field/#/tasks/{case_id}")
+    page.wait_for_selector("button[data-action=acknowledge]")

@@ -1,10 +1,12 @@
 // The field app: boots, routes between screens, keeps the sync status in view,
 // and runs the outbox's flushes. Screens live in screens/*.js.
 import { api } from "./api.js";
+import { startWatching, stopWatching } from "./notices.js";
+import { disablePush, enablePush } from "./push.js";
 import { blobUrl, h, releaseBlobUrls, toast } from "./dom.js";
 import { applyLanguage, language, setLanguage, t } from "./i18n.js";
 import * as outbox from "./outbox.js";
-import { authRequired, currentUser, getToken, updateUser } from "./session.js";
+import { authRequired, currentUser, forgetLogin, getToken, updateUser } from "./session.js";
 import { lastSyncAt, syncNow } from "./sync.js";
 import * as capture from "./screens/capture.js";
 import * as home from "./screens/home.js";
@@ -71,6 +73,21 @@ const app = {
     await Promise.all(paths.map((path) => api(path).catch(() => null)));
   },
 
+  // New tasks while the app is open, push or no push.
+  watchTasks() {
+    startWatching((fresh) => showNewTasks(fresh));
+  },
+
+  async logOut() {
+    stopWatching();
+    await disablePush();
+    await api("/api/v1/auth/token", { method: "DELETE" }).catch(() => {}); // offline: the token lapses by itself
+    await forgetLogin();
+    navigator.serviceWorker?.controller?.postMessage({ type: "LOGGED_OUT" }); // drop the copies of my data
+    app.user = null;
+    app.navigate("#/login");
+  },
+
   setBusy(busy) {
     app.busy = busy;
     if (!busy && app.updateWorker) showUpdateBanner();
@@ -114,6 +131,24 @@ async function scheduleRetry() {
   if (!waiting.length) return;
   const soonest = Math.min(...waiting.map((r) => r.next_attempt_at));
   retryTimer = setTimeout(() => app.sync(), Math.max(1000, soonest - Date.now() + 50));
+}
+
+// Alerts were allowed before: make sure the server has this phone's current subscription.
+function renewPush() {
+  if (globalThis.Notification?.permission === "granted") enablePush().catch(() => {});
+}
+app.renewPush = renewPush;
+
+function showNewTasks(tasks) {
+  const banner = document.getElementById("task-banner");
+  const first = tasks[0];
+  const name = language() === "zh" ? first.category.name : first.category.name_en || first.category.name;
+  banner.hidden = false;
+  banner.replaceChildren(
+    h("span", {}, tasks.length === 1 ? t("New task: {name} · {ref}", { name, ref: first.ref }) : t("{n} new tasks", { n: tasks.length })),
+    h("a.button.small", { href: tasks.length === 1 ? `#/tasks/${first.id}` : "#/tasks", onclick: () => { banner.hidden = true; } }, t("Open")),
+  );
+  if (location.hash === "#/tasks") route();
 }
 
 function showUpdateBanner() {
@@ -222,6 +257,8 @@ async function boot() {
   if (app.user) {
     app.sync();
     app.prefetch();
+    app.watchTasks();
+    renewPush();
   }
   document.body.dataset.ready = "1";
 }

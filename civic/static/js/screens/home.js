@@ -1,22 +1,35 @@
 // Home: the big Report button, my tasks, what waits to be sent, my reports.
-import { api } from "../api.js";
-import { blobUrl, h } from "../dom.js";
+import { blobUrl, h, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { categoryName, formatTime, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
-import { forgetLogin } from "../session.js";
+import { enablePush, pushState } from "../push.js";
 
 async function logOut(app) {
   const { pending } = await outbox.summary();
   const question = pending
     ? t("{n} items are not sent yet. They stay on this phone and are sent when you log in again. Log out?", { n: pending })
     : t("Log out of this phone?");
-  if (!confirm(question)) return;
-  await api("/api/v1/auth/token", { method: "DELETE" }).catch(() => {}); // offline: the token lapses by itself
-  await forgetLogin();
-  navigator.serviceWorker?.controller?.postMessage({ type: "LOGGED_OUT" }); // drop the copies of my data
-  app.user = null;
-  app.navigate("#/login");
+  if (confirm(question)) await app.logOut();
+}
+
+// Asked when it makes sense: on the home screen, explained, on the worker's tap.
+async function pushCard() {
+  const state = await pushState();
+  if (state === "on" || state === "unsupported") return null;
+  if (state === "denied") return h("p.muted.push-note", {}, t("Notifications are blocked in the browser; new tasks still show while the app is open."));
+  const card = h("section.card.push-card", {},
+    h("p", {}, t("Turn on task alerts: the phone rings when a task is assigned to you, even when the app is closed.")),
+    h("button.button.primary", {
+      type: "button",
+      onclick: async () => {
+        const result = await enablePush().catch(() => "error");
+        if (result === "on") { card.remove(); toast(t("Task alerts are on.")); }
+        else toast(result === "denied" ? t("Notifications are blocked in the browser; new tasks still show while the app is open.")
+          : t("Task alerts could not be turned on; new tasks still show while the app is open."));
+      },
+    }, t("Turn on alerts")));
+  return card;
 }
 
 export function reportRow({ href, thumb, title, status, statusClass, sub }) {
@@ -35,6 +48,7 @@ export async function render(root, app) {
     h("a.report-button", { href: "#/capture" }, h("span.plus", { "aria-hidden": "true" }, "+"), t("Report a problem")),
   );
   const summaryRow = h("div.summary");
+  pushCard().then((card) => { if (card && root.isConnected) summaryRow.after(card); });
   const list = h("ul.rows", { "aria-live": "polite" });
   root.append(summaryRow, h("h2", {}, t("My reports")), list);
 

@@ -27,6 +27,8 @@ export async function render(root, app) {
       app.navigate("#/");
       app.sync();
       app.prefetch();
+      app.watchTasks();
+      app.renewPush();
     } catch (failure) {
       error.hidden = false;
       error.textContent = failure.isNetwork

@@ -1,0 +1,54 @@
+// New assignments while the app is open, without push: poll my tasks with
+// If-None-Match (a 304 costs a few bytes), and show a banner and a badge for
+// tasks not seen before. Works where push cannot reach (blocked push service,
+// permission refused, iOS outside the home screen).
+import { getValue, setValue } from "./idb.js";
+import { getToken } from "./session.js";
+
+export const POLL_MS = 8000; // a new task shows within 10 s
+
+let etag = null;
+let timer = null;
+
+async function fetchTasks() {
+  const token = await getToken();
+  if (!token) return null;
+  const headers = { Authorization: `Bearer ${token}` };
+  if (etag) headers["If-None-Match"] = etag;
+  const response = await fetch("/api/v1/tasks", { headers, credentials: "omit", cache: "no-store" });
+  if (response.status === 304 || !response.ok) return null;
+  etag = response.headers.get("ETag");
+  return (await response.json()).tasks;
+}
+
+// Tasks not seen before by this device. The first look only learns what exists.
+async function newTasks(tasks) {
+  const seen = new Set((await getValue("seen_tasks")) || []);
+  const first = !(await getValue("seen_tasks"));
+  const fresh = first ? [] : tasks.filter((t) => !seen.has(t.id) && ["dispatched", "acknowledged", "in_progress"].includes(t.status));
+  await setValue("seen_tasks", tasks.map((t) => t.id));
+  return fresh;
+}
+
+export async function checkNow(onNew) {
+  try {
+    const tasks = await fetchTasks();
+    if (!tasks) return;
+    const fresh = await newTasks(tasks);
+    navigator.setAppBadge?.(tasks.filter((t) => t.status === "dispatched").length).catch(() => {});
+    if (fresh.length) onNew(fresh);
+  } catch { /* offline: try at the next tick */ }
+}
+
+export function startWatching(onNew) {
+  stopWatching();
+  const tick = () => { if (document.visibilityState === "visible") checkNow(onNew); };
+  tick();
+  timer = setInterval(tick, POLL_MS);
+}
+
+export function stopWatching() {
+  clearInterval(timer);
+  timer = null;
+  etag = null;
+}
