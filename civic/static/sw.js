@@ -169,7 +169,8 @@ async function openTarget(url) {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const app = windows.find((w) => new URL(w.url).pathname === "/field/") || windows[0];
   if (app) {
-    const focused = await app.focus();
+    // focus() needs the user's tap (notificationclick); from the app's own list it may be refused.
+    const focused = await app.focus().catch(() => app);
     return (focused || app).navigate(target).catch(() => self.clients.openWindow(target));
   }
   return self.clients.openWindow(target);

@@ -425,3 +425,39 @@ def test_an_open_app_shows_a_new_assignment_within_ten_seconds_without_push(app,
     page.click("#task-banner a")
     page.wait_for_url(f"**/field/#/tasks/{case_id}")
     page.wait_for_selector("button[data-action=acknowledge]")
+
+
+def test_a_push_shows_one_notification_per_case_and_a_tap_opens_the_task(field_server, phone):
+    context = phone()
+    context.grant_permissions(["geolocation", "notifications"], origin=field_server.url)
+    page = context.new_page()
+    login(page, field_server.url)
+    cdp = context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    wait_until(page, lambda: registrations, message="the registration")
+    registration_id = registrations[0]["registrationId"]
+    db.session.remove()
+    worker = db.session.scalar(select(User).where(User.username == "worker001"))
+    task_id = db.session.scalars(select(Case.id).where(Case.assignee_id == worker.id, Case.status == "dispatched")).first()
+
+    def deliver(title):
+        cdp.send("ServiceWorker.deliverPushMessage", {
+            "origin": field_server.url, "registrationId": registration_id,
+            "data": json.dumps({"title": title, "body": "CG · 府前社区第1网格 · 请在 15 分钟内签收", "kind": "assignment",
+                                "case_id": task_id, "url": f"/field/#/tasks/{task_id}", "tag": f"case-{task_id}", "urgent": True})})
+
+    notifications = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => ({title: n.title, tag: n.tag, body: n.body})))"
+    deliver("新任务：垃圾箱满溢")
+    shown = wait_until(page, lambda: page.evaluate(notifications), message="a notification")
+    assert shown == [{"title": "新任务：垃圾箱满溢", "tag": f"case-{task_id}", "body": "CG · 府前社区第1网格 · 请在 15 分钟内签收"}]
+    deliver("催办：垃圾箱满溢")  # the same case again: replaces, does not pile up
+    wait_until(page, lambda: [n["title"] for n in page.evaluate(notifications)] == ["催办：垃圾箱满溢"], message="replaced")
+
+    page.goto(f"{field_server.url}/field/#/outbox")  # the worker is elsewhere in the app
+    page.evaluate(f"navigator.serviceWorker.controller.postMessage({{type: 'OPEN_NOTIFICATION', tag: 'case-{task_id}'}})")
+    page.wait_for_function(f"location.hash === '#/tasks/{task_id}'")
+    page.wait_for_selector("button[data-action=acknowledge]")
+    shot(page, "push-opened")
+    assert page.evaluate(notifications) == []  # a tap closes it
