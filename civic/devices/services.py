@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import ApiError
 from ..extensions import db
-from ..timeutil import to_utc_naive, utcnow
+from ..sync import fields
+from ..timeutil import utcnow
 from .models import Device
 
 DEVICE_ID_MAX = 64
@@ -36,72 +36,18 @@ class Heartbeat:
     persisted: bool | None
 
 
-def _invalid(field, message, code="invalid"):
-    return ApiError(422, code, message, field)
-
-
-def _text(data, field, limit, required=False):
-    value = data.get(field)
-    if value is None:
-        if required:
-            raise _invalid(field, f"{field} is required.", "required")
-        return None
-    if not isinstance(value, str):
-        raise _invalid(field, f"{field} must be text.")
-    if "\x00" in value:
-        raise _invalid(field, f"{field} contains a NUL character.")
-    value = value.strip()
-    if required and not value:
-        raise _invalid(field, f"{field} is required.", "required")
-    if len(value) > limit:
-        raise _invalid(field, f"{field} is too long (at most {limit} characters).", "too_long")
-    return value or None
-
-
-def _count(data, field, limit, default=None):
-    value = data.get(field)
-    if value is None:
-        return default
-    # bool is an int in Python, and 3.0 or "3" are not counts: all wrong types here.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(field, f"{field} must be a whole number.")
-    if not 0 <= value <= limit:
-        raise _invalid(field, f"{field} must be between 0 and {limit}.", "out_of_range")
-    return value
-
-
-def _time(data, field):
-    value = data.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _invalid(field, f"{field} must be an ISO 8601 date and time.")
-    try:
-        return to_utc_naive(datetime.fromisoformat(value.strip()))
-    except (ValueError, OverflowError):
-        raise _invalid(field, f"{field} must be an ISO 8601 date and time.") from None
-
-
-def _flag(data, field):
-    value = data.get(field)
-    if value is None or isinstance(value, bool):
-        return value
-    raise _invalid(field, f"{field} must be true, false or null.")
-
-
 def parse_heartbeat(data):
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    fields.require_object(data, "The body must be a JSON object.")
     return Heartbeat(
-        device_id=_text(data, "device_id", DEVICE_ID_MAX, required=True),
-        app_version=_text(data, "app_version", APP_VERSION_MAX),
-        pending=_count(data, "pending", COUNT_MAX, default=0),
-        rejected=_count(data, "rejected", COUNT_MAX, default=0),
-        oldest_pending_at=_time(data, "oldest_pending_at"),
-        last_sync_at=_time(data, "last_sync_at"),
-        storage_used=_count(data, "storage_used", BYTES_MAX),
-        storage_quota=_count(data, "storage_quota", BYTES_MAX),
-        persisted=_flag(data, "persisted"),
+        device_id=fields.text(data, "device_id", DEVICE_ID_MAX, required=True),
+        app_version=fields.text(data, "app_version", APP_VERSION_MAX) or None,
+        pending=fields.count(data, "pending", COUNT_MAX, default=0),
+        rejected=fields.count(data, "rejected", COUNT_MAX, default=0),
+        oldest_pending_at=fields.timestamp(data, "oldest_pending_at"),
+        last_sync_at=fields.timestamp(data, "last_sync_at"),
+        storage_used=fields.count(data, "storage_used", BYTES_MAX),
+        storage_quota=fields.count(data, "storage_quota", BYTES_MAX),
+        persisted=fields.flag(data, "persisted"),
     )
 
 

@@ -12,8 +12,6 @@ Order of work, as for reports (intake.py): validate and inspect the photos in
 memory, check the rule, render, write the files, then one transaction for the
 status, the photos and the event; files are removed again if it fails.
 """
-import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,8 +26,9 @@ from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department
 from ..photos.storage import get_storage
-from ..timeutil import to_utc_naive, utcnow
+from . import fields
 from . import photos as photo_steps
+from .fields import invalid
 
 AT_FUTURE_SLACK = timedelta(days=1)  # phone clocks drift; a day ahead is a wrong clock
 
@@ -50,82 +49,29 @@ class ActionResult:
     created: bool
 
 
-def _invalid(field, message, code="invalid"):
-    return ApiError(422, code, message, field)
-
-
-def _client_id(data):
-    value = data.get("client_id")
-    if value is None:
-        raise _invalid("client_id", "client_id is required.", "required")
-    if not isinstance(value, str):
-        raise _invalid("client_id", "client_id must be a UUID string.")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise _invalid("client_id", "client_id must be a UUID.") from None
-
-
-def _text(data, field, limit):
-    value = data.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _invalid(field, f"{field} must be text.")
-    if "\x00" in value:
-        raise _invalid(field, f"{field} contains a NUL character.")
-    value = value.strip()
-    if len(value) > limit:
-        raise _invalid(field, f"{field} is too long (at most {limit} characters).", "too_long")
-    return value or None
-
-
-def _at(data):
-    value = data.get("at")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _invalid("at", "at must be an ISO 8601 date and time.")
-    try:
-        parsed = to_utc_naive(datetime.fromisoformat(value.strip()))
-    except (ValueError, OverflowError):  # overflow: 0001-01-01T00:00+14:00 is before year 1 in UTC
-        raise _invalid("at", "at must be an ISO 8601 date and time.") from None
-    if parsed > utcnow() + AT_FUTURE_SLACK:
-        raise _invalid("at", "at is in the future; check the phone's clock.", "out_of_range")
-    return parsed
-
-
 def _assignee_id(data):
     value = data.get("assignee_id")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _invalid("assignee_id", "assignee_id must be a user id.")
+    if not fields.is_integer(value) or value <= 0:
+        raise invalid("assignee_id", "assignee_id must be a user id.")
     return value
 
 
 def parse_action(raw, *, note_max):
     """`raw` is the JSON text of the action (the body, or the 'meta' part), or a dict."""
-    if raw is None:
-        raise ApiError(400, "meta_required", "The action has no 'meta' part.", "meta")
-    if isinstance(raw, (str, bytes)):
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "invalid_json", "The action is not valid JSON.", "meta") from None
-    else:
-        data = raw
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The action must be a JSON object.", "meta")
-    client_id = _client_id(data)
+    data = fields.json_object(raw, missing="The action has no 'meta' part.",
+                              not_json="The action is not valid JSON.", not_object="The action must be a JSON object.")
+    client_id = fields.client_id(data)
     action = data.get("action")
     if action is None or action == "":
-        raise _invalid("action", "action is required.", "required")
+        raise invalid("action", "action is required.", "required")
     if not isinstance(action, str):
-        raise _invalid("action", "action must be text.")
+        raise invalid("action", "action must be text.")
     workflow.rule_for(action)  # 422 on an unknown action
-    return ActionMeta(client_id=client_id, action=action, note=_text(data, "note", note_max), at=_at(data),
-                      assignee_id=_assignee_id(data), department=_text(data, "department", 32))
+    return ActionMeta(client_id=client_id, action=action, note=fields.text(data, "note", note_max) or None,
+                      at=fields.timestamp(data, "at", AT_FUTURE_SLACK), assignee_id=_assignee_id(data),
+                      department=fields.text(data, "department", 32) or None)
 
 
 def find_event(client_id):
@@ -145,12 +91,12 @@ def _dispatch_targets(meta):
     if meta.assignee_id is not None:
         assignee = db.session.get(User, meta.assignee_id)
         if assignee is None:
-            raise _invalid("assignee_id", f"No user with id {meta.assignee_id}.")
+            raise invalid("assignee_id", f"No user with id {meta.assignee_id}.")
     if meta.department is not None:
         department = db.session.scalar(select(Department).where(Department.code == meta.department,
                                                                 Department.active.is_(True)))
         if department is None:
-            raise _invalid("department", f"Unknown department '{meta.department}'.")
+            raise invalid("department", f"Unknown department '{meta.department}'.")
     return assignee, department
 
 
