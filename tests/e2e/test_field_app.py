@@ -35,7 +35,7 @@ def login(page, base, username="worker001", password=DEMO_PASSWORD):
     page.click("form button[type=submit]")
     page.wait_for_selector(".report-button")
     page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_js(page, "navigator.serviceWorker.controller !== null", "the service worker in control")
     # The app keeps copies of what a day offline needs once the worker controls it.
     wait_for_js(page, """caches.open('civic-data').then(c => Promise.all(
         ['/api/v1/categories', '/api/v1/tasks', '/api/v1/me/grids'].map(u => c.match(u))))
@@ -43,8 +43,17 @@ def login(page, base, username="worker001", password=DEMO_PASSWORD):
 
 
 def wait_for_js(page, expression, message):
-    """Like wait_for_function, for an expression that gives a promise."""
-    return wait_until(page, lambda: page.evaluate(expression), message=message)
+    """Like wait_for_function, for an expression that gives a promise. Evaluated by
+    Playwright rather than as page script, so the app's strict CSP (no eval) holds."""
+    from playwright.sync_api import Error
+
+    def check():
+        try:
+            return page.evaluate(expression)
+        except Error:  # the page is between two documents
+            return False
+
+    return wait_until(page, check, message=message)
 
 
 def outbox(page):
@@ -381,6 +390,7 @@ def test_a_shared_phone_sends_each_report_as_the_person_who_made_it(field_server
     assert count(Case, Case.client_id == queued) == 0  # never sent as somebody else
     page.goto(f"{field_server.url}/field/#/")
     page.click("text=退出登录")
+    page.wait_for_selector("input[name=username]")
     login(page, field_server.url, username="worker001")
     wait_until(page, lambda: outbox(page)[0]["status"] == "sent", message="sent as worker001")
     db.session.remove()
@@ -457,7 +467,7 @@ def test_a_push_shows_one_notification_per_case_and_a_tap_opens_the_task(field_s
 
     page.goto(f"{field_server.url}/field/#/outbox")  # the worker is elsewhere in the app
     page.evaluate(f"navigator.serviceWorker.controller.postMessage({{type: 'OPEN_NOTIFICATION', tag: 'case-{task_id}'}})")
-    page.wait_for_function(f"location.hash === '#/tasks/{task_id}'")
+    wait_for_js(page, f"location.hash === '#/tasks/{task_id}'", "the task page")
     page.wait_for_selector("button[data-action=acknowledge]")
     shot(page, "push-opened")
     assert page.evaluate(notifications) == []  # a tap closes it

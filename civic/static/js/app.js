@@ -78,14 +78,19 @@ const app = {
     startWatching((fresh) => showNewTasks(fresh));
   },
 
-  async logOut() {
-    stopWatching();
-    await disablePush();
-    await api("/api/v1/auth/token", { method: "DELETE" }).catch(() => {}); // offline: the token lapses by itself
-    await forgetLogin();
-    navigator.serviceWorker?.controller?.postMessage({ type: "LOGGED_OUT" }); // drop the copies of my data
-    app.user = null;
-    app.navigate("#/login");
+  // A login waits for a logout still under way, so the old one cannot undo the new.
+  loggingOut: Promise.resolve(),
+
+  logOut() {
+    app.loggingOut = (async () => {
+      stopWatching();
+      await disablePush();
+      await api("/api/v1/auth/token", { method: "DELETE" }).catch(() => {}); // offline: the token lapses by itself
+      await forgetLogin();
+      navigator.serviceWorker?.controller?.postMessage({ type: "LOGGED_OUT" }); // drop the copies of my data
+      app.user = null;
+    })();
+    return app.loggingOut.then(() => app.navigate("#/login"));
   },
 
   setBusy(busy) {

@@ -17,6 +17,7 @@ export async function render(root, app) {
     error.hidden = true;
     submit.disabled = true;
     try {
+      await app.loggingOut;
       const { data } = await api("/api/v1/auth/token", {
         method: "POST", json: { username: username.value.trim(), password: password.value, device_id: await deviceId() },
       });
