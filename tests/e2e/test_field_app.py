@@ -333,9 +333,9 @@ def test_a_new_version_waits_for_the_worker_and_never_interrupts_a_capture(field
     page.wait_for_selector("#update-banner:not([hidden])")
     shot(page, "update-available")
     page.click("#update-banner button")
-    page.wait_for_load_state()
+    # The page reloads into the new shell once the new worker has taken over.
+    wait_for_js(page, f"document.querySelector('meta[name=app-version]')?.content !== '{first}'", "the new shell")
     page.wait_for_selector(".report-button")
-    assert page.evaluate("document.querySelector('meta[name=app-version]').content") != first
     assert page.evaluate("caches.keys()").count(f"civic-shell-{first}") == 0  # the old shell is gone
     wait_until(page, lambda: all(r["status"] == "sent" for r in outbox(page)), message="the report survived the update")
 
