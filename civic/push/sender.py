@@ -11,17 +11,14 @@ instead of in it:
 - the headers: `WebPush.get` keeps the TTL it is given on the shared object, so
   each message's TTL, Urgency and Topic are set here, per message.
 
-`PushSender.send_many` posts from a pool of threads, each request over a kept-
-alive connection from a pool per push service (http.client; nothing to add to
-requirements). Nothing here touches the database: `jobs.py` does that.
+`PushSender.send_many` keeps up to PUSH_CONCURRENCY requests in flight from one
+event loop, over kept-alive connections per push service (transport.py; nothing
+to add to requirements). Nothing here touches the database: `jobs.py` does that.
 """
-import http.client
+import asyncio
 import json
-import socket
-import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -30,6 +27,8 @@ import jwt
 from webpush import WebPush
 from webpush.types import WebPushSubscription
 from webpush.vapid import VAPID
+
+from .transport import AsyncHttpPool, HttpError, LoopThread
 
 # RFC 8030 §5.3: a notification older than its TTL is dropped by the push service.
 DAY = 24 * 3600
@@ -102,87 +101,18 @@ class CachingVapid(VAPID):
 
     def token(self, aud):
         now = self.clock()
-        with self._lock:
+        with self._lock:  # signing under the lock: one JWT per audience, even when threads start together
             cached = self._tokens.get(aud)
             if cached is not None and cached[1] - now > self.renew_before:
                 return cached[0]
-        exp = int(now) + self.lifetime
-        token = jwt.encode({"aud": aud, "exp": exp, "sub": self.subject}, self._key, algorithm="ES256")
-        with self._lock:
+            exp = int(now) + self.lifetime
+            token = jwt.encode({"aud": aud, "exp": exp, "sub": self.subject}, self._key, algorithm="ES256")
             self._tokens[aud] = (token, exp)
             self.signed += 1
-        return token
+            return token
 
     def get_authorization_header(self, endpoint, subscriber=None, expiration=None):
         return f"vapid t={self.token(audience(endpoint))}, k={self.k}"
-
-
-class HttpPool:
-    """Kept-alive HTTP/1.1 connections, a few per origin, shared by threads."""
-
-    def __init__(self, timeout=10.0, max_idle=64):
-        self.timeout, self.max_idle = timeout, max_idle
-        self._idle = {}
-        self._lock = threading.Lock()
-        self._ssl = ssl.create_default_context()
-        self.opened = 0  # connections made (the benchmark reports it)
-
-    def _connect(self, key):
-        scheme, host, port = key
-        self.opened += 1
-        if scheme == "https":
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._ssl)
-        return http.client.HTTPConnection(host, port, timeout=self.timeout)
-
-    def _take(self, key):
-        with self._lock:
-            idle = self._idle.get(key)
-            if idle:
-                return idle.pop(), True
-        return self._connect(key), False
-
-    def _give_back(self, key, conn):
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            if len(idle) < self.max_idle:
-                idle.append(conn)
-                return
-        conn.close()
-
-    def post(self, url, body, headers):
-        """POST and read the whole answer: (status, headers, body). Raises OSError or
-        http.client.HTTPException when the service cannot be reached."""
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        for attempt in range(2):
-            conn, reused = self._take(key)
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                    http.client.BadStatusLine):
-                conn.close()
-                if reused and attempt == 0:
-                    continue  # the service closed an idle connection: once more on a new one
-                raise
-            except BaseException:
-                conn.close()
-                raise
-            if response.will_close:
-                conn.close()
-            else:
-                self._give_back(key, conn)
-            return response.status, response.headers, data
-        raise AssertionError("unreachable")
-
-    def close(self):
-        with self._lock:
-            idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
 
 
 def parse_retry_after(value, now=None):
@@ -210,7 +140,8 @@ def classify(status, headers, body=b""):
     if status in (404, 410):
         return Outcome("gone", status, error=error)
     if status == 429 or status >= 500:
-        return Outcome("retry", status, parse_retry_after(headers.get("Retry-After")) if headers else None, error)
+        retry_after = (headers.get("retry-after") or headers.get("Retry-After")) if headers else None
+        return Outcome("retry", status, parse_retry_after(retry_after), error)
     return Outcome("failed", status, error=error)
 
 
@@ -229,15 +160,19 @@ def encode_payload(payload):
 class PushSender:
     """Sends encrypted notifications with this server's VAPID keys."""
 
-    def __init__(self, keys, subject, *, timeout=10.0, concurrency=16, clock=time.time):
+    def __init__(self, keys, subject, *, timeout=10.0, concurrency=16, clock=time.time, ssl_context=None):
         self.keys = keys
         self.vapid = CachingVapid(keys.private_pem, keys.public_pem, subject, clock=clock)
         self._webpush = WebPush(private_key=keys.private_pem, public_key=keys.public_pem, subscriber=subject)
         self._webpush.vapid = self.vapid  # WebPush.get signs through ours: cached, with the port in `aud`
-        self.pool = HttpPool(timeout=timeout)
+        self.timeout = timeout
         self.concurrency = max(1, concurrency)
-        self._executor = None
-        self._executor_lock = threading.Lock()
+        self.ssl_context = ssl_context  # None: the system's CAs
+        self.pool, self._pool_loop = self._new_pool(), None
+        self._io = LoopThread()
+
+    def _new_pool(self):
+        return AsyncHttpPool(self.timeout, max_idle=self.concurrency, ssl_context=self.ssl_context)
 
     def message(self, target, payload, *, ttl, urgency="normal", topic=None):
         """(url, body, headers) of one encrypted notification for `target`."""
@@ -255,43 +190,52 @@ class PushSender:
             headers["Topic"] = topic
         return target.endpoint, encrypted.encrypted, headers
 
-    def send(self, target, payload, *, ttl, urgency="normal", topic=None):
-        """Encrypt and post one notification; never raises for the service's or the network's faults."""
+    def _encrypt(self, target, payload, ttl, urgency, topic):
         try:
-            url, body, headers = self.message(target, payload, ttl=ttl, urgency=urgency, topic=topic)
+            return self.message(target, payload, ttl=ttl, urgency=urgency, topic=topic), None
         except (ValueError, TypeError) as exc:  # keys that are not a P-256 point: no use retrying
-            return Outcome("failed", error=f"cannot encrypt for this subscription: {exc}"[:ERROR_TEXT_MAX])
-        try:
-            status, response_headers, data = self.pool.post(url, body, headers)
-        except (OSError, http.client.HTTPException, socket.timeout) as exc:
-            return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX])
-        return classify(status, response_headers, data)
+            return None, Outcome("failed", error=f"cannot encrypt for this subscription: {exc}"[:ERROR_TEXT_MAX])
 
-    def _pool(self):
-        with self._executor_lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push-send")
-            return self._executor
+    async def _send_one(self, item):
+        message, refused = self._encrypt(*item)
+        if refused is not None:
+            return refused
+        try:
+            status, headers, data = await self.pool.post(*message)
+        except (OSError, EOFError, HttpError, asyncio.TimeoutError) as exc:
+            return Outcome("retry", error=(f"{type(exc).__name__}: {exc}".rstrip(": "))[:ERROR_TEXT_MAX])
+        except Exception as exc:  # a bug must not lose the other results
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX])
+        return classify(status, headers, data)
+
+    async def _send_all(self, items):
+        loop = asyncio.get_running_loop()
+        if self._pool_loop is not loop:  # a new loop (first use, or after a fork): new connections
+            self.pool, self._pool_loop = self._new_pool(), loop
+        results = [None] * len(items)
+        queue = iter(enumerate(items))
+
+        async def worker():
+            for index, item in queue:  # one iterator shared by the workers: each item once
+                results[index] = await self._send_one(item)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(items)))))
+        return results
 
     def send_many(self, items):
         """items: (target, payload bytes, ttl, urgency, topic) tuples. Returns their
-        Outcomes in the same order, sent concurrently."""
+        Outcomes in the same order; up to `concurrency` requests in flight. Never
+        raises for the service's or the network's faults."""
         items = list(items)
-        if len(items) <= 1:
-            return [self.send(t, p, ttl=ttl, urgency=u, topic=topic) for t, p, ttl, u, topic in items]
+        if not items:
+            return []
+        return self._io.run(self._send_all(items))
 
-        def one(item):
-            target, payload, ttl, urgency, topic = item
-            try:
-                return self.send(target, payload, ttl=ttl, urgency=urgency, topic=topic)
-            except Exception as exc:  # a bug must not lose the other results
-                return Outcome("retry", error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX])
-
-        return list(self._pool().map(one, items))
+    def send(self, target, payload, *, ttl, urgency="normal", topic=None):
+        return self.send_many([(target, payload, ttl, urgency, topic)])[0]
 
     def close(self):
-        with self._executor_lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-                self._executor = None
-        self.pool.close()
+        async def close_pool():
+            self.pool.close()
+
+        self._io.stop(cleanup=close_pool)
