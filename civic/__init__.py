@@ -67,9 +67,11 @@ def _init_extensions(app):
 def _init_services(app):
     from .grids.lookup import install as install_grid_index
     from .photos.storage import FileStorage
+    from .push import install as install_push
 
     app.extensions["photo_storage"] = FileStorage(app.config["PHOTO_DIR"])
     install_grid_index(app)
+    install_push(app)
 
 
 def _register_blueprints(app):

@@ -1,4 +1,5 @@
-"""`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc."""
+"""`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
+vapid-keys, push worker / send-due."""
 import json
 
 import click
@@ -11,6 +12,7 @@ from .extensions import db
 users_cli = AppGroup("users", help="Manage user accounts.")
 grids_cli = AppGroup("grids", help="Manage grids.")
 photos_cli = AppGroup("photos", help="Photo storage maintenance.")
+push_cli = AppGroup("push", help="Web Push notifications: the background worker and due retries.")
 
 
 @users_cli.command("create")
@@ -100,6 +102,47 @@ def photos_gc_command(dry_run):
     click.echo(f"{len(orphans)} orphan files {'found' if dry_run else 'deleted'}")
 
 
+@click.command("vapid-keys")
+@with_appcontext
+def vapid_keys_command():
+    """Make the Web Push (VAPID) key pair if there is none; print the public key."""
+    from .push.keys import VapidKeyError, key_paths, load_or_create
+
+    private, public = key_paths(current_app.config, current_app.instance_path)
+    try:
+        keys, created = load_or_create(private, public)
+    except (VapidKeyError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if created:
+        click.echo(f"Created {keys.private_path} (keep it secret, never commit it) and {keys.public_path}.")
+    else:
+        click.echo(f"Using the existing key pair in {keys.private_path}; a new one would make every "
+                   "phone's subscription useless, so it is not replaced.")
+    click.echo(f"public key: {keys.application_server_key}")
+
+
+@push_cli.command("send-due")
+def push_send_due_command():
+    """Send the notifications whose time has come (retries, held for the night): for cron."""
+    from .push.jobs import process_due
+
+    counts = process_due()
+    click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due")
+
+
+@push_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
+def push_worker_command(burst):
+    """Run the RQ worker for push jobs (needs REDIS_URL), sending due retries every PUSH_POLL_SECONDS."""
+    from .push.jobs import run_worker
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: notifications are sent by a thread in the app itself "
+                                   "(PUSH_RUNNER=thread); `flask push send-due` sends due retries from cron.")
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
 def init_app(app):
-    for command in (users_cli, grids_cli, photos_cli, seed_demo_command, catalogue_command):
+    for command in (users_cli, grids_cli, photos_cli, push_cli, seed_demo_command, catalogue_command,
+                    vapid_keys_command):
         app.cli.add_command(command)

@@ -10,6 +10,14 @@ CIVIC_MAP_TILE_ATTRIBUTION  the tiles' attribution text
 CIVIC_RELEASE               optional deploy id, part of the field app's shell version: set a new
                             one to roll phones forward when only server code changed
 CIVIC_DEVICE_TOKEN_IDLE_DAYS  a device token unused this long is refused (default 30)
+VAPID_PRIVATE_KEY_FILE / VAPID_PUBLIC_KEY_FILE  the Web Push key pair (PEM; default
+               instance/vapid_private.pem and instance/vapid_public.pem, made on first need)
+VAPID_SUBJECT  contact for push services (default mailto:admin@civic-grid.invalid)
+PUSH_RUNNER    inline | thread | rq: how notifications are sent in the background
+               (default: rq when REDIS_URL is set, else an in-process thread)
+PUSH_CONCURRENCY             requests in flight to push services at once (default 16)
+PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
+SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
 """
 import os
 import secrets
@@ -47,6 +55,13 @@ def _int_env(name, default):
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _flag_env(name, default=False):
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def from_environment(instance_path):
@@ -89,4 +104,18 @@ def from_environment(instance_path):
         # A token unused this long is refused (the phone logs in again). Workers may
         # be offline for days, so this is generous; last_used_at is its clock.
         "DEVICE_TOKEN_IDLE_DAYS": _int_env("CIVIC_DEVICE_TOKEN_IDLE_DAYS", 30),
+        # Web Push (civic/push/): keys, subject, how and how hard to send.
+        "VAPID_PRIVATE_KEY_FILE": os.environ.get("VAPID_PRIVATE_KEY_FILE") or None,
+        "VAPID_PUBLIC_KEY_FILE": os.environ.get("VAPID_PUBLIC_KEY_FILE") or None,
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT") or "mailto:admin@civic-grid.invalid",
+        "PUSH_ENABLED": True,
+        "PUSH_RUNNER": os.environ.get("PUSH_RUNNER") or ("rq" if os.environ.get("REDIS_URL") else "thread"),
+        "PUSH_QUEUE": "civic-push",
+        "PUSH_CONCURRENCY": _int_env("PUSH_CONCURRENCY", 16),
+        "PUSH_TIMEOUT_SECONDS": 10,
+        "PUSH_MAX_ATTEMPTS": 5,
+        "PUSH_BACKOFF_SECONDS": (30, 120, 600, 1800),
+        "PUSH_POLL_SECONDS": 30,
+        "PUSH_ALLOW_HTTP_LOCALHOST": _flag_env("PUSH_ALLOW_HTTP_LOCALHOST"),
+        "SMS_SENDER": os.environ.get("SMS_SENDER") or "log",
     }

@@ -80,6 +80,8 @@ def _make_app(url, photo_dir, **extra):
         "PHOTO_DIR": str(photo_dir),
         "WTF_CSRF_ENABLED": False,
         "GRID_INDEX_CHECK_SECONDS": 0,
+        # Notifications are sent right after the commit, in the test's own thread.
+        "PUSH_RUNNER": "inline",
     }
     config.update(extra)
     return create_app(config)
@@ -101,7 +103,9 @@ def _empty_tables():
 @pytest.fixture
 def app(backend, database_urls, tmp_path, request):
     urls, migrated = database_urls
-    extra = getattr(request, "param", None) or {}
+    extra = {"VAPID_PRIVATE_KEY_FILE": str(tmp_path / "vapid" / "private.pem"),
+             "VAPID_PUBLIC_KEY_FILE": str(tmp_path / "vapid" / "public.pem"),
+             **(getattr(request, "param", None) or {})}
     application = _make_app(urls[backend], tmp_path / "photos", **extra)
     with application.app_context():
         if backend not in migrated:
@@ -112,6 +116,7 @@ def app(backend, database_urls, tmp_path, request):
         try:
             yield application
         finally:
+            application.extensions["push"].close()  # a background sender stops before the tables are emptied
             db.session.remove()
             _empty_tables()
             for engine in db.engines.values():

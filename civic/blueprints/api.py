@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts import services as accounts
+from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..cases.access import can_view_case, get_case_or_404
 from ..cases.models import Case
 from ..cases.serialize import case_detail, case_to_dict, case_with_actions, event_to_dict
@@ -20,6 +21,9 @@ from ..extensions import csrf, db
 from ..grids.geojson import feature_collection
 from ..grids.models import Category
 from ..photos.storage import StorageUnavailable
+from ..push import services as push
+from ..push.jobs import push_state
+from ..push.keys import VapidKeyError
 from ..sync.actions import parse_action, submit_action
 from ..sync.intake import submit_report
 from ..sync.meta import parse_meta
@@ -255,6 +259,7 @@ def client_config():
         display_max_side=config["DISPLAY_MAX_SIDE"],
         heartbeat_seconds=config.get("HEARTBEAT_SECONDS", 300),
         app_version=config["APP_VERSION"],
+        push={"public_key": _push_public_key()},
     )
 
 
@@ -263,3 +268,72 @@ def heartbeat():
     user = require_login()
     record_heartbeat(user, json_body(), user_agent=request.headers.get("User-Agent"))
     return jsonify(ok=True, server_time=isoformat(utcnow()))
+
+
+# -- Web Push ------------------------------------------------------------------------
+
+def _push_public_key():
+    """The VAPID public key (made on first need), or None when it cannot be read or made."""
+    try:
+        return push_state().keys.application_server_key
+    except (VapidKeyError, OSError):
+        current_app.logger.exception("VAPID keys unavailable")
+        return None
+
+
+@bp.get("/push/key")
+def push_key():
+    """The applicationServerKey for PushManager.subscribe: base64url, no padding."""
+    key = _push_public_key()
+    if key is None:
+        raise ApiError(503, "push_unavailable", "Push notifications are not available on this server.")
+    return jsonify(public_key=key)
+
+
+def _subscription_to_dict(sub):
+    return {"id": sub.id, "endpoint": sub.endpoint, "device_id": sub.device_id, "created_at": isoformat(sub.created_at),
+            "last_success_at": isoformat(sub.last_success_at), "last_failure_at": isoformat(sub.last_failure_at),
+            "active": sub.active}
+
+
+@bp.post("/push/subscriptions")
+def push_subscribe():
+    """Save this browser's PushSubscription for the user: 201 new, 200 known endpoint."""
+    user = require_login()
+    allow_http = bool(current_app.config.get("PUSH_ALLOW_HTTP_LOCALHOST") or current_app.testing)
+    sub, created = push.save_subscription(user, json_body(), user_agent=request.headers.get("User-Agent"),
+                                          allow_http_local=allow_http)
+    return jsonify(_subscription_to_dict(sub)), 201 if created else 200
+
+
+@bp.delete("/push/subscriptions")
+def push_unsubscribe():
+    """Forget the user's subscription of this endpoint (logout); 204 whether or not it was known."""
+    user = require_login()
+    push.delete_subscription(user, json_body())
+    return "", 204
+
+
+@bp.get("/me/notifications")
+def get_notification_preferences():
+    user = require_login()
+    return jsonify(push.preferences_of(user.id))
+
+
+@bp.put("/me/notifications")
+def put_notification_preferences():
+    """Change any of mute_at_night, night ("HH:MM-HH:MM", local time), resident_updates."""
+    user = require_login()
+    return jsonify(push.update_preferences(user, json_body()))
+
+
+@bp.get("/push/status")
+def push_status():
+    """Per user: whether push works and when it last succeeded (dispatchers, supervisors, admins)."""
+    user = require_login()
+    if user.role_enum not in OVERSIGHT_ROLES:
+        raise ApiError(403, "forbidden", "Only dispatchers, supervisors and administrators can see this.")
+    role = request.args.get("role") or None
+    if role is not None and role not in Role.values():
+        raise ApiError(422, "invalid", f"role must be one of {', '.join(Role.values())}.", "role")
+    return jsonify(users=push.push_status(role))

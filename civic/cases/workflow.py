@@ -7,12 +7,15 @@ UPDATE (… WHERE id = :id AND status = :expected, so two concurrent actions can
 never both apply to the same status on SQLite or PostgreSQL) and writes exactly
 one CaseEvent. `allowed_actions` tells a client what a user could do now.
 
-No request objects here; the caller commits.
+No request objects here; the caller commits. `action_applied` is sent (blinker)
+after each applied action, before the commit, so listeners (push notifications)
+can add their rows to the same transaction.
 """
 import hashlib
 import json
 from dataclasses import dataclass
 
+from blinker import Namespace
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,6 +27,9 @@ from ..timeutil import isoformat, utcnow
 from .models import Case, CaseEvent, Status
 
 S = Status
+
+# action_applied.send(case, event=…, actor=…, rule=…): an action was applied, not yet committed.
+action_applied = Namespace().signal("action-applied")
 
 
 # -- who --------------------------------------------------------------------------
@@ -276,4 +282,5 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
                       to_status=rule.to_status or from_status, note=note, data=data, client_id=client_id,
                       created_at=now)
     db.session.add(event)
+    action_applied.send(case, event=event, actor=actor, rule=rule)
     return event

@@ -68,12 +68,14 @@ def test_grids_need_login(client):
 
 # -- GET /api/v1/client-config ------------------------------------------------------------
 
-def test_client_config_without_login(client):
+def test_client_config_without_login(app, client):
+    from civic.push.jobs import push_state
     from civic.version import APP_VERSION
 
     body = client.get("/api/v1/client-config").json
     assert body == {"map": {"tile_url": None, "attribution": ""}, "photos_per_report": 3, "display_max_side": 1600,
-                    "heartbeat_seconds": 300, "app_version": APP_VERSION}
+                    "heartbeat_seconds": 300, "app_version": APP_VERSION,
+                    "push": {"public_key": push_state(app).keys.application_server_key}}
 
 
 @pytest.mark.parametrize("app", [{"MAP_TILE_URL": "/tiles/{z}/{x}/{y}.png",
