@@ -15,7 +15,7 @@ VAPID_PRIVATE_KEY_FILE / VAPID_PUBLIC_KEY_FILE  the Web Push key pair (PEM; defa
 VAPID_SUBJECT  contact for push services (default mailto:admin@civic-grid.invalid)
 PUSH_RUNNER    inline | thread | rq: how notifications are sent in the background
                (default: rq when REDIS_URL is set, else an in-process thread)
-PUSH_CONCURRENCY             requests in flight to push services at once (default 16)
+PUSH_CONCURRENCY             requests in flight to push services at once (default 64)
 PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
 """
@@ -111,7 +111,7 @@ def from_environment(instance_path):
         "PUSH_ENABLED": True,
         "PUSH_RUNNER": os.environ.get("PUSH_RUNNER") or ("rq" if os.environ.get("REDIS_URL") else "thread"),
         "PUSH_QUEUE": "civic-push",
-        "PUSH_CONCURRENCY": _int_env("PUSH_CONCURRENCY", 16),
+        "PUSH_CONCURRENCY": _int_env("PUSH_CONCURRENCY", 64),
         "PUSH_TIMEOUT_SECONDS": 10,
         "PUSH_MAX_ATTEMPTS": 5,
         "PUSH_BACKOFF_SECONDS": (30, 120, 600, 1800),

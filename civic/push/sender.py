@@ -160,7 +160,7 @@ def encode_payload(payload):
 class PushSender:
     """Sends encrypted notifications with this server's VAPID keys."""
 
-    def __init__(self, keys, subject, *, timeout=10.0, concurrency=16, clock=time.time, ssl_context=None):
+    def __init__(self, keys, subject, *, timeout=10.0, concurrency=64, clock=time.time, ssl_context=None):
         self.keys = keys
         self.vapid = CachingVapid(keys.private_pem, keys.public_pem, subject, clock=clock)
         self._webpush = WebPush(private_key=keys.private_pem, public_key=keys.public_pem, subscriber=subject)
