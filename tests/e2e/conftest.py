@@ -37,7 +37,11 @@ class AppProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-                    "PHOTO_DIR": app.config["PHOTO_DIR"], "SECRET_KEY": app.config["SECRET_KEY"]}
+                    "PHOTO_DIR": app.config["PHOTO_DIR"], "SECRET_KEY": app.config["SECRET_KEY"],
+                    # Push: the test's key pair, sent from a background thread, to a fake service on localhost.
+                    "VAPID_PRIVATE_KEY_FILE": app.config["VAPID_PRIVATE_KEY_FILE"],
+                    "VAPID_PUBLIC_KEY_FILE": app.config["VAPID_PUBLIC_KEY_FILE"],
+                    "PUSH_RUNNER": "thread", "PUSH_ALLOW_HTTP_LOCALHOST": "1"}
         self.log = open(log_path, "ab")
         self.process = None
 

@@ -471,3 +471,51 @@ def test_a_push_shows_one_notification_per_case_and_a_tap_opens_the_task(field_s
     page.wait_for_selector("button[data-action=acknowledge]")
     shot(page, "push-opened")
     assert page.evaluate(notifications) == []  # a tap closes it
+
+
+FAKE_PUSH_MANAGER = """([endpoint, keys]) => {
+  // Headless Chromium has no push service to subscribe with (it would be Google's):
+  // stand in for it with the test's fake service; everything else is the real app.
+  let current = null;
+  PushManager.prototype.getSubscription = async () => current;
+  PushManager.prototype.subscribe = async () => (current = {
+    endpoint, options: {}, toJSON: () => ({ endpoint, keys }), unsubscribe: async () => { current = null; return true; } });
+}"""
+
+
+def test_turning_on_alerts_then_a_dispatch_reaches_the_phone_through_the_push_service(app, field_server, phone):
+    from tests.push.fake_service import FakePushService
+
+    context = phone()
+    context.grant_permissions(["geolocation", "notifications"], origin=field_server.url)
+    page = context.new_page()
+    login(page, field_server.url)
+    key = page.request.get(f"{field_server.url}/api/v1/push/key").json()["public_key"]
+    service = FakePushService(key)
+    try:
+        subscriber = service.subscriber("worker001-phone")
+        page.evaluate(FAKE_PUSH_MANAGER, [subscriber.endpoint, subscriber.json()["keys"]])
+        page.reload()
+        page.evaluate(FAKE_PUSH_MANAGER, [subscriber.endpoint, subscriber.json()["keys"]])
+        page.wait_for_selector(".push-card")
+        shot(page, "push-opt-in")
+        page.click(".push-card button")
+        page.wait_for_selector("text=任务提醒已开启")
+
+        case_id = dispatch_to(app, "worker001")
+        received = wait_until(page, lambda: service.requests_for("worker001-phone"), timeout=15, message="a push sent")[0]
+        assert received.error is None and received.status == 201  # the JWT verified and the body decrypted
+        assert received.payload["case_id"] == case_id and received.payload["url"] == f"/field/#/tasks/{case_id}"
+
+        cdp = context.new_cdp_session(page)
+        registrations = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+        cdp.send("ServiceWorker.enable")
+        wait_until(page, lambda: registrations, message="the registration")
+        cdp.send("ServiceWorker.deliverPushMessage", {"origin": field_server.url, "registrationId": registrations[0]["registrationId"],
+                                                      "data": json.dumps(received.payload)})
+        notifications = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title))"
+        assert wait_until(page, lambda: page.evaluate(notifications), message="notification") == [received.payload["title"]]
+        assert received.payload["title"].startswith("新任务")
+    finally:
+        service.stop()
