@@ -40,3 +40,4 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/grid_lookup.py
 	$(PY) bench/client_photos.py
+	$(PY) bench/push_fanout.py

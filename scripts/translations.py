@@ -4,7 +4,8 @@
     .venv/bin/pybabel update -i /tmp/messages.pot -d civic/translations
     .venv/bin/python scripts/translations.py
 
-Strings already translated in the .po file are kept; the table fills the rest.
+Strings already translated in the .po file are kept; the table fills the rest
+and replaces pybabel's fuzzy guesses.
 """
 from pathlib import Path
 
@@ -27,6 +28,14 @@ ZH = {
     "Closed": "已结案",
     "Civic grid": "网格通",
     "Open the field app": "打开网格通外勤应用（可离线）",
+    "Push notifications": "任务推送状态",
+    "%(reachable)s of %(total)s people get task alerts on a phone. The others learn of new tasks when they open the app, or by SMS.":
+        "%(total)s 人中有 %(reachable)s 人的手机能收到任务推送；其他人在打开应用时或通过短信得知新任务。",
+    "All staff": "全部工作人员", "Person": "人员", "Phones": "手机数", "Push": "推送",
+    "Last delivered": "最近送达", "Last failure": "最近失败", "Active": "可用", "Failing": "失败", "Off": "未开启",
+    "Nobody in this group.": "该组没有人员。",
+    "Resident": "居民", "Grid worker": "网格员", "Department staff": "部门工作人员", "Dispatcher": "派遣员",
+    "Supervisor": "监督员", "Administrator": "管理员",
     "Log out": "退出",
     "Not found": "未找到",
     "This page does not exist, or you may not see it.": "页面不存在，或您无权查看。",
@@ -63,7 +72,8 @@ with path.open("rb") as handle:
     catalog = read_po(handle, locale="zh")
 missing = []
 for message in catalog:
-    if not message.id or message.string:
+    # A fuzzy entry is pybabel's guess from a similar string: never trust it.
+    if not message.id or (message.string and not message.fuzzy):
         continue
     if message.id in ZH:
         message.string = ZH[message.id]

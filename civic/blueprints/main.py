@@ -61,3 +61,12 @@ def location_label(source):
 
     labels = {"device": _("phone GPS"), "exif": _("photo GPS"), "manual": _("address"), "none": _("unknown")}
     return labels.get(source, source)
+
+
+@bp.app_template_global()
+def role_label(role):
+    from flask_babel import gettext as _
+
+    labels = {"resident": _("Resident"), "grid_worker": _("Grid worker"), "dept_staff": _("Department staff"),
+              "dispatcher": _("Dispatcher"), "supervisor": _("Supervisor"), "admin": _("Administrator")}
+    return labels.get(role, role)

@@ -63,3 +63,17 @@ def test_demo_worker_logs_in_and_opens_a_case(live_server, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     page.screenshot(path=ARTIFACTS / "case-phone.png", full_page=True)
     assert outside == []
+
+
+@pytest.mark.e2e
+def test_supervisor_sees_push_status(live_server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=username]", "supervisor")
+    page.fill("input[name=password]", "demo1234")
+    page.click("button[type=submit]")
+    page.click("text=任务推送状态")
+    page.wait_for_selector("table.data tbody tr")
+    assert page.locator("table.data tbody tr").count() > 5
+    page.screenshot(path=ARTIFACTS / "dashboard-push-phone.png")

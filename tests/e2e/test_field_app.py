@@ -517,5 +517,17 @@ def test_turning_on_alerts_then_a_dispatch_reaches_the_phone_through_the_push_se
         notifications = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title))"
         assert wait_until(page, lambda: page.evaluate(notifications), message="notification") == [received.payload["title"]]
         assert received.payload["title"].startswith("新任务")
+
+        # Quiet nights, from the home screen.
+        from civic.push.models import NotificationPreference
+
+        page.goto(f"{field_server.url}/field/#/")
+        page.click("details.settings summary")
+        page.check("details.settings input[type=checkbox]")
+        page.wait_for_selector("text=已保存。")
+        db.session.remove()
+        worker = db.session.scalar(select(User).where(User.username == "worker001"))
+        assert db.session.scalar(select(NotificationPreference.mute_at_night)
+                                 .where(NotificationPreference.user_id == worker.id)) is True
     finally:
         service.stop()

@@ -24,6 +24,8 @@ const ZH = {
   "Turn on task alerts: the phone rings when a task is assigned to you, even when the app is closed.": "开启任务提醒：有任务派给您时，即使应用未打开，手机也会提醒。",
   "Task alerts are on.": "任务提醒已开启。", "Turn on alerts": "开启提醒",
   "Task alerts could not be turned on; new tasks still show while the app is open.": "无法开启任务提醒；应用打开时仍会提示新任务。",
+  "Saved.": "已保存。", "Could not save; try again when online.": "保存失败；请联网后重试。",
+  "Alert settings": "提醒设置", "Quiet at night ({night}); urgent cases still alert": "夜间免打扰（{night}），紧急问题仍会提醒",
   "Log in": "登录", "Log out": "退出登录", "Log out of this phone?": "退出本机登录吗？",
   "{n} items are not sent yet. They stay on this phone and are sent when you log in again. Log out?": "还有 {n} 条未发送。它们会保存在本机，重新登录后发送。确定退出吗？",
   "Waiting for the person who made it to log in again": "等待其上报人重新登录后发送", "Log in again": "重新登录", "Log in again to send your reports.": "请重新登录以发送上报。",

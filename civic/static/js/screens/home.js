@@ -1,4 +1,5 @@
 // Home: the big Report button, my tasks, what waits to be sent, my reports.
+import { api } from "../api.js";
 import { blobUrl, h, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { categoryName, formatTime, statusLabel } from "../labels.js";
@@ -11,6 +12,28 @@ async function logOut(app) {
     ? t("{n} items are not sent yet. They stay on this phone and are sent when you log in again. Log out?", { n: pending })
     : t("Log out of this phone?");
   if (confirm(question)) await app.logOut();
+}
+
+// Quiet nights: alerts wait until morning, except for urgent categories.
+async function alertSettings() {
+  let prefs;
+  try {
+    prefs = (await api("/api/v1/me/notifications")).data;
+  } catch {
+    return null; // offline: settings can wait
+  }
+  const box = h("input", { type: "checkbox", checked: prefs.mute_at_night || null });
+  box.addEventListener("change", async () => {
+    try {
+      await api("/api/v1/me/notifications", { method: "PUT", json: { mute_at_night: box.checked } });
+      toast(t("Saved."));
+    } catch {
+      box.checked = !box.checked;
+      toast(t("Could not save; try again when online."));
+    }
+  });
+  return h("details.settings", {}, h("summary", {}, t("Alert settings")),
+    h("label.check", {}, box, t("Quiet at night ({night}); urgent cases still alert", { night: prefs.night })));
 }
 
 // Asked when it makes sense: on the home screen, explained, on the worker's tap.
@@ -85,5 +108,7 @@ export async function render(root, app) {
     root.append(h("p.muted", {}, t("Offline: your sent reports show when you are back online.")));
   }
   if (!list.children.length) list.append(h("li.empty", {}, t("No reports yet. Tap Report when you see a problem.")));
+  const settings = await alertSettings();
+  if (settings && root.isConnected) root.append(settings);
   root.append(h("p.logout", {}, h("button.link", { type: "button", onclick: () => logOut(app) }, t("Log out"))));
 }
