@@ -29,6 +29,13 @@ ZH = {
     "Civic grid": "网格通",
     "Open the field app": "打开网格通外勤应用（可离线）",
     "Push notifications": "任务推送状态",
+    "Public progress": "公开办理进度",
+    "Every report the command centre has accepted, and how far it has got. No names, no phone numbers, no exact addresses.":
+        "指挥中心受理的每一件问题及其办理进度。不公开姓名、电话和具体地址。",
+    "All grids": "全部网格", "Category": "问题类别", "All categories": "全部类别", "Show": "查看",
+    "Map of these cases": "这些案件的地图", "%(n)s cases": "共 %(n)s 件", "No cases here.": "这里还没有案件。",
+    "Newer": "较新", "Older": "较早", "Before": "处置前", "After": "处置后",
+    "Approximate location (about 100 m)": "大致位置（约 100 米范围）",
     "%(reachable)s of %(total)s people get task alerts on a phone. The others learn of new tasks when they open the app, or by SMS.":
         "%(total)s 人中有 %(reachable)s 人的手机能收到任务推送；其他人在打开应用时或通过短信得知新任务。",
     "All staff": "全部工作人员", "Person": "人员", "Phones": "手机数", "Push": "推送",

@@ -35,16 +35,29 @@ def _path(geometry, project):
     return " ".join(parts)
 
 
-def case_map(case):
-    """Data for the case page's SVG map, or None when the case has no point."""
+def case_map(case, *, approximate=False):
+    """Data for the case page's SVG map, or None when the case has no point.
+    approximate: the point rounded to about 100 m, for the public board."""
     if case.lat is None:
         return None
-    box = (case.lng - MARGIN_DEG, case.lat - MARGIN_DEG * 0.8, case.lng + MARGIN_DEG, case.lat + MARGIN_DEG * 0.8)
+    lat, lng = (round(case.lat, 3), round(case.lng, 3)) if approximate else (case.lat, case.lng)
+    box = (lng - MARGIN_DEG, lat - MARGIN_DEG * 0.8, lng + MARGIN_DEG, lat + MARGIN_DEG * 0.8)
     project, width, height = _project(box)
     grids = [
         {"code": hit.code, "name": hit.name, "path": _path(geometry, project), "own": hit.id == case.grid_id,
          "label": project(*shapely.Point(geometry.representative_point()).coords[0])}
         for hit, geometry in get_index(current_app).nearby(shapely.box(*box))
     ]
-    x, y = project(case.lng, case.lat)
+    x, y = project(lng, lat)
     return {"width": width, "height": height, "grids": grids, "point": {"x": x, "y": y}}
+
+
+def overview_map(points, grid_box):
+    """Many points (lat, lng, status) over the grids inside `grid_box`
+    (min_lng, min_lat, max_lng, max_lat): the public board's map."""
+    project, width, height = _project(grid_box)
+    grids = [{"code": hit.code, "name": hit.name, "path": _path(geometry, project)}
+             for hit, geometry in get_index(current_app).nearby(shapely.box(*grid_box))]
+    dots = [{"x": project(lng, lat)[0], "y": project(lng, lat)[1], "status": status, "ref": ref}
+            for lat, lng, status, ref in points]
+    return {"width": width, "height": height, "grids": grids, "points": dots}

@@ -77,3 +77,16 @@ def test_supervisor_sees_push_status(live_server, browser):
     page.wait_for_selector("table.data tbody tr")
     assert page.locator("table.data tbody tr").count() > 5
     page.screenshot(path=ARTIFACTS / "dashboard-push-phone.png")
+
+
+@pytest.mark.e2e
+def test_anyone_follows_progress_on_the_public_board(live_server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/board/")
+    page.wait_for_selector(".case-list li a")
+    page.screenshot(path=ARTIFACTS / "board-phone.png", full_page=True)
+    page.locator(".case-list a").first.click()
+    page.wait_for_selector(".timeline li")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=ARTIFACTS / "board-case-phone.png", full_page=True)

@@ -1,0 +1,99 @@
+"""The public progress board (公开办理进度): every screened case with its
+status, timeline, public replies and before/after thumbnails, for anyone,
+with no personal data — no names, no phone numbers, no exact point, no address."""
+import re
+
+from flask import Blueprint, abort, render_template, request, url_for
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from ..cases.models import Case, CaseEvent, Status
+from ..extensions import db
+from ..grids.mapview import case_map, overview_map
+from ..grids.models import Category, Grid
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+PER_PAGE = 30
+# Not shown: "reported" is not yet screened (it may be abusive), "rejected" was refused.
+PUBLIC_STATUSES = [s.value for s in Status if s not in (Status.REPORTED, Status.REJECTED)]
+# Notes that answer the public: what the department and the verifier wrote.
+PUBLIC_NOTE_ACTIONS = {"handle", "verify", "verify_fail", "reopen"}
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+
+def scrub(text):
+    """Mobile and ID-card numbers masked: a report's text may carry someone's."""
+    if not text:
+        return text
+    return ID_NUMBER.sub(r"\1********\2", PHONE.sub(r"\1****\2", text))
+
+
+def _filters():
+    grid = category = None
+    if request.args.get("grid"):
+        grid = db.session.scalar(select(Grid).where(Grid.code == request.args["grid"]))
+        if grid is None:
+            abort(404)
+    if request.args.get("category"):
+        category = db.session.scalar(select(Category).where(Category.code == request.args["category"]))
+        if category is None:
+            abort(404)
+    return grid, category
+
+
+def _query(grid, category):
+    query = select(Case).where(Case.status.in_(PUBLIC_STATUSES))
+    if grid is not None:
+        ids = [grid.id] + ([child.id for child in db.session.scalars(select(Grid).where(Grid.parent_id == grid.id))]
+                           if grid.level == 1 else [])
+        query = query.where(Case.grid_id.in_(ids))
+    if category is not None:
+        query = query.where(Case.category_id == category.id)
+    return query
+
+
+def _grid_box(grid):
+    if grid is not None:
+        return to_shape(grid.polygon).buffer(0.002).bounds
+    row = db.session.execute(select(Grid.polygon).where(Grid.level == 2)).scalars().all()
+    if not row:
+        return None
+    from shapely import union_all
+
+    return union_all([to_shape(p) for p in row]).buffer(0.002).bounds
+
+
+@bp.get("/")
+def index():
+    grid, category = _filters()
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        abort(404)
+    query = _query(grid, category)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    cases = db.session.scalars(query.order_by(Case.received_at.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    box = _grid_box(grid)
+    points = [(round(c.lat, 3), round(c.lng, 3), c.status, c.ref) for c in cases if c.lat is not None]
+    return render_template(
+        "board/index.html", cases=cases, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+        grid=grid, category=category, overview=overview_map(points, box) if box else None,
+        grids=db.session.scalars(select(Grid).order_by(Grid.level, Grid.code)).all(),
+        categories=db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.sort_order)).all(),
+        page_url=lambda n: url_for("board.index", page=n, grid=grid.code if grid else None,
+                                   category=category.code if category else None),
+    )
+
+
+@bp.get("/<ref>")
+def case(ref):
+    found = db.session.scalar(select(Case).where(Case.ref == ref, Case.status.in_(PUBLIC_STATUSES)))
+    if found is None:
+        abort(404)
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == found.id).order_by(CaseEvent.id)).all()
+    timeline = [{"at": e.created_at, "action": e.action,
+                 "note": scrub(e.note) if e.action in PUBLIC_NOTE_ACTIONS else None} for e in events]
+    return render_template("board/case.html", case=found, timeline=timeline, description=scrub(found.description),
+                           map_svg=case_map(found, approximate=True))
