@@ -81,7 +81,12 @@ const ZH = {
   "Reported": "已上报", "Accepted": "已受理", "Not accepted": "不予受理", "Dispatched": "已派遣",
   "Acknowledged": "已签收", "In progress": "处置中", "Handled": "已处置", "Closed": "已结案",
   "Acknowledge (收到)": "收到", "Start work": "开始处置", "Mark handled": "处置完成", "Add photo": "补充照片",
-  "Verify and close": "核查通过",
+  "Verify and close": "核查通过", "Not fixed: send back": "核查不通过（返工）", "Return: not ours": "退回（非本单位职责）",
+  "Ask for more time": "申请延期", "More time granted": "延期已批准", "More time refused": "延期未批准", "Reopen": "重新办理",
+  "Reminder": "催办", "Escalated": "督办",
+  "Why it is not ours": "退回理由", "What is still wrong": "还有什么问题", "Why more time is needed": "延期理由",
+  "Why it is not fixed": "为什么没有解决", "New deadline": "新的处置时限", "Say why.": "请填写理由。",
+  "Choose a new deadline in the future.": "请选择一个将来的时间。", "Send": "提交",
   // server errors in the worker's words (labels.js)
   "A photo is too large.": "照片太大。", "That category no longer exists; choose another.": "该类别已停用，请另选。",
   "The photo's format is not supported.": "不支持此照片格式。",

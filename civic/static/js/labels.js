@@ -9,7 +9,9 @@ export const STATUS = {
 export const ACTION = {
   report: "Reported", accept: "Accepted", reject: "Not accepted", dispatch: "Dispatched",
   acknowledge: "Acknowledge (收到)", start: "Start work", handle: "Mark handled", add_photo: "Add photo",
-  verify: "Verify and close",
+  verify: "Verify and close", verify_fail: "Not fixed: send back", return: "Return: not ours",
+  request_extension: "Ask for more time", approve_extension: "More time granted", deny_extension: "More time refused",
+  reopen: "Reopen", remind: "Reminder", escalate: "Escalated",
 };
 
 export const statusLabel = (status) => t(STATUS[status] || status);

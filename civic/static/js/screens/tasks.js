@@ -14,6 +14,9 @@ const NEXT = {
   start: ["handle", "add_photo"],
   handle: ["add_photo"],
   add_photo: null, // no change of status
+  request_extension: null,
+  return: [], // no longer mine
+  verify_fail: [],
 };
 const ONE_TAP = new Set(["acknowledge", "start", "verify"]);
 
@@ -134,11 +137,11 @@ function actionPanel(app, c, actions, afterPhotos) {
   const panel = h("section.action-panel", { "aria-label": t("Actions") });
   const label = `${categoryName(c.category)} ${c.ref}`;
 
-  async function queue(action, { note = "", photos = [] } = {}) {
+  async function queue(action, { note = "", photos = [], extra = {} } = {}) {
     try {
       await outbox.enqueue({
         kind: "action", url: `/api/v1/cases/${c.id}/actions`, caseId: c.id, label,
-        meta: { action, note: note || null, at: new Date().toISOString() },
+        meta: { action, note: note || null, at: new Date().toISOString(), ...extra },
         photos: photos.map((p) => ({ blob: p.blob, name: p.name })), thumb: photos[0]?.thumb || null,
       });
     } catch (error) {
@@ -155,7 +158,38 @@ function actionPanel(app, c, actions, afterPhotos) {
     panel.append(h("button.button.primary.big", { type: "button", dataset: { action }, onclick: () => queue(action) }, actionLabel(action)));
   }
   if (actions.includes("handle") || actions.includes("add_photo")) panel.append(handleForm(c, actions, afterPhotos, queue));
+  for (const action of actions.filter((a) => a in REASONED)) panel.append(reasonForm(action, queue));
   return panel;
+}
+
+// Steps that need a reason, and for an extension the new deadline (退回, 返工, 延期, 重新办理).
+const REASONED = { return: "Why it is not ours", verify_fail: "What is still wrong", request_extension: "Why more time is needed", reopen: "Why it is not fixed" };
+
+function reasonForm(action, queue) {
+  const note = h("textarea", { rows: 2, maxlength: 2000, required: true, "aria-label": t(REASONED[action]) });
+  const until = action === "request_extension" ? h("input", { type: "datetime-local", required: true, "aria-label": t("New deadline") }) : null;
+  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+  const form = h("details.reason-form", { dataset: { action } },
+    h("summary", {}, actionLabel(action)),
+    h("div.stack", {},
+      h("label", {}, t(REASONED[action]), note),
+      until ? h("label", {}, t("New deadline"), until) : null,
+      error,
+      h("button.button", {
+        type: "button",
+        onclick: () => {
+          const reason = note.value.trim();
+          const when = until && until.value ? new Date(until.value) : null;
+          if (!reason || (until && !(when > new Date()))) {
+            error.hidden = false;
+            error.textContent = !reason ? t("Say why.") : t("Choose a new deadline in the future.");
+            return;
+          }
+          queue(action, { note: reason, extra: when ? { until: when.toISOString() } : {} });
+        },
+      }, t("Send")),
+    ));
+  return form;
 }
 
 function handleForm(c, actions, afterPhotos, queue) {
