@@ -30,6 +30,11 @@ ZH = {
     "Open the field app": "打开网格通外勤应用（可离线）",
     "Push notifications": "任务推送状态",
     "Public progress": "公开办理进度",
+    "New reports": "待受理上报",
+    "Reports waiting to be accepted or dispatched, newest first, with the department the rules chose and likely duplicates.":
+        "等待受理或派遣的上报，最新的在前；附系统按规则建议的责任单位和可能的重复上报。",
+    "Suggested department": "建议责任单位", "None: choose one": "无：请人工指定", "Possible duplicates": "可能重复",
+    "same category nearby": "附近同类问题", "similar photo": "照片相似", "Nothing waiting.": "没有待处理的上报。",
     "Every report the command centre has accepted, and how far it has got. No names, no phone numbers, no exact addresses.":
         "指挥中心受理的每一件问题及其办理进度。不公开姓名、电话和具体地址。",
     "All grids": "全部网格", "Category": "问题类别", "All categories": "全部类别", "Show": "查看",

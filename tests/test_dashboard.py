@@ -39,3 +39,18 @@ def test_supervisor_sees_who_is_reachable(client, county):
     workers = client.get("/dashboard/push?role=grid_worker").get_data(as_text=True)
     assert county.worker.display_name in workers and county.staff_san.display_name not in workers
     assert client.get("/dashboard/push?role=nobody").status_code == 404
+
+
+def test_dispatcher_queue_lists_new_reports_with_duplicates(app, client, county, make_case):
+    from civic.cases.services import set_location
+
+    first = make_case("dispatched")
+    fresh = make_case("reported")
+    set_location(fresh, first.lat + 0.0001, first.lng)
+    db.session.commit()
+    login(client, "dispatcher")
+    page = client.get("/dashboard/queue").get_data(as_text=True)
+    assert fresh.ref in page and "可能重复" in page and first.ref in page
+    worker = app.test_client()
+    login(worker, "worker")
+    assert worker.get("/dashboard/queue").status_code == 403

@@ -5,8 +5,15 @@ from datetime import datetime
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
+from sqlalchemy import select
+
 from ..accounts.models import OVERSIGHT_ROLES, Role
+from ..cases.duplicates import suggest
+from ..cases.models import Case, Status
+from ..extensions import db
 from ..push.services import push_status
+
+QUEUE_LIMIT = 100
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -34,3 +41,14 @@ def push():
     reachable = sum(1 for u in users if u["push_active"])
     return render_template("dashboard/push.html", users=users, role=role, reachable=reachable,
                            roles=[Role.GRID_WORKER.value, Role.DEPT_STAFF.value])
+
+
+@bp.get("/queue")
+def queue():
+    """The command centre's new-report queue: what waits to be accepted or
+    dispatched, with the routing the system chose and likely duplicates."""
+    cases = db.session.scalars(
+        select(Case).where(Case.status.in_([Status.REPORTED.value, Status.ACCEPTED.value]))
+        .order_by(Case.received_at.desc()).limit(QUEUE_LIMIT)).all()
+    rows = [{"case": case, "duplicates": suggest(case, limit=3)} for case in cases]
+    return render_template("dashboard/queue.html", rows=rows)

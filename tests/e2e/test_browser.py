@@ -90,3 +90,16 @@ def test_anyone_follows_progress_on_the_public_board(live_server, browser):
     page.wait_for_selector(".timeline li")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=ARTIFACTS / "board-case-phone.png", full_page=True)
+
+
+@pytest.mark.e2e
+def test_dispatcher_queue_at_phone_size(live_server, browser):
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", "demo1234")
+    page.click("button[type=submit]")
+    page.click("text=待受理上报")
+    page.wait_for_selector("h1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=ARTIFACTS / "dispatcher-queue-phone.png", full_page=True)
