@@ -18,6 +18,11 @@ PUSH_RUNNER    inline | thread | rq: how notifications are sent in the backgroun
 PUSH_CONCURRENCY             requests in flight to push services at once (default 64)
 PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
+CIVIC_REOPEN_DAYS  a closed case may be reopened this many days after closing (default 7)
+CIVIC_REMIND_BEFORE_ACK_MINUTES      催办: remind this long before the acknowledge deadline
+                                     (default 5; working minutes unless the category is urgent)
+CIVIC_REMIND_BEFORE_RESOLVE_MINUTES  催办: remind this long before the resolve deadline (default 60;
+                                     working minutes unless urgent or counted in calendar hours)
 """
 import os
 import secrets
@@ -118,4 +123,8 @@ def from_environment(instance_path):
         "PUSH_POLL_SECONDS": 30,
         "PUSH_ALLOW_HTTP_LOCALHOST": _flag_env("PUSH_ALLOW_HTTP_LOCALHOST"),
         "SMS_SENDER": os.environ.get("SMS_SENDER") or "log",
+        # The workflow (civic/cases/workflow.py) and the chasing job (civic/cases/chasing.py).
+        "REOPEN_DAYS": _int_env("CIVIC_REOPEN_DAYS", 7),
+        "REMIND_BEFORE_ACK_MINUTES": _int_env("CIVIC_REMIND_BEFORE_ACK_MINUTES", 5),
+        "REMIND_BEFORE_RESOLVE_MINUTES": _int_env("CIVIC_REMIND_BEFORE_RESOLVE_MINUTES", 60),
     }

@@ -4,7 +4,7 @@ append-only CaseEvent."""
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, event
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -113,3 +113,40 @@ class CaseEvent(db.Model):
 @event.listens_for(CaseEvent, "before_update")
 def _events_are_append_only(_mapper, _connection, target):
     raise RuntimeError(f"case event {target.id} is append-only")
+
+
+class ExtensionRequest(db.Model):
+    """A request for more time (延期) on a case's resolve deadline, decided by a
+    supervisor. At most one pending per case (a partial unique index)."""
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (
+        Index("uq_extension_requests_one_pending", "case_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | denied
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseReminder(db.Model):
+    """Bookkeeping of the chasing job (chasing.py): one row per reminder or
+    escalation sent for one deadline of a case; the unique key makes sending
+    idempotent, also when two jobs run at once."""
+
+    __tablename__ = "case_reminders"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "clock", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))    # remind | escalate
+    clock: Mapped[str] = mapped_column(String(16))   # ack | resolve
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,9 @@ can add their rows to the same transaction.
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, has_app_context
 
 from blinker import Namespace
 from sqlalchemy import func, select, update
@@ -24,7 +27,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
-from .models import Case, CaseEvent, Status
+from .models import Case, CaseEvent, ExtensionRequest, Status
 
 S = Status
 
@@ -63,6 +66,10 @@ def _reporter(actor, case):
     return case.reporter_id is not None and case.reporter_id == actor.id
 
 
+def _supervisor(actor, case):
+    return actor.role_enum in (Role.SUPERVISOR, Role.ADMIN)
+
+
 WHO = {
     "oversight": (_oversight, "dispatchers, supervisors and administrators"),
     "admin": (_admin, "administrators"),
@@ -70,11 +77,14 @@ WHO = {
     "department": (_department, "the department's staff"),
     "grid_worker": (_grid_worker, "the grid's workers"),
     "reporter": (_reporter, "the reporter"),
+    "supervisor": (_supervisor, "supervisors and administrators"),
 }
 
 OVERSIGHT = ("oversight",)
 DOERS = ("assignee", "department", "admin")              # the people who work a case on site
 VERIFIERS = ("grid_worker", "reporter", "oversight")     # the people who check the work
+SUPERVISORS = ("supervisor",)                            # decide extensions
+REOPENERS = ("reporter", "oversight")
 
 
 # -- the table ----------------------------------------------------------------------
@@ -92,6 +102,10 @@ class Rule:
     photos: str = "none"           # "none", "optional" or "required" (stored as kind "after")
     after_photo_check: bool = False  # needs an "after" photo when the category asks for one
     dispatch_options: bool = False   # takes an assignee and/or a department
+    clears: tuple = ()             # case columns set to NULL (e.g. "return" clears the department)
+    reopen_window: bool = False    # only within REOPEN_DAYS of closed_at
+    restart_clocks: bool = False   # new acknowledge/resolve deadlines counted from now
+    extension: str | None = None   # "request", "approve" or "deny": works on extension_requests
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -113,10 +127,27 @@ TRANSITIONS = {rule.action: rule for rule in [
     _rule("add_photo", [S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED], None, DOERS, "add photos to it",
           "given more photos", photos="required"),
     _rule("verify", [S.HANDLED], S.CLOSED, VERIFIERS, "verify it", "verified", stamp="closed_at"),
-    # Later (their own issue): "return" (回退: wrong department, back to the dispatcher),
-    # "extend" (延期, approved), "reopen", and "verify_fail" (返工: handled → back to work).
-    # Each is one more row here; apply_action needs no change for a plain status move.
+    # 退回: not ours (wrong department); back to the dispatcher's queue to be routed again.
+    _rule("return", [S.ACKNOWLEDGED, S.DISPATCHED, S.IN_PROGRESS], S.ACCEPTED, DOERS, "return it", "returned",
+          note_required=True, clears=("department_id", "assignee_id", "assigned_at", "dispatched_at",
+                                      "acknowledged_at")),
+    # 核查不通过 / 返工: the check failed, back to the same people to work on.
+    _rule("verify_fail", [S.HANDLED], S.IN_PROGRESS, VERIFIERS, "send it back for rework", "sent back",
+          note_required=True, clears=("handled_at",)),
+    # Reopened by the reporter or oversight within REOPEN_DAYS: the same department and
+    # assignee acknowledge it again, on fresh deadlines.
+    _rule("reopen", [S.CLOSED], S.DISPATCHED, REOPENERS, "reopen it", "reopened", note_required=True,
+          stamp="dispatched_at", reopen_window=True, restart_clocks=True,
+          clears=("closed_at", "handled_at", "acknowledged_at")),
+    # 延期: asked for by the people working it (with the new deadline), decided by a supervisor.
+    _rule("request_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, DOERS, "ask for more time on it",
+          "given more time", note_required=True, extension="request"),
+    _rule("approve_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "approve more time for it",
+          "given more time", extension="approve"),
+    _rule("deny_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "refuse more time for it",
+          "refused more time", extension="deny"),
 ]}
+REOPEN_DAYS_DEFAULT = 7
 
 # Workflow order, for telling "not yet" from "no longer" in messages.
 ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED, S.CLOSED, S.REJECTED]
@@ -153,7 +184,31 @@ def permits(rule, actor, case):
 
 def allowed_actions(case, user):
     """The actions `user` could do on `case` in its present status."""
-    return [name for name, rule in TRANSITIONS.items() if case.status in rule.from_statuses and permits(rule, user, case)]
+    allowed = [name for name, rule in TRANSITIONS.items()
+               if case.status in rule.from_statuses and permits(rule, user, case)]
+    if any(TRANSITIONS[name].extension for name in allowed):
+        pending = pending_extension(case) is not None
+        allowed = [name for name in allowed if TRANSITIONS[name].extension is None
+                   or (TRANSITIONS[name].extension == "request") != pending]
+    if "reopen" in allowed and _reopen_expired(case, utcnow()):
+        allowed.remove("reopen")
+    return allowed
+
+
+def pending_extension(case):
+    if case.id is None:
+        return None
+    return db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.case_id == case.id,
+                                                            ExtensionRequest.status == "pending"))
+
+
+def reopen_days():
+    return current_app.config.get("REOPEN_DAYS", REOPEN_DAYS_DEFAULT) if has_app_context() \
+        else REOPEN_DAYS_DEFAULT
+
+
+def _reopen_expired(case, now):
+    return case.closed_at is not None and now > case.closed_at + timedelta(days=reopen_days())
 
 
 def _forbidden(rule, actor, case):
@@ -182,14 +237,40 @@ def _has_after_photo(case):
         select(func.count(Photo.id)).where(Photo.case_id == case.id, Photo.kind == "after")))
 
 
-def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None):
+def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None):
     """Raise the error `apply_action` would raise for this, without writing anything.
-    Order: who (403), then the status (409), then what the action needs (422)."""
+    Order: who (403), then the status (409: also the reopen window and pending
+    extension requests), then what the action needs (422)."""
     rule = rule_for(action)
     if not permits(rule, actor, case):
         raise _forbidden(rule, actor, case)
     if case.status not in rule.from_statuses:
         raise _not_now(rule, case)
+    if rule.reopen_window and _reopen_expired(case, utcnow()):
+        days = reopen_days()
+        raise WorkflowError(409, "reopen_window_passed",
+                            f"This case was closed on {isoformat(case.closed_at)}; it can only be reopened "
+                            f"within {days} day{'s' if days != 1 else ''} of closing.", case)
+    if rule.extension:
+        pending = pending_extension(case)
+        if rule.extension == "request" and pending is not None:
+            raise WorkflowError(409, "extension_pending",
+                                "More time has already been asked for on this case; a supervisor has not "
+                                "decided yet.", case)
+        if rule.extension != "request" and pending is None:
+            raise WorkflowError(409, "no_pending_extension",
+                                "Nobody has asked for more time on this case; there is nothing to decide.", case)
+    if rule.extension == "request":
+        if until is None:
+            raise ApiError(422, "required", "Give the new deadline (until) you ask for.", "until")
+        if until <= utcnow():
+            raise ApiError(422, "out_of_range", "The new deadline (until) must be in the future.", "until")
+        if case.resolve_due_at is not None and until <= case.resolve_due_at:
+            raise ApiError(422, "out_of_range", f"The new deadline (until) must be after the present one, "
+                           f"{isoformat(case.resolve_due_at)}.", "until")
+    elif until is not None:
+        raise ApiError(422, "invalid", "A new deadline (until) can only be given with 'request_extension'.",
+                       "until")
     if rule.note_required and not clean_note(note):
         raise ApiError(422, "note_required", f"Say why (a note is required to {rule.verb}).", "note")
     if rule.photos == "none" and photo_count:
@@ -218,33 +299,45 @@ def clean_note(note):
     return note or None
 
 
-def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None):
+def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
+                until=None):
     """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
     content = {"case": case_id, "action": action, "note": clean_note(note),
                "at": isoformat(at), "photos": list(photo_hashes),
                "assignee": assignee_id, "department": department_code}
+    if until is not None:  # only when given: older fingerprints stay the same
+        content["until"] = isoformat(until)
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None):
+def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None,
+                 until=None):
     """Do `action` on `case` as `actor`; returns the one CaseEvent written.
 
     `photos` are unsaved Photo rows (their files written already); they are kept
     as kind "after". `at` is when the device says it was done (naive UTC, kept in
     the event's data as device_at); the event and step times are the server's.
-    Raises WorkflowError (403 forbidden, 409 transition_not_allowed) or ApiError (422).
+    `until` (naive UTC) is the new resolve deadline a "request_extension" asks for.
+    Raises WorkflowError (403 forbidden, 409 transition_not_allowed and the like) or ApiError (422).
     Flushes nothing but the status change; the caller commits or rolls back.
     """
     photos = list(photos)
     note = clean_note(note)
     for _attempt in range(MAX_ATTEMPTS):
         rule = check_action(case, action, actor, note=note, photo_count=len(photos),
-                            assignee=assignee, department=department)
+                            assignee=assignee, department=department, until=until)
         from_status = case.status
         now = utcnow()
         values = {"updated_at": now, "status": rule.to_status or from_status}
+        for column in rule.clears:
+            values[column] = None
         if rule.stamp:
             values[rule.stamp] = now
+        if rule.restart_clocks:
+            values["ack_due_at"], values["resolve_due_at"] = _fresh_deadlines(case, now)
+        pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
+        if rule.extension == "approve":
+            values["resolve_due_at"] = pending.until
         if assignee is not None:
             values.update(assignee_id=assignee.id, assigned_at=now)
         if department is not None:
@@ -262,7 +355,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
 
     for key, value in values.items():
         set_committed_value(case, key, value)  # as written: no second UPDATE at flush
-    if assignee is not None or department is not None:
+    if assignee is not None or department is not None or rule.clears:
         db.session.expire(case, ["assignee", "department"])
 
     first_position = len(case.photos)
@@ -272,15 +365,37 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
 
     data = {"photos": len(photos),
             "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
-                                        assignee.id if assignee else None, department.code if department else None),
+                                        assignee.id if assignee else None, department.code if department else None, until),
             "device_at": isoformat(at)}
     if assignee is not None:
         data["assignee_id"] = assignee.id
     if department is not None:
         data["department"] = department.code
+    if rule.clears and (from_status != values["status"]):
+        data["cleared"] = list(rule.clears)
+    if rule.restart_clocks:
+        data.update(ack_due_at=isoformat(values["ack_due_at"]), resolve_due_at=isoformat(values["resolve_due_at"]))
+    if rule.extension == "request":
+        request = ExtensionRequest(case_id=case.id, requested_by=actor.id, until=until, reason=note,
+                                   status="pending", created_at=now)
+        db.session.add(request)
+        db.session.flush()  # the partial unique index: a concurrent second request fails here
+        data.update(extension_id=request.id, until=isoformat(until))
+    elif pending is not None:
+        pending.status = "approved" if rule.extension == "approve" else "denied"
+        pending.decided_by, pending.decided_at = actor.id, now
+        data.update(extension_id=pending.id, until=isoformat(pending.until))
     event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
                       to_status=rule.to_status or from_status, note=note, data=data, client_id=client_id,
                       created_at=now)
     db.session.add(event)
     action_applied.send(case, event=event, actor=actor, rule=rule)
     return event
+
+
+def _fresh_deadlines(case, now):
+    """Both deadlines counted again from `now` (a reopened case), by the case's category."""
+    from .deadlines import WorkingClock, clock_for
+
+    clock = clock_for(current_app) if has_app_context() else WorkingClock()
+    return clock.deadlines(now, case.category)

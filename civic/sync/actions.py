@@ -41,6 +41,7 @@ class ActionMeta:
     at: datetime | None
     assignee_id: int | None
     department: str | None
+    until: datetime | None = None  # request_extension: the new resolve deadline asked for
 
 
 @dataclass
@@ -71,7 +72,8 @@ def parse_action(raw, *, note_max):
     workflow.rule_for(action)  # 422 on an unknown action
     return ActionMeta(client_id=client_id, action=action, note=fields.text(data, "note", note_max) or None,
                       at=fields.timestamp(data, "at", AT_FUTURE_SLACK), assignee_id=_assignee_id(data),
-                      department=fields.text(data, "department", 32) or None)
+                      department=fields.text(data, "department", 32) or None,
+                      until=fields.timestamp(data, "until"))
 
 
 def find_event(client_id):
@@ -106,14 +108,14 @@ def submit_action(case, meta, uploads, user):
     photo_steps.check_count(uploads, config)
     inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
-                                       meta.assignee_id, meta.department)
+                                       meta.assignee_id, meta.department, meta.until)
     existing = find_event(meta.client_id)
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
 
     assignee, department = _dispatch_targets(meta)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
-                          assignee=assignee, department=department)
+                          assignee=assignee, department=department, until=meta.until)
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
@@ -121,7 +123,8 @@ def submit_action(case, meta, uploads, user):
     try:
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
-                                      photos=photos, at=meta.at, assignee=assignee, department=department)
+                                      photos=photos, at=meta.at, assignee=assignee, department=department,
+                                      until=meta.until)
         db.session.commit()
         return ActionResult(event, created=True)
     except (IntegrityError, ApiError):

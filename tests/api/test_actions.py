@@ -36,7 +36,7 @@ def test_case_detail_has_events_and_allowed_actions(county, make_case, api_as):
     case = make_case("dispatched", assignee=county.worker)
     body = api_as(county.worker).get(f"/api/v1/cases/{case.id}").json
     assert body["id"] == case.id and body["status"] == "dispatched" and body["ref"] == case.ref
-    assert body["allowed_actions"] == ["acknowledge"]
+    assert body["allowed_actions"] == ["acknowledge", "return"]
     assert body["assignee"] == {"id": county.worker.id, "name": "worker"} and body["assigned_to_me"] is True
     assert [e["action"] for e in body["events"]] == ["report", "accept", "dispatch"]
     report, accept = body["events"][:2]
@@ -62,7 +62,7 @@ def test_the_assignee_may_see_a_case_outside_their_grid(county, make_case, api_a
     assert api.get(f"/api/v1/cases/{case.id}").status_code == 404
     case.assignee = county.other_worker
     db.session.commit()
-    assert api.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == ["acknowledge"]
+    assert api.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == ["acknowledge", "return"]
 
 
 def test_case_needs_login(client, county, make_case):
@@ -85,7 +85,7 @@ def test_acknowledge_then_replay_then_conflict(county, make_case, api_as):
     assert (event["action"], event["from_status"], event["to_status"]) == ("acknowledge", "dispatched", "acknowledged")
     assert event["note"] == "收到，马上去" and event["actor"] == "worker"
     assert shown["status"] == "acknowledged" and shown["events"][-1] == event
-    assert shown["allowed_actions"] == ["start", "handle", "add_photo"]
+    assert shown["allowed_actions"] == ["start", "handle", "add_photo", "return", "request_extension"]
     stored = db.session.get(CaseEvent, event["id"])
     assert stored.client_id == body["client_id"] and stored.data["device_at"] == "2026-11-20T01:30:00Z"
     assert db.session.get(Case, case.id).acknowledged_at == stored.created_at
@@ -133,10 +133,10 @@ def test_whole_way_from_report_to_close_over_the_api(county, make_case, api_as):
     handled = post_action(worker, case.id, new_action("handle", note="已清理"), [photo_path("gps/DSCN0010.jpg")])
     assert handled.status_code == 201, handled.json
     resident = api_as(county.resident)
-    assert resident.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == ["verify"]
+    assert resident.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == ["verify", "verify_fail"]
     closed = post_action(resident, case.id, new_action("verify"))
     assert closed.status_code == 201 and closed.json["case"]["status"] == "closed"
-    assert closed.json["case"]["allowed_actions"] == []
+    assert closed.json["case"]["allowed_actions"] == ["reopen"]
     assert [e["action"] for e in closed.json["case"]["events"]] == [
         "report", "accept", "dispatch", "acknowledge", "start", "handle", "verify"]
 

@@ -4,13 +4,15 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from civic.cases import workflow
-from civic.cases.models import Case, CaseEvent, Status
+from civic.cases.models import Case, CaseEvent, ExtensionRequest, Status
 from civic.cases.workflow import TRANSITIONS, WorkflowError, allowed_actions, apply_action
 from civic.errors import ApiError
 from civic.extensions import db
 from civic.photos.models import Photo
+from civic.timeutil import isoformat, utcnow
 
 STATUSES = [s.value for s in Status]
 USERS = ["admin", "supervisor", "dispatcher", "worker", "other_worker", "staff_san", "staff_trf", "resident",
@@ -26,6 +28,12 @@ WHO_MAY = {
     "handle": {"other_worker", "staff_san", "admin"},
     "add_photo": {"other_worker", "staff_san", "admin"},
     "verify": {"worker", "resident", "admin", "supervisor", "dispatcher"},
+    "return": {"other_worker", "staff_san", "admin"},
+    "verify_fail": {"worker", "resident", "admin", "supervisor", "dispatcher"},
+    "reopen": {"resident", "admin", "supervisor", "dispatcher"},
+    "request_extension": {"other_worker", "staff_san", "admin"},
+    "approve_extension": {"admin", "supervisor"},
+    "deny_extension": {"admin", "supervisor"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -42,7 +50,19 @@ def inputs_for(action):
         return {"note": "重复上报"}
     if action in ("handle", "add_photo"):
         return {"photos": [a_photo()]}
+    if action in ("return", "verify_fail", "reopen"):
+        return {"note": "理由"}
+    if action == "request_extension":
+        return {"note": "需要更多时间", "until": utcnow() + timedelta(days=3)}
     return {}
+
+
+def prepare(case, action, county):
+    """What must exist before `action` can be done: a pending extension request to decide."""
+    if action in ("approve_extension", "deny_extension"):
+        db.session.add(ExtensionRequest(case_id=case.id, requested_by=county.staff_san.id,
+                                        until=utcnow() + timedelta(days=3), reason="材料未到", status="pending"))
+        db.session.commit()
 
 
 def snapshot(case_id):
@@ -69,6 +89,7 @@ def test_each_action_from_every_status(county, make_case, action):
     rule = TRANSITIONS[action]
     for status in STATUSES:
         case = make_case(status, assignee=county.other_worker)
+        prepare(case, action, county)
         before = snapshot(case.id)
         case = db.session.get(Case, case.id)
         if status in rule.from_statuses:
@@ -97,6 +118,7 @@ def test_who_may_do_each_action(county, make_case, action):
     for who in USERS:
         actor = getattr(county, who)
         case = make_case(status, assignee=county.other_worker)
+        prepare(case, action, county)
         before = snapshot(case.id)
         case = db.session.get(Case, case.id)
         assert (action in allowed_actions(case, actor)) == (who in WHO_MAY[action]), who
@@ -235,7 +257,7 @@ def test_a_level1_chief_verifies_cases_of_the_grids_below(county, make_case):
     county.other_worker.grids.append(county.grids["L1-1"])
     db.session.commit()
     case = make_case("handled", grid="L2-1-4")
-    assert allowed_actions(case, county.other_worker) == ["verify"]
+    assert allowed_actions(case, county.other_worker) == ["verify", "verify_fail"]
     assert "verify" not in allowed_actions(case, county.worker)  # L2-1-1 is not the case's grid
     apply_action(case, "verify", county.other_worker, client_id=None)
     db.session.commit()
@@ -301,3 +323,195 @@ def test_fingerprint_tells_content_apart():
                   workflow.fingerprint(1, "handle", "ok", datetime(2026, 1, 1) + timedelta(seconds=1), ["a"]),
                   workflow.fingerprint(1, "handle", "ok", datetime(2026, 1, 1), ["b"])]:
         assert other != base
+
+
+# -- return, rework, reopen and extensions ------------------------------------------------
+
+@pytest.mark.parametrize("action", ["return", "verify_fail", "reopen", "request_extension"])
+def test_reasoned_actions_need_a_note(county, make_case, action):
+    status = sorted(TRANSITIONS[action].from_statuses)[0]
+    case = make_case(status, assignee=county.other_worker)
+    before = snapshot(case.id)
+    inputs = {**inputs_for(action)}
+    for note in (None, "", "   "):
+        inputs["note"] = note
+        with pytest.raises(ApiError) as refused:
+            apply_action(db.session.get(Case, case.id), action, county.admin, client_id=None, **inputs)
+        db.session.rollback()
+        assert (refused.value.status, refused.value.code, refused.value.field) == (422, "note_required", "note")
+        assert snapshot(case.id) == before
+
+
+@pytest.mark.parametrize("status", ["dispatched", "acknowledged", "in_progress"])
+def test_return_lands_in_the_dispatchers_queue_again(county, make_case, status):
+    case = make_case(status, assignee=county.other_worker)
+    event = apply_action(case, "return", county.staff_san, client_id=None, note="不归我们管，应为交通")
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert (case.status, case.department_id, case.assignee_id, case.assigned_at) == ("accepted", None, None, None)
+    assert case.dispatched_at is None and case.acknowledged_at is None
+    assert (event.from_status, event.to_status, event.note) == (status, "accepted", "不归我们管，应为交通")
+    assert "department_id" in event.data["cleared"]
+    # the dispatcher routes it again, to the right department
+    assert allowed_actions(case, county.dispatcher) == ["reject", "dispatch"]
+    apply_action(case, "dispatch", county.dispatcher, client_id=None, department=county.departments["TRF"])
+    db.session.commit()
+    assert db.session.get(Case, case.id).department_id == county.departments["TRF"].id
+    assert "return" not in allowed_actions(db.session.get(Case, case.id), county.staff_san)
+
+
+def test_verify_fail_sends_the_work_back(county, make_case):
+    case = make_case("handled", assignee=county.other_worker)
+    event = apply_action(case, "verify_fail", county.resident, client_id=None, note="垃圾还在")
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert (case.status, case.handled_at, case.assignee_id) == ("in_progress", None, county.other_worker.id)
+    assert (event.action, event.from_status, event.to_status, event.actor_id) == (
+        "verify_fail", "handled", "in_progress", county.resident.id)
+    assert "handle" in allowed_actions(case, county.other_worker)
+
+
+def test_reopen_within_the_window_goes_back_to_the_same_people(county, make_case):
+    case = make_case("closed", assignee=county.other_worker)
+    case.closed_at = utcnow() - timedelta(days=6, hours=23)
+    db.session.commit()
+    department_id = case.department_id
+    event = apply_action(case, "reopen", county.resident, client_id=None, note="又堆起来了")
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert (case.status, case.department_id, case.assignee_id) == ("dispatched", department_id,
+                                                                   county.other_worker.id)
+    assert case.closed_at is None and case.handled_at is None and case.acknowledged_at is None
+    assert case.dispatched_at == event.created_at
+    assert case.ack_due_at > event.created_at and case.resolve_due_at > case.ack_due_at  # fresh clocks
+    assert (event.from_status, event.to_status) == ("closed", "dispatched")
+    assert allowed_actions(case, county.other_worker) == ["acknowledge", "return"]
+
+
+def test_reopen_after_the_window_is_409(county, make_case, app):
+    case = make_case("closed", assignee=county.other_worker)
+    case.closed_at = utcnow() - timedelta(days=7, minutes=1)
+    db.session.commit()
+    before = snapshot(case.id)
+    assert "reopen" not in allowed_actions(case, county.resident)
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(db.session.get(Case, case.id), "reopen", county.resident, client_id=None, note="又坏了")
+    db.session.rollback()
+    assert (refused.value.status, refused.value.code) == (409, "reopen_window_passed")
+    assert "within 7 days" in refused.value.message
+    assert snapshot(case.id) == before
+    app.config["REOPEN_DAYS"] = 10  # configurable
+    case = db.session.get(Case, case.id)
+    assert "reopen" in allowed_actions(case, county.resident)
+    apply_action(case, "reopen", county.resident, client_id=None, note="又坏了")
+    db.session.commit()
+
+
+def test_other_residents_cannot_reopen(county, make_case):
+    case = make_case("closed")
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(case, "reopen", county.resident2, client_id=None, note="x")
+    assert refused.value.status == 403
+
+
+def _requests(case_id):
+    db.session.expire_all()
+    return db.session.scalars(select(ExtensionRequest).where(ExtensionRequest.case_id == case_id)
+                              .order_by(ExtensionRequest.id)).all()
+
+
+def test_extension_requested_then_approved(county, make_case):
+    case = make_case("in_progress", assignee=county.other_worker)
+    until = (utcnow() + timedelta(days=5)).replace(microsecond=0)
+    event = apply_action(case, "request_extension", county.staff_san, client_id=None, note="等材料", until=until)
+    db.session.commit()
+    [request] = _requests(case.id)
+    assert (request.status, request.until, request.reason, request.requested_by) == (
+        "pending", until, "等材料", county.staff_san.id)
+    assert (event.from_status, event.to_status) == ("in_progress", "in_progress")
+    assert event.data["extension_id"] == request.id and event.data["until"] == isoformat(until)
+    case = db.session.get(Case, case.id)
+    old_due = case.resolve_due_at
+    assert old_due < until
+    assert allowed_actions(case, county.supervisor) == ["approve_extension", "deny_extension"]
+    assert "request_extension" not in allowed_actions(case, county.staff_san)
+
+    event = apply_action(case, "approve_extension", county.supervisor, client_id=None)
+    db.session.commit()
+    [request] = _requests(case.id)
+    case = db.session.get(Case, case.id)
+    assert case.resolve_due_at == until and case.status == "in_progress"
+    assert (request.status, request.decided_by, request.decided_at) == ("approved", county.supervisor.id,
+                                                                        event.created_at)
+    assert event.data["extension_id"] == request.id
+    assert "approve_extension" not in allowed_actions(case, county.supervisor)
+
+
+def test_extension_denied_keeps_the_deadline(county, make_case):
+    case = make_case("acknowledged", assignee=county.other_worker)
+    due = case.resolve_due_at
+    apply_action(case, "request_extension", county.other_worker, client_id=None, note="下雨",
+                 until=utcnow() + timedelta(days=2))
+    db.session.commit()
+    apply_action(db.session.get(Case, case.id), "deny_extension", county.admin, client_id=None, note="尽快处理")
+    db.session.commit()
+    [request] = _requests(case.id)
+    assert request.status == "denied" and request.decided_by == county.admin.id
+    assert db.session.get(Case, case.id).resolve_due_at == due
+    # a new request may follow a decided one
+    apply_action(db.session.get(Case, case.id), "request_extension", county.other_worker, client_id=None,
+                 note="还是下雨", until=utcnow() + timedelta(days=3))
+    db.session.commit()
+    assert [r.status for r in _requests(case.id)] == ["denied", "pending"]
+
+
+def test_one_pending_extension_per_case(county, make_case):
+    case = make_case("in_progress", assignee=county.other_worker)
+    apply_action(case, "request_extension", county.staff_san, client_id=None, note="a",
+                 until=utcnow() + timedelta(days=2))
+    db.session.commit()
+    before = snapshot(case.id)
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(db.session.get(Case, case.id), "request_extension", county.other_worker, client_id=None,
+                     note="b", until=utcnow() + timedelta(days=4))
+    db.session.rollback()
+    assert (refused.value.status, refused.value.code) == (409, "extension_pending")
+    assert snapshot(case.id) == before and len(_requests(case.id)) == 1
+    # the database says so too (two requests racing past the check)
+    db.session.add(ExtensionRequest(case_id=case.id, requested_by=county.staff_san.id,
+                                    until=utcnow() + timedelta(days=4), reason="c", status="pending"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("action", ["approve_extension", "deny_extension"])
+def test_deciding_without_a_request_is_409(county, make_case, action):
+    case = make_case("in_progress", assignee=county.other_worker)
+    before = snapshot(case.id)
+    with pytest.raises(WorkflowError) as refused:
+        apply_action(db.session.get(Case, case.id), action, county.supervisor, client_id=None)
+    db.session.rollback()
+    assert (refused.value.status, refused.value.code) == (409, "no_pending_extension")
+    assert snapshot(case.id) == before
+
+
+def test_extension_needs_a_later_deadline(county, make_case):
+    case = make_case("in_progress", assignee=county.other_worker)
+    before = snapshot(case.id)
+    for until, code in [(None, "required"), (utcnow() - timedelta(minutes=1), "out_of_range"),
+                        (db.session.get(Case, case.id).resolve_due_at, "out_of_range")]:
+        with pytest.raises(ApiError) as refused:
+            apply_action(db.session.get(Case, case.id), "request_extension", county.staff_san, client_id=None,
+                         note="x", until=until)
+        db.session.rollback()
+        assert (refused.value.status, refused.value.code, refused.value.field) == (422, code, "until")
+    with pytest.raises(ApiError) as refused:
+        apply_action(db.session.get(Case, case.id), "return", county.staff_san, client_id=None,
+                     note="x", until=utcnow() + timedelta(days=3))
+    db.session.rollback()
+    assert (refused.value.status, refused.value.field) == (422, "until")
+    assert snapshot(case.id) == before
