@@ -1,5 +1,5 @@
 """`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
-vapid-keys, push worker / send-due."""
+vapid-keys, push worker / send-due, cases chase."""
 import json
 
 import click
@@ -13,6 +13,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 grids_cli = AppGroup("grids", help="Manage grids.")
 photos_cli = AppGroup("photos", help="Photo storage maintenance.")
 push_cli = AppGroup("push", help="Web Push notifications: the background worker and due retries.")
+cases_cli = AppGroup("cases", help="Case workflow jobs.")
 
 
 @users_cli.command("create")
@@ -142,7 +143,27 @@ def push_worker_command(burst):
     run_worker(current_app._get_current_object(), burst=burst)
 
 
+@cases_cli.command("chase")
+@click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601; tests and catch-up).")
+def cases_chase_command(now_text):
+    """Remind (催办) before deadlines and escalate (督办) overdue cases: for cron, e.g. every 5 minutes.
+    Safe to run twice or concurrently: each is sent once per case and deadline."""
+    from datetime import datetime
+
+    from .cases.chasing import chase
+    from .timeutil import to_utc_naive
+
+    now = None
+    if now_text:
+        try:
+            now = to_utc_naive(datetime.fromisoformat(now_text))
+        except ValueError:
+            raise click.BadParameter("an ISO 8601 date and time", param_hint="--now") from None
+    counts = chase(now)
+    click.echo(f"{counts['remind']} reminders, {counts['escalate']} escalations")
+
+
 def init_app(app):
-    for command in (users_cli, grids_cli, photos_cli, push_cli, seed_demo_command, catalogue_command,
+    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, seed_demo_command, catalogue_command,
                     vapid_keys_command):
         app.cli.add_command(command)

@@ -1,0 +1,157 @@
+"""Chasing (催办 / 督办): the periodic job that reminds before a deadline and
+escalates after it. Run by a scheduler: `flask --app app cases chase` (e.g.
+every 5 minutes from cron).
+
+Two clocks, as on the case (deadlines.py):
+- acknowledge ("ack"): ack_due_at, while the case is dispatched;
+- resolve: resolve_due_at, while it is acknowledged or in progress.
+
+A reminder ("remind") goes out when a deadline is less than REMIND_BEFORE_ACK_MINUTES
+/ REMIND_BEFORE_RESOLVE_MINUTES away, counted on the deadline's own clock: in
+working minutes (the working hours and the holiday calendar) for normal
+categories, in calendar minutes for urgent ones (and resolve limits counted in
+calendar hours). So with 60 minutes, a deadline at 09:30 on Monday is reminded
+from 17:00 on the Friday before, not at 08:30 on Monday. An escalation
+("escalate", 督办) goes out once the deadline has passed; a case whose reminder
+time was missed (the job did not run) is only escalated.
+
+Each is written at most once per case, clock and deadline: the row in
+case_reminders (unique on case_id, kind, clock, due_at) is inserted with ON
+CONFLICT DO NOTHING in the same transaction as the case event and the
+notifications, so running the job twice, or two jobs at once, sends nothing
+twice. A new deadline (an approved extension, a reopened case) is chased anew.
+
+Who is told (civic.push.services.notify_users): reminders go to the assignee and
+the department's staff; escalations to the supervisors and the assignee.
+`case_chased` (blinker) is sent for each, before the commit, for other
+listeners (group webhooks).
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from blinker import Namespace
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import Role, User
+from ..extensions import db
+from ..timeutil import isoformat, utcnow
+from .deadlines import clock_for
+from .models import Case, CaseEvent, CaseReminder, Status
+
+# case_chased.send(case, event=…, kind="remind"|"escalate", clock="ack"|"resolve", due_at=…)
+case_chased = Namespace().signal("case-chased")
+
+ACK_STATUSES = (Status.DISPATCHED.value,)
+RESOLVE_STATUSES = (Status.ACKNOWLEDGED.value, Status.IN_PROGRESS.value)
+PUSH_KIND = {"remind": "reminder", "escalate": "escalation"}
+
+
+@dataclass(frozen=True)
+class Due:
+    case_id: int
+    kind: str      # remind | escalate
+    clock: str     # ack | resolve
+    due_at: object
+
+
+def _calendar(case, clock):
+    category = case.category
+    if clock == "ack":
+        return bool(category.urgent)
+    return bool(category.urgent) or category.resolve_unit == "calendar_hours"
+
+
+def due_now(now):
+    """What should have been sent by `now` (sent or not): a list of Due."""
+    config = current_app.config
+    clock = clock_for(current_app)
+    before = {"ack": config.get("REMIND_BEFORE_ACK_MINUTES", 5),
+              "resolve": config.get("REMIND_BEFORE_RESOLVE_MINUTES", 60)}
+    thresholds = {name: {"calendar": now + timedelta(minutes=minutes),
+                         "working": clock.add_working_minutes(now, minutes)}
+                  for name, minutes in before.items()}
+    horizon = {name: max(t.values()) for name, t in thresholds.items()}
+    cases = db.session.scalars(
+        select(Case).options(selectinload(Case.category))
+        .where(or_((Case.status.in_(ACK_STATUSES)) & (Case.ack_due_at <= horizon["ack"]),
+                   (Case.status.in_(RESOLVE_STATUSES)) & (Case.resolve_due_at <= horizon["resolve"])))
+        .order_by(Case.id)).all()
+    found = []
+    for case in cases:
+        name = "ack" if case.status in ACK_STATUSES else "resolve"
+        due_at = case.ack_due_at if name == "ack" else case.resolve_due_at
+        if due_at is None:
+            continue
+        if due_at <= now:
+            found.append(Due(case.id, "escalate", name, due_at))
+        elif due_at <= thresholds[name]["calendar" if _calendar(case, name) else "working"]:
+            found.append(Due(case.id, "remind", name, due_at))
+    return found
+
+
+def _insert_reminder(values):
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(CaseReminder.__table__).values(**values).on_conflict_do_nothing(
+        index_elements=["case_id", "kind", "clock", "due_at"]).returning(CaseReminder.__table__.c.id)
+    # RETURNING, not rowcount: psycopg reports -1 for this statement
+    return db.session.execute(statement).scalar_one_or_none() is not None
+
+
+def recipients(case, kind):
+    users = []
+    if kind == "remind":
+        if case.assignee is not None:
+            users.append(case.assignee)
+        if case.department_id is not None:
+            users += db.session.scalars(select(User).where(
+                User.role == Role.DEPT_STAFF.value, User.department_id == case.department_id,
+                User.active.is_(True)).order_by(User.id)).all()
+    else:
+        users += db.session.scalars(select(User).where(User.role == Role.SUPERVISOR.value,
+                                                       User.active.is_(True)).order_by(User.id)).all()
+        if case.assignee is not None:
+            users.append(case.assignee)
+    return users
+
+
+def _send(due, now):
+    """Write one reminder/escalation in its own transaction; False when it was sent already."""
+    from ..push.services import notify_users
+
+    case = db.session.get(Case, due.case_id, populate_existing=True)
+    # The case may have moved on since due_now() read it (acknowledged meanwhile).
+    if case is None or (case.ack_due_at if due.clock == "ack" else case.resolve_due_at) != due.due_at \
+            or case.status not in (ACK_STATUSES if due.clock == "ack" else RESOLVE_STATUSES):
+        return False
+    if not _insert_reminder({"case_id": case.id, "kind": due.kind, "clock": due.clock, "due_at": due.due_at,
+                             "created_at": now}):
+        db.session.rollback()
+        return False
+    users = recipients(case, due.kind)
+    event = CaseEvent(case=case, actor=None, action=due.kind, from_status=case.status, to_status=case.status,
+                      data={"clock": due.clock, "due_at": isoformat(due.due_at),
+                            "notified": sorted({u.id for u in users if u.active})},
+                      created_at=now)
+    db.session.add(event)
+    notify_users(users, PUSH_KIND[due.kind], case)  # deliveries on the real clock, not the job's `now`
+    case_chased.send(case, event=event, kind=due.kind, clock=due.clock, due_at=due.due_at)
+    db.session.commit()
+    return True
+
+
+def chase(now=None):
+    """Send what is due at `now` (naive UTC; default: the present). Returns counts
+    {"remind": n, "escalate": m} of what this run sent."""
+    now = now or utcnow()
+    counts = {"remind": 0, "escalate": 0}
+    for due in due_now(now):
+        try:
+            if _send(due, now):
+                counts[due.kind] += 1
+        except BaseException:
+            db.session.rollback()
+            raise
+    return counts
