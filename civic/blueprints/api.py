@@ -7,6 +7,7 @@ bearer-token requests cannot be forged by another site, so they need none.
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 
 from ..accounts import services as accounts
 from ..accounts.models import OVERSIGHT_ROLES, Role
@@ -24,7 +25,7 @@ from ..photos.storage import StorageUnavailable
 from ..push import services as push
 from ..push.jobs import push_state
 from ..push.keys import VapidKeyError
-from ..sync.actions import parse_action, submit_action
+from ..sync.actions import find_event, parse_action, submit_action
 from ..sync.intake import submit_report
 from ..sync.meta import parse_meta
 from ..timeutil import isoformat, utcnow
@@ -213,12 +214,30 @@ def get_case(case_id):
     return jsonify(case_detail(get_case_or_404(case_id, user=user), user))
 
 
+def _replayed_case(case_id, user):
+    """(case, meta, uploads) when the request replays an action `user` did on the case
+    that took it out of their sight (a "return": no longer their department's), so the
+    phone's retry gets its answer; else the 404 stands."""
+    try:
+        raw_meta, uploads = _meta_and_uploads()
+        meta = parse_action(raw_meta, note_max=current_app.config["DESCRIPTION_MAX"])
+    except ApiError:
+        raise NotFound() from None
+    existing = find_event(meta.client_id)
+    if existing is None or existing.case_id != case_id or existing.actor_id != user.id:
+        raise NotFound()
+    return db.session.get(Case, case_id), raw_meta, uploads
+
+
 @bp.post("/cases/<int:case_id>/actions")
 def post_action(case_id):
     """Do a workflow action on a case: 201 new, 200 replay of the same client_id."""
     user = require_login()
-    case = get_case_or_404(case_id, user=user)
-    raw_meta, uploads = _meta_and_uploads()
+    try:
+        case = get_case_or_404(case_id, user=user)
+        raw_meta, uploads = _meta_and_uploads()
+    except NotFound:
+        case, raw_meta, uploads = _replayed_case(case_id, user)
     meta = parse_action(raw_meta, note_max=current_app.config["DESCRIPTION_MAX"])
     result = submit_action(case, meta, uploads, user)
     db.session.refresh(case)
