@@ -67,11 +67,13 @@ def _init_extensions(app):
 def _init_services(app):
     from .grids.lookup import install as install_grid_index
     from .photos.storage import FileStorage
+    from .notify import install as install_notify
     from .push import install as install_push
 
     app.extensions["photo_storage"] = FileStorage(app.config["PHOTO_DIR"])
     install_grid_index(app)
     install_push(app)
+    install_notify(app)
 
 
 def _register_blueprints(app):

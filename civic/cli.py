@@ -1,5 +1,5 @@
 """`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
-vapid-keys, push worker / send-due, cases chase."""
+vapid-keys, push worker / send-due, cases chase, notify send-due."""
 import json
 
 import click
@@ -14,6 +14,7 @@ grids_cli = AppGroup("grids", help="Manage grids.")
 photos_cli = AppGroup("photos", help="Photo storage maintenance.")
 push_cli = AppGroup("push", help="Web Push notifications: the background worker and due retries.")
 cases_cli = AppGroup("cases", help="Case workflow jobs.")
+notify_cli = AppGroup("notify", help="Group notifications to departments' chat groups (webhooks).")
 
 
 @users_cli.command("create")
@@ -163,7 +164,16 @@ def cases_chase_command(now_text):
     click.echo(f"{counts['remind']} reminders, {counts['escalate']} escalations")
 
 
+@notify_cli.command("send-due")
+def notify_send_due_command():
+    """Post the group notifications whose retry is due: for cron."""
+    from .notify.jobs import process_due
+
+    counts = process_due()
+    click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due")
+
+
 def init_app(app):
-    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, seed_demo_command, catalogue_command,
-                    vapid_keys_command):
+    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, notify_cli, seed_demo_command,
+                    catalogue_command, vapid_keys_command):
         app.cli.add_command(command)

@@ -23,6 +23,9 @@ CIVIC_REMIND_BEFORE_ACK_MINUTES      催办: remind this long before the acknowl
                                      (default 5; working minutes unless the category is urgent)
 CIVIC_REMIND_BEFORE_RESOLVE_MINUTES  催办: remind this long before the resolve deadline (default 60;
                                      working minutes unless urgent or counted in calendar hours)
+PUBLIC_BASE_URL  the site's address for links in group messages (default http://127.0.0.1:5000)
+WEBHOOK_RUNNER inline | thread: how group notifications are posted in the background
+               (default: inline when PUSH_RUNNER is inline, else an in-process thread)
 """
 import os
 import secrets
@@ -127,4 +130,12 @@ def from_environment(instance_path):
         "REOPEN_DAYS": _int_env("CIVIC_REOPEN_DAYS", 7),
         "REMIND_BEFORE_ACK_MINUTES": _int_env("CIVIC_REMIND_BEFORE_ACK_MINUTES", 5),
         "REMIND_BEFORE_RESOLVE_MINUTES": _int_env("CIVIC_REMIND_BEFORE_RESOLVE_MINUTES", 60),
+        # Group notifications to departments' chat groups (civic/notify/).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+        "WEBHOOKS_ENABLED": True,
+        "WEBHOOK_RUNNER": os.environ.get("WEBHOOK_RUNNER") or None,
+        "WEBHOOK_TIMEOUT_SECONDS": 10,
+        "WEBHOOK_MAX_ATTEMPTS": 4,
+        "WEBHOOK_BACKOFF_SECONDS": (30, 120, 600),
+        "WEBHOOK_POLL_SECONDS": 30,
     }

@@ -4,4 +4,5 @@ from .cases.models import Case, CaseEvent, Channel, LocationSource, Status  # no
 from .devices.models import Device  # noqa: F401
 from .grids.models import Category, Department, Grid, RoutingRule, grid_members  # noqa: F401
 from .photos.models import Photo  # noqa: F401
+from .notify.models import WebhookDelivery  # noqa: F401
 from .push.models import NotificationPreference, PushDelivery, PushSubscription  # noqa: F401

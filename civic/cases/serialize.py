@@ -75,4 +75,8 @@ def case_detail(case, viewer):
     """The case as on its own: with its audit trail and what the viewer can do now."""
     data = case_with_actions(case, viewer)
     data["events"] = [event_to_dict(event, viewer) for event in case.events]
+    if viewer.is_authenticated and viewer.is_staff:
+        from ..notify.services import group_notifications
+
+        data["group_notifications"] = group_notifications(case.id)
     return data

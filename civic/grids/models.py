@@ -48,6 +48,8 @@ class Department(db.Model):
     name_en: Mapped[str | None] = mapped_column(String(100))
     liaison_group: Mapped[str | None] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_kind: Mapped[str | None] = mapped_column(String(16))     # wecom | dingtalk | feishu (else from the host)
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))  # DingTalk / Feishu signing secret
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
 

@@ -1,0 +1,158 @@
+"""Group notifications: what is said to a department's chat group, and when.
+
+Like push (civic/push/services.py), a notification is a row first:
+`notify_group(case, kind)` adds a WebhookDelivery to the current transaction
+and, once that transaction commits, hands its id to the app's runner (jobs.py),
+which posts it in the background. Nothing is queued when the department has no
+webhook_url, or its kind cannot be told (webhook_kind unset and an unknown host).
+
+Triggers: the workflow's `action_applied` (`on_action_applied`): "dispatch" →
+"dispatch"; "verify" (closes the case) → "close"; an "escalate" action →
+"escalation". The chasing job's `case_chased` (`on_case_chased`): "escalate"
+(督办, a deadline passed) → "escalation", naming the deadline that passed.
+Other code may call `notify_group(case, kind)` itself; one transaction never
+queues the same case, department and kind twice, so two ways together post once.
+"""
+from datetime import timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from .. import models as _schema  # noqa: F401  (every table known: grids refer to users)
+from ..extensions import db
+from ..grids.models import Department
+from ..timeutil import utcnow
+from .models import WebhookDelivery
+from .webhooks import Message, adapter_for
+
+KINDS = ("dispatch", "escalation", "close")
+ACTIONS = {"dispatch": "dispatch", "verify": "close", "escalate": "escalation"}
+TITLES = {"dispatch": "派遣", "escalation": "督办", "close": "结案"}
+STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
+             "acknowledged": "已签收", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
+READY, APP, SEEN = "webhook_ready", "webhook_app", "webhook_seen"
+
+
+def _local(value, zone):
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def case_link(case):
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return f"{base}/cases/{case.ref}"
+
+
+def build_message(case, kind, *, now=None, note=None, clock=None, due_at=None):
+    """The Chinese text for the group: case ref, category, grid, deadline, and a link to the case page."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown group notification kind {kind!r}")
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
+    category = case.category.name_zh if case.category else "未分类"
+    grid = case.grid.name if case.grid else "网格外"
+    ref = case.ref or f"#{case.id}"
+    lines = [("案件编号", ref), ("问题类别", category), ("所属网格", grid)]
+    if case.address:
+        lines.append(("地点", case.address[:80]))
+    if case.department is not None:
+        lines.append(("责任部门", case.department.name))
+    if kind == "dispatch":
+        lines.append(("签收时限", _local(case.ack_due_at, zone) or "尽快"))
+        lines.append(("办结时限", _local(case.resolve_due_at, zone) or "尽快"))
+    elif kind == "escalation":
+        label, due = ("签收时限", case.ack_due_at) if clock == "ack" else ("办结时限", case.resolve_due_at)
+        lines.append((label, (_local(due_at or due, zone) or "—") + "（已超时）"))
+        lines.append(("当前状态", STATUS_ZH.get(case.status, case.status)))
+    else:
+        lines.append(("结案时间", _local(case.closed_at or now or utcnow(), zone)))
+    if note:
+        lines.append(("说明", note[:200]))
+    title = f"【{TITLES[kind]}】{category} {ref}"
+    return Message(title, lines, case_link(case))
+
+
+def department_adapter(department):
+    """The adapter for a department's group, or None when it has none usable."""
+    if department is None or not (department.webhook_url or "").strip():
+        return None
+    try:
+        return adapter_for(department)
+    except ValueError as exc:
+        current_app.logger.warning("department %s: %s; no group notification", department.code, exc)
+        return None
+
+
+def notify_group(case, kind, *, department=None, now=None, note=None, clock=None, due_at=None):
+    """Queue a `kind` message about `case` to its department's group (or `department`'s)
+    in the current transaction; posted after the commit. Returns the delivery id, or
+    None when nothing was queued (no webhook, or already queued in this transaction)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown group notification kind {kind!r}")
+    if not current_app.config.get("WEBHOOKS_ENABLED", True):
+        return None
+    now = now or utcnow()
+    with db.session.no_autoflush:
+        if department is None and case.department_id is not None:
+            department = db.session.get(Department, case.department_id)
+        adapter = department_adapter(department)
+        if adapter is None:
+            return None
+        session = db.session()
+        seen = session.info.setdefault(SEEN, set())
+        if (case.id, department.id, kind) in seen:
+            return None
+        seen.add((case.id, department.id, kind))
+        message = build_message(case, kind, now=now, note=note, clock=clock, due_at=due_at)
+        table = WebhookDelivery.__table__
+        delivery_id = db.session.scalar(table.insert().returning(table.c.id), [{
+            "case_id": case.id, "department_id": department.id, "kind": kind, "adapter": adapter.kind,
+            "message": message.to_dict(), "status": "queued", "attempts": 0, "next_attempt_at": now,
+            "created_at": now}])
+    session.info.setdefault(READY, []).append(delivery_id)
+    session.info[APP] = current_app._get_current_object()
+    return delivery_id
+
+
+def on_action_applied(case, *, event, actor=None, **_):
+    """The workflow did an action (not yet committed): tell the group when it is one of ours."""
+    kind = ACTIONS.get(event.action)
+    if kind is not None:
+        notify_group(case, kind, note=event.note if kind == "escalation" else None)
+
+
+def on_case_chased(case, *, event=None, kind=None, clock=None, due_at=None, **_):
+    """The chasing job reminded or escalated (not yet committed): an escalation goes to the group."""
+    if kind == "escalate":
+        notify_group(case, "escalation", clock=clock, due_at=due_at)
+
+
+def group_notifications(case_id):
+    """The case's group notifications, oldest first, as in the case JSON."""
+    rows = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case_id)
+                              .order_by(WebhookDelivery.id)).all()
+    return [row.to_dict() for row in rows]
+
+
+# -- after commit: hand the new deliveries to the runner ---------------------------------
+
+@event.listens_for(Session, "after_commit")
+def _hand_over(session):
+    ids, app = session.info.pop(READY, None), session.info.pop(APP, None)
+    session.info.pop(SEEN, None)
+    if ids and app is not None:
+        from .jobs import notify_state
+
+        try:
+            notify_state(app).runner.submit(ids)
+        except Exception:  # committed already: `flask notify send-due` (or the thread's sweep) sends them later
+            app.logger.exception("could not hand %d webhook deliveries to the runner", len(ids))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, previous_transaction):
+    if previous_transaction.parent is None:
+        for key in (READY, APP, SEEN):
+            session.info.pop(key, None)
