@@ -1,6 +1,6 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 from .accounts.models import DeviceToken, Role, User  # noqa: F401
-from .cases.models import Case, CaseEvent, Channel, LocationSource, Status  # noqa: F401
+from .cases.models import Case, CaseEvent, CaseFollower, Channel, LocationSource, Status  # noqa: F401
 from .devices.models import Device  # noqa: F401
 from .grids.models import Category, Department, Grid, RoutingRule, grid_members  # noqa: F401
 from .photos.models import Photo  # noqa: F401

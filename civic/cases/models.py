@@ -74,9 +74,14 @@ class Case(db.Model):
     # a named member of staff. Department staff of case.department may act on it too.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     assigned_at: Mapped[datetime | None]
+    # A duplicate merged ("me too") into the case that goes on; this one is rejected.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The hotline (12345) caller's number: operators see it masked, like reporters' phones.
+    caller_phone: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     reporter = relationship("User", foreign_keys=[reporter_id])
+    merged_into = relationship("Case", remote_side=[id], foreign_keys=[merged_into_id])
     assignee = relationship("User", foreign_keys=[assignee_id])
     category = relationship("Category")
     grid = relationship("Grid")
@@ -113,6 +118,18 @@ class CaseEvent(db.Model):
 @event.listens_for(CaseEvent, "before_update")
 def _events_are_append_only(_mapper, _connection, target):
     raise RuntimeError(f"case event {target.id} is append-only")
+
+
+class CaseFollower(db.Model):
+    """Someone who follows a case they did not report: the reporters of the
+    duplicates merged into it. They see its progress as its reporter does."""
+
+    __tablename__ = "case_followers"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    via_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExtensionRequest(db.Model):
