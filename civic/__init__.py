@@ -77,10 +77,10 @@ def _init_services(app):
 
 
 def _register_blueprints(app):
-    from .blueprints import api, auth, board, dashboard, field, main, media
+    from .blueprints import api, auth, board, dashboard, field, hotline, main, media
     from .errors import register_error_handlers
 
-    for module in (auth, api, board, dashboard, field, main, media):
+    for module in (auth, api, board, dashboard, field, hotline, main, media):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -77,6 +77,47 @@ ZH = {
     "photo GPS": "照片定位",
     "address": "地址",
     "unknown": "未知",
+    # hotline
+    "Hotline call": "热线登记",
+    "Hotline call (12345)": "12345 热线登记",
+    "Register a citizen's call as a case while you are on the phone: it is routed and timed like any report. The caller's number is kept for calling back and shown only masked.":
+        "通话中即可把市民来电登记为案件，与其他上报一样自动分派、计算时限。来电号码仅供回访，页面上只显示打码后的号码。",
+    "Caller's phone": "来电号码", "What the caller reports": "反映的问题", "Address": "地址",
+    "Latitude": "纬度", "Longitude": "经度", "Form": "表单", "Event": "事件", "Component": "部件",
+    "A mobile number, or a landline with its area code (0531-8812 3456).": "手机号，或带区号的座机号（如 0531-8812 3456）。",
+    "Choose a category": "请选择问题类别",
+    "Not the caller's number: departments read this text.": "请勿在此填写来电号码：责任部门能看到这段文字。",
+    "Street, number, landmark": "路名、门牌号、标志物",
+    "Click the map or drag the pin, or type latitude and longitude. With an address only, the dispatcher routes the case by hand.":
+        "点击地图或拖动图钉，也可直接填写经纬度。只填地址时，由派遣员人工分派。",
+    "Map: click or drag the pin": "地图：点击或拖动图钉", "Drag to where the problem is": "拖到问题所在位置",
+    "Clear the location": "清除位置", "Register the call": "登记来电", "Caller (12345)": "来电号码（12345）",
+    "Nothing was saved. Correct what is marked below, then register again.": "没有保存任何内容。请改正下面标出的内容后重新登记。",
+    "This form was already registered as %(ref)s. Your changes were not added to it.": "此表单已登记为 %(ref)s，您的修改没有加入该案件。",
+    "Register again to make them a new case.": "再次点击“登记来电”，将按修改后的内容新建一件案件。",
+    "Open %(ref)s": "打开 %(ref)s",
+    "Type the caller's phone number.": "请填写来电号码。",
+    "Not a phone number. Type a mobile number (11 digits, 13x–19x) or a landline with its area code (0531-8812 3456).":
+        "号码无效。请填写手机号（11 位，13x–19x 开头）或带区号的座机号（如 0531-8812 3456）。",
+    "%(field)s: %(message)s": "%(field)s：%(message)s",
+    "Choose a category.": "请选择问题类别。",
+    "Unknown category: choose one from the list.": "没有这个类别，请从列表中选择。",
+    "Contains a character that cannot be saved (NUL); retype it.": "含有无法保存的字符（NUL），请重新输入。",
+    "Too long: at most %(limit)s characters, this has %(count)s.": "太长：最多 %(limit)s 字，现有 %(count)s 字。",
+    "Describe the problem the caller reports.": "请填写来电反映的问题。",
+    "Latitude is a number between -90 and 90, like 36.581234.": "纬度应为 -90 到 90 之间的数字，如 36.581234。",
+    "Longitude is a number between -180 and 180, like 116.251234.": "经度应为 -180 到 180 之间的数字，如 116.251234。",
+    "Give both latitude and longitude, or neither.": "纬度和经度要么都填，要么都不填。",
+    "Where is it? Type an address, or place the pin on the map (or type latitude and longitude).":
+        "问题在哪里？请填写地址，或在地图上放置图钉（或填写经纬度）。",
+    "The form was out of date. Check it and register again.": "表单已过期，请核对后重新登记。",
+    "Please check this field.": "请检查此项。",
+    "This could not be registered; nothing was saved. Check the form and register again.":
+        "未能登记，没有保存任何内容。请核对表单后重新登记。",
+    "Registered %(ref)s.": "已登记 %(ref)s。",
+    "Registered %(ref)s (sent twice: still one case).": "已登记 %(ref)s（重复提交，仍只有一件案件）。",
+    "In %(grid)s; the rules suggest %(department)s.": "位于%(grid)s，按规则建议派往%(department)s。",
+    "In %(grid)s.": "位于%(grid)s。",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

@@ -1,6 +1,7 @@
 """The case JSON of the API contract."""
 from flask import url_for
 
+from ..accounts.models import mask_phone
 from ..timeutil import isoformat
 from .access import can_see_reporter
 from .workflow import allowed_actions
@@ -45,7 +46,15 @@ def case_to_dict(case, viewer):
     }
     if can_see_reporter(viewer) and case.reporter is not None:
         data["reporter"] = {"name": case.reporter.display_name, "phone": case.reporter.phone_masked}
+    if can_see_reporter(viewer):
+        data["caller_phone_masked"] = masked_caller_phone(case, viewer)
     return data
+
+
+def masked_caller_phone(case, viewer):
+    """A hotline caller's number as oversight roles see it (138****1234), else None.
+    The full number is only in the database: nobody reads it from a page or the API."""
+    return mask_phone(case.caller_phone) if can_see_reporter(viewer) else None
 
 
 def event_to_dict(event, viewer):

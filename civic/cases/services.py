@@ -37,8 +37,10 @@ def record_event(case, action, actor=None, *, from_status=None, to_status=None, 
 
 def open_case(*, client_id, content_hash, channel, reporter, category, description, lat, lng,
               location_source, accuracy_m, address, captured_at, grid, department, deadlines,
-              photos, received_at=None, note=None):
-    """Add a new case with its photos and its first event; flushes, does not commit."""
+              photos, received_at=None, note=None, actor=None, caller_phone=None):
+    """Add a new case with its photos and its first event; flushes, does not commit.
+    `actor` files it when that is not the reporter (a hotline operator taking a
+    call: no reporter account, the caller's number in `caller_phone`)."""
     received_at = received_at or utcnow()
     case = Case(
         client_id=client_id,
@@ -58,11 +60,12 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
         ack_due_at=deadlines[0],
         resolve_due_at=deadlines[1],
         photos=photos,
+        caller_phone=caller_phone,
     )
     set_location(case, lat, lng)
     db.session.add(case)
     db.session.flush()  # the id makes the reference
     case.ref = make_ref(case)
-    record_event(case, "report", reporter, to_status=case.status, note=note, at=received_at,
+    record_event(case, "report", actor or reporter, to_status=case.status, note=note, at=received_at,
                  data={"channel": channel, "photos": len(photos)})
     return case

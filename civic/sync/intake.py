@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.models import Role
 from ..cases import services as cases
 from ..cases.deadlines import clock_for
-from ..cases.models import Case, Channel, LocationSource
+from ..cases.models import Case, CaseEvent, Channel, LocationSource
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.lookup import get_index
@@ -66,8 +66,17 @@ def _channel(meta, user):
     return meta.channel
 
 
+def _filed_by(case):
+    """Who sent the report: its reporter, or the operator who took a hotline call
+    for a caller with no account (the actor of the "report" event)."""
+    if case.reporter_id is not None:
+        return case.reporter_id
+    return db.session.scalar(select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id,
+                                                              CaseEvent.action == "report"))
+
+
 def _replay(existing, fingerprint, user):
-    if existing.content_hash == fingerprint and existing.reporter_id == user.id:
+    if existing.content_hash == fingerprint and _filed_by(existing) == user.id:
         return IntakeResult(existing, created=False)
     raise ApiError(409, "client_id_conflict",
                    "This client_id was already used for a different report.", "client_id")
@@ -106,6 +115,8 @@ def submit_report(meta, uploads, user):
     if category is None:
         raise ApiError(422, "unknown_category", f"Unknown category '{meta.category}'.", "category")
     channel = _channel(meta, user)
+    if meta.caller_phone is not None and channel != Channel.HOTLINE.value:
+        raise ApiError(422, "invalid", "A caller's phone goes with the hotline channel.", "caller_phone")
     lat, lng, source = _locate(meta, inspected)
     rendered = photo_steps.render_all(inspected, config)
 
@@ -119,7 +130,9 @@ def submit_report(meta, uploads, user):
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys)
         received = utcnow()
         case = cases.open_case(
-            client_id=meta.client_id, content_hash=fingerprint, channel=channel, reporter=user,
+            client_id=meta.client_id, content_hash=fingerprint, channel=channel,
+            # A hotline call: the caller has no account; the operator files it.
+            reporter=None if meta.caller_phone else user, actor=user, caller_phone=meta.caller_phone,
             category=category, description=meta.description, lat=lat, lng=lng, location_source=source,
             accuracy_m=meta.accuracy_m if source == LocationSource.DEVICE.value else None,
             address=meta.address, captured_at=meta.captured_at or (inspected[0].taken_at if inspected else None),

@@ -27,13 +27,18 @@ class ReportMeta:
     # default), the photo's EXIF read on the phone before it was shrunk
     # ("exif"), or a pin the reporter placed ("manual").
     location_source: str | None = None
+    # A hotline (12345) caller's number, normalised: set by the operators' hotline
+    # form (blueprints/hotline.py), never read from the API's JSON. With it, the
+    # case has no reporter account: the operator is the actor of its "report" event.
+    caller_phone: str | None = None
 
     def canonical(self):
         """A stable text of the content, for telling a replay from a reuse."""
         data = asdict(self)
         data["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
-        if data["location_source"] is None:
-            del data["location_source"]  # as before the field existed: old clients' replays still match
+        for optional in ("location_source", "caller_phone"):
+            if data[optional] is None:
+                del data[optional]  # as before the field existed: old clients' replays still match
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
