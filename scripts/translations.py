@@ -118,6 +118,74 @@ ZH = {
     "Registered %(ref)s (sent twice: still one case).": "已登记 %(ref)s（重复提交，仍只有一件案件）。",
     "In %(grid)s; the rules suggest %(department)s.": "位于%(grid)s，按规则建议派往%(department)s。",
     "In %(grid)s.": "位于%(grid)s。",
+    # case page steps, merge, re-route, the queue's bulk steps
+    "Photos added": "补充了照片",
+    "Returned: not ours": "退回（非本单位职责）",
+    "Not fixed: sent back": "核查不通过，返工",
+    "Reopened": "重新办理",
+    "More time asked for": "申请延期",
+    "More time granted": "延期已批准",
+    "More time refused": "延期未批准",
+    "Reminder": "催办",
+    "Escalated": "督办",
+    "Merged as a duplicate": "重复上报，已合并",
+    "Duplicate report merged in": "合并了一条重复上报",
+    "Re-routed": "已改派",
+    "Accept (受理)": "受理",
+    "Acknowledge (收到)": "签收（收到）",
+    "Not accepted": "不予受理",
+    "Dispatch": "派遣",
+    "Re-route": "改派",
+    "Merge as a duplicate": "作为重复上报合并",
+    "Start work": "开始处置",
+    "Mark handled": "处置完成",
+    "Add photo": "补充照片",
+    "Verify and close": "核查通过，结案",
+    "Not fixed: send back": "核查不通过，返工",
+    "Return: not ours": "退回（非本单位职责）",
+    "Ask for more time": "申请延期",
+    "Approve more time": "批准延期",
+    "Refuse more time": "不批准延期",
+    "Reopen": "重新办理",
+    "Done: %(step)s.": "已完成：%(step)s。",
+    "Say why: a note is required for this step.": "请说明原因：此步骤需要填写说明。",
+    "The case has moved on; this step no longer applies. The page shows it as it is now.": "案件状态已变化，此步骤不再适用。页面显示的是最新状态。",
+    "You cannot do this step on this case.": "您不能对此案件执行此步骤。",
+    "Choose the department to send it to.": "请选择派往的部门。",
+    "It is with that department already; choose another.": "案件已在该部门，请选择其他部门。",
+    "Add at least one photo.": "请至少添加一张照片。",
+    "This kind of case needs a photo taken after the work.": "此类案件需要上传处置后照片。",
+    "More time has already been asked for; a supervisor has not decided yet.": "已申请延期，主管尚未审批。",
+    "Choose an open case this one duplicates.": "请选择与此重复的未结案件。",
+    "Photo storage on the server is not available; nothing was saved. Try again later.": "服务器照片存储不可用，未保存任何内容。请稍后重试。",
+    "Why it is not accepted (invalid, out of scope…)": "不予受理的原因（无效、不属于受理范围……）",
+    "Why it is not ours": "退回原因（为何不属本单位）",
+    "What is still wrong": "仍存在的问题",
+    "Why it is not fixed": "为何问题未解决",
+    "Next step": "下一步",
+    "Choose…": "请选择……",
+    "suggested": "建议",
+    "Why it goes elsewhere": "改派原因",
+    "Same problem as an open case (\"me too\")": "与未结案件是同一问题（“我也遇到”）",
+    "or case number": "或输入案件编号",
+    "This report is closed as a duplicate; its reporter follows the other case and its photos are added to it.": "本条上报将作为重复上报办结；上报人改为关注另一案件，照片一并归入该案件。",
+    "After photo": "处置后照片",
+    "required for this kind of case": "此类案件必填",
+    "What was done": "处置情况",
+    "New deadline": "新的办结时限",
+    "Why more time is needed": "申请延期的原因",
+    "Map of these reports": "这些上报的位置图",
+    "Select %(ref)s": "选择 %(ref)s",
+    "Merge or re-route…": "合并或改派……",
+    "For the ticked reports": "对勾选的上报",
+    "Dispatch to the suggested department": "派遣到建议的部门",
+    "Reason (required to reject)": "原因（不予受理时必填）",
+    "Apply": "执行",
+    "until %(when)s": "延至 %(when)s",
+    "Tick the reports and choose a step.": "请勾选上报并选择操作。",
+    "%(step)s: %(n)d reports.": "%(step)s：%(n)d 条。",
+    "…and %(n)d more refused.": "……另有 %(n)d 条未能执行。",
+    "%(num)d report lies outside the grids and is not on the map.": "%(num)d 条上报位于网格之外，未在图上显示。",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"
@@ -126,13 +194,16 @@ with path.open("rb") as handle:
 missing = []
 for message in catalog:
     # A fuzzy entry is pybabel's guess from a similar string: never trust it.
-    if not message.id or (message.string and not message.fuzzy):
+    plural = isinstance(message.id, (tuple, list))  # Chinese has one form: the table keys the singular
+    key = message.id[0] if plural else message.id
+    translated = any(message.string) if plural else message.string
+    if not key or (translated and not message.fuzzy):
         continue
-    if message.id in ZH:
-        message.string = ZH[message.id]
+    if key in ZH:
+        message.string = (ZH[key],) if plural else ZH[key]
         message.flags.discard("fuzzy")
     else:
-        missing.append(message.id)
+        missing.append(key)
 with path.open("wb") as handle:
     write_po(handle, catalog, width=100)
 if missing:

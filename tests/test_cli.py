@@ -3,6 +3,8 @@ from sqlalchemy import func, select
 
 from civic.accounts.models import User
 from civic.cases.models import Case, CaseEvent, Status
+from civic.cases.duplicates import suggest
+from civic.demo.seed import QUEUE_REPORTS
 from civic.extensions import db
 from civic.grids.models import Department, Grid
 
@@ -34,7 +36,12 @@ def test_seed_demo_small_builds_a_county_in_every_state(app, runner):
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count(Grid.id)).where(Grid.level == 2)) == 8
     assert db.session.scalar(select(func.count(Department.id))) >= 20
-    assert db.session.scalar(select(func.count(Case.id))) == 60
+    assert db.session.scalar(select(func.count(Case.id))) == 60 + QUEUE_REPORTS
+    # The dispatcher's queue: fresh reports, "me too" reports with a suggested duplicate, one outside every grid.
+    waiting = db.session.scalars(select(Case).where(Case.status == "reported")).all()
+    assert len(waiting) >= QUEUE_REPORTS
+    assert sum(1 for c in waiting if suggest(c)) >= 2
+    assert any(c.grid_id is None and c.department_id is None for c in waiting)
     assert db.session.scalar(select(func.count(CaseEvent.id))) > 60
     refs = db.session.scalars(select(Case.ref)).all()
     assert all(ref and ref.startswith("CG-") for ref in refs)
@@ -61,7 +68,7 @@ def test_full_demo_county_shape(app, runner):
     assert abs(town.centroid.y - 36.58) < 0.01 and abs(town.centroid.x - 116.25) < 0.01
     statuses = set(db.session.scalars(select(Case.status).distinct()))
     assert statuses == {s.value for s in Status}
-    assert db.session.scalar(select(func.count(Case.id))) == 2000
+    assert db.session.scalar(select(func.count(Case.id))) == 2000 + QUEUE_REPORTS
     assert_demo_worker_has_tasks()
     # A share of the cases at work in each grid is assigned to that grid's worker.
     working = db.session.scalars(select(Case).where(Case.status.in_(["dispatched", "acknowledged", "in_progress"]))).all()

@@ -3,6 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import civic.models  # noqa: F401  (every table known, whatever was collected first)
 from civic.extensions import db
 
 OUR_TABLES = {t.name for t in db.metadata.sorted_tables}

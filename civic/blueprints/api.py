@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 from ..accounts import services as accounts
 from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..cases.access import can_view_case, get_case_or_404
-from ..cases.models import Case
+from ..cases.models import Case, CaseFollower
 from ..cases.serialize import case_detail, case_to_dict, case_with_actions, event_to_dict
 from ..cases.tasks import LIST_LOADS, tasks_etag, tasks_for
 from ..cases.workflow import WorkflowError
@@ -195,7 +195,8 @@ REPORTS_DEFAULT, REPORTS_MAX = 50, 200
 
 @bp.get("/reports")
 def list_reports():
-    """The current user's own reports, newest first."""
+    """The current user's own reports and the cases they follow (their report was
+    merged into it), newest first."""
     user = require_login()
     raw = request.args.get("limit")
     limit = REPORTS_DEFAULT
@@ -203,7 +204,9 @@ def list_reports():
         if not raw.isdigit() or not 1 <= int(raw) <= REPORTS_MAX:
             raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {REPORTS_MAX}.", "limit")
         limit = int(raw)
-    cases = db.session.scalars(select(Case).where(Case.reporter_id == user.id).options(*LIST_LOADS)
+    followed = select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
+    cases = db.session.scalars(select(Case).where((Case.reporter_id == user.id) | Case.id.in_(followed))
+                               .options(*LIST_LOADS)
                                .order_by(Case.received_at.desc(), Case.id.desc()).limit(limit)).all()
     return jsonify(reports=[case_to_dict(case, user) for case in cases])
 

@@ -1,15 +1,13 @@
 """The public progress board (公开办理进度): every screened case with its
 status, timeline, public replies and before/after thumbnails, for anyone,
 with no personal data — no names, no phone numbers, no exact point, no address."""
-import re
-
 from flask import Blueprint, abort, render_template, request, url_for
-from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from ..cases.models import Case, CaseEvent, Status
+from ..cases.privacy import scrub
 from ..extensions import db
-from ..grids.mapview import case_map, overview_map
+from ..grids.mapview import case_map, grid_box, overview_map
 from ..grids.models import Category, Grid
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -19,15 +17,6 @@ PER_PAGE = 30
 PUBLIC_STATUSES = [s.value for s in Status if s not in (Status.REPORTED, Status.REJECTED)]
 # Notes that answer the public: what the department and the verifier wrote.
 PUBLIC_NOTE_ACTIONS = {"handle", "verify", "verify_fail", "reopen"}
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-
-
-def scrub(text):
-    """Mobile and ID-card numbers masked: a report's text may carry someone's."""
-    if not text:
-        return text
-    return ID_NUMBER.sub(r"\1********\2", PHONE.sub(r"\1****\2", text))
 
 
 def _filters():
@@ -54,16 +43,6 @@ def _query(grid, category):
     return query
 
 
-def _grid_box(grid):
-    if grid is not None:
-        return to_shape(grid.polygon).buffer(0.002).bounds
-    row = db.session.execute(select(Grid.polygon).where(Grid.level == 2)).scalars().all()
-    if not row:
-        return None
-    from shapely import union_all
-
-    return union_all([to_shape(p) for p in row]).buffer(0.002).bounds
-
 
 @bp.get("/")
 def index():
@@ -75,7 +54,7 @@ def index():
     query = _query(grid, category)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     cases = db.session.scalars(query.order_by(Case.received_at.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    box = _grid_box(grid)
+    box = grid_box(grid)
     points = [(round(c.lat, 3), round(c.lng, 3), c.status, c.ref) for c in cases if c.lat is not None]
     return render_template(
         "board/index.html", cases=cases, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),

@@ -1,17 +1,23 @@
-"""Supervisors' pages. For now: who can be reached by push. (The sync and
-performance dashboards of the supervisors' issue will live here too.)"""
+"""The command centre's and supervisors' pages: the new-report queue (with bulk
+steps) and who can be reached by push. (The sync and performance dashboards of
+the supervisors' issue will live here too.)"""
+import uuid
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-
 from sqlalchemy import select
 
 from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..cases.duplicates import suggest
 from ..cases.models import Case, Status
+from ..errors import ApiError
 from ..extensions import db
+from ..grids.mapview import grid_box, inside, overview_map
 from ..push.services import push_status
+from ..sync.actions import parse_action, submit_action
+from .main import error_text, step_label
 
 QUEUE_LIMIT = 100
 
@@ -43,12 +49,62 @@ def push():
                            roles=[Role.GRID_WORKER.value, Role.DEPT_STAFF.value])
 
 
+BULK_ACTIONS = ("accept", "dispatch", "reject")
+
+
 @bp.get("/queue")
 def queue():
     """The command centre's new-report queue: what waits to be accepted or
-    dispatched, with the routing the system chose and likely duplicates."""
+    dispatched, with the routing the system chose, likely duplicates and a map."""
     cases = db.session.scalars(
         select(Case).where(Case.status.in_([Status.REPORTED.value, Status.ACCEPTED.value]))
         .order_by(Case.received_at.desc()).limit(QUEUE_LIMIT)).all()
     rows = [{"case": case, "duplicates": suggest(case, limit=3)} for case in cases]
-    return render_template("dashboard/queue.html", rows=rows)
+    box = grid_box()  # the town: a report far outside it is listed, not drawn
+    points = [(c.lat, c.lng, c.status, c.ref) for c in cases if c.lat is not None and box and inside(box, c.lat, c.lng)]
+    return render_template("dashboard/queue.html", rows=rows, batch=str(uuid.uuid4()),
+                           overview=overview_map(points, box) if points else None,
+                           off_map=sum(1 for c in cases if c.lat is not None) - len(points))
+
+
+@bp.post("/queue")
+def queue_bulk():
+    """One step for many cases (accept, dispatch each to the department the rules
+    chose, reject with one reason). Each case is its own transaction: one refusal
+    does not undo the others. Ids are made from the page's batch id, so sending
+    the same page again applies nothing twice."""
+    action = request.form.get("action")
+    batch = request.form.get("batch") or ""
+    try:
+        uuid.UUID(batch)
+    except ValueError:
+        abort(400)
+    ids = [int(v) for v in request.form.getlist("case") if v.isdigit()][:QUEUE_LIMIT]
+    if action not in BULK_ACTIONS or not ids:
+        flash(_("Tick the reports and choose a step."), "error")
+        return redirect(url_for("dashboard.queue"), 303)
+    note = (request.form.get("note") or "").strip() or None
+    done, refused = 0, []
+    for case_id in ids:
+        case = db.session.get(Case, case_id)
+        if case is None:
+            continue
+        meta = {"client_id": str(uuid.uuid5(uuid.UUID(batch), f"{case_id}:{action}")), "action": action}
+        if note:
+            meta["note"] = note
+        if action == "dispatch" and case.department is not None:
+            meta["department"] = case.department.code
+        try:
+            result = submit_action(case, parse_action(meta, note_max=current_app.config["DESCRIPTION_MAX"]), [],
+                                   current_user)
+            done += result.created
+        except ApiError as error:
+            db.session.rollback()
+            refused.append(f"{case.ref}: {error_text(error)}")
+    if done:
+        flash(_("%(step)s: %(n)d reports.", step=step_label(action), n=done), "info")
+    for line in refused[:10]:
+        flash(line, "error")
+    if len(refused) > 10:
+        flash(_("…and %(n)d more refused.", n=len(refused) - 10), "error")
+    return redirect(url_for("dashboard.queue"), 303)

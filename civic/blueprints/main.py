@@ -1,13 +1,25 @@
-"""Home and the case page."""
-from flask import Blueprint, render_template
+"""Home and the case page, with the workflow's steps as plain forms (for staff
+at a desk and dispatchers; the field app does the same over the API)."""
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..accounts.models import OVERSIGHT_ROLES, Role
-from ..cases.access import get_case_or_404, worker_grid_ids
+from ..cases.access import can_view_case, get_case_or_404, worker_grid_ids
+from ..cases.duplicates import suggest
 from ..cases.models import Case
+from ..cases.workflow import allowed_actions, pending_extension
+from ..errors import ApiError
 from ..extensions import db
 from ..grids.mapview import case_map
+from ..grids.models import Department
+from ..photos.storage import StorageUnavailable
+from ..sync.actions import parse_action, submit_action
 
 bp = Blueprint("main", __name__)
 
@@ -40,7 +52,102 @@ def home():
 @login_required
 def case_detail(ref):
     case = get_case_or_404(ref=ref, user=current_user)
-    return render_template("cases/detail.html", case=case, map_svg=case_map(case))
+    return _render_case(case)
+
+
+def _render_case(case, *, error=None, form=None, status=200):
+    actions = allowed_actions(case, current_user)
+    context = {"case": case, "map_svg": case_map(case), "actions": actions, "error": error, "form": form or {},
+               # A fresh id per page: submitting the same page twice applies once.
+               "client_id": (form or {}).get("client_id") or str(uuid.uuid4())}
+    if {"dispatch", "reroute"} & set(actions):
+        context["departments"] = db.session.scalars(select(Department).where(Department.active.is_(True))
+                                                    .order_by(Department.code)).all()
+    if "merge" in actions:
+        context["duplicates"] = suggest(case, limit=5)
+    if "approve_extension" in actions:
+        context["extension"] = pending_extension(case)
+    return render_template("cases/detail.html", **context), status
+
+
+def error_text(error):
+    """The refusal in the reader's language where we know it, else the API's own words."""
+    known = {
+        "note_required": _("Say why: a note is required for this step."),
+        "transition_not_allowed": _("The case has moved on; this step no longer applies. The page shows it as it is now."),
+        "forbidden": _("You cannot do this step on this case."),
+        "department_required": _("Choose the department to send it to."),
+        "same_department": _("It is with that department already; choose another."),
+        "photo_required": _("Add at least one photo."),
+        "after_photo_required": _("This kind of case needs a photo taken after the work."),
+        "extension_pending": _("More time has already been asked for; a supervisor has not decided yet."),
+    }
+    if error.code in known:
+        return known[error.code]
+    if error.field == "into":
+        return _("Choose an open case this one duplicates.") + " (" + error.message + ")"
+    return error.message
+
+
+def _local_to_utc_iso(value):
+    """'2026-11-24T18:00' typed in the city's time → ISO 8601 with its offset."""
+    if not value:
+        return None
+    try:
+        local = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(422, "invalid", "The new deadline is not a date and time.", "until") from None
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
+    return local.replace(tzinfo=zone).isoformat() if local.tzinfo is None else local.isoformat()
+
+
+def _form_meta(form):
+    meta = {"client_id": form.get("client_id"), "action": form.get("action")}
+    for name in ("note", "department", "into"):
+        if form.get(name, "").strip():
+            meta[name] = form[name].strip()
+    meta["until"] = _local_to_utc_iso(form.get("until", "").strip())
+    return meta
+
+
+def _form_uploads():
+    limit = current_app.config["PHOTO_MAX_BYTES"]
+    uploads = []
+    for part in request.files.getlist("photo"):
+        if not part.filename:
+            continue  # an empty file input
+        data = part.stream.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, "photo_too_large", f"A photo is larger than {limit // 2**20} MB.", "photo")
+        uploads.append(data)
+    return uploads
+
+
+@bp.post("/cases/<ref>/actions")
+@login_required
+def case_action(ref):
+    """One workflow step from the case page's forms. Refusals show the page again
+    with the message and what was typed; a resubmitted form applies once."""
+    case = get_case_or_404(ref=ref, user=current_user)
+    form = request.form.to_dict()
+    try:
+        meta = parse_action(_form_meta(form), note_max=current_app.config["DESCRIPTION_MAX"])
+        result = submit_action(case, meta, _form_uploads(), current_user)
+    except ApiError as error:
+        db.session.rollback()
+        return _render_case(db.session.get(Case, case.id), error=error_text(error), form=form,
+                            status=error.status)
+    except StorageUnavailable as exc:
+        db.session.rollback()
+        return _render_case(db.session.get(Case, case.id), form=form, status=exc.status or 503,
+                            error=_("Photo storage on the server is not available; nothing was saved. Try again later."))
+    if result.created:
+        flash(_("Done: %(step)s.", step=action_label(meta.action)), "info")
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    if not can_view_case(current_user, case):  # returned: no longer ours to see
+        return redirect(url_for("main.home"), 303)
+    return redirect(url_for("main.case_detail", ref=case.ref), 303)
 
 
 @bp.app_template_global()
@@ -50,7 +157,25 @@ def action_label(action):
     labels = {
         "report": _("Reported"), "accept": _("Accepted"), "reject": _("Rejected"), "dispatch": _("Dispatched"),
         "acknowledge": _("Acknowledged (收到)"), "start": _("Work started"), "handle": _("Handled"),
-        "verify": _("Verified and closed"),
+        "verify": _("Verified and closed"), "add_photo": _("Photos added"),
+        "return": _("Returned: not ours"), "verify_fail": _("Not fixed: sent back"), "reopen": _("Reopened"),
+        "request_extension": _("More time asked for"), "approve_extension": _("More time granted"),
+        "deny_extension": _("More time refused"), "remind": _("Reminder"), "escalate": _("Escalated"),
+        "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
+    }
+    return labels.get(action, action)
+
+
+@bp.app_template_global()
+def step_label(action):
+    """A button: what the step does, said as a command."""
+    labels = {
+        "accept": _("Accept (受理)"), "reject": _("Not accepted"), "dispatch": _("Dispatch"),
+        "reroute": _("Re-route"), "merge": _("Merge as a duplicate"), "acknowledge": _("Acknowledge (收到)"),
+        "start": _("Start work"), "handle": _("Mark handled"), "add_photo": _("Add photo"),
+        "verify": _("Verify and close"), "verify_fail": _("Not fixed: send back"), "return": _("Return: not ours"),
+        "request_extension": _("Ask for more time"), "approve_extension": _("Approve more time"),
+        "deny_extension": _("Refuse more time"), "reopen": _("Reopen"),
     }
     return labels.get(action, action)
 

@@ -5,11 +5,25 @@ from sqlalchemy import select
 from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..extensions import db
 from ..grids.models import grid_members
-from .models import Case
+from .models import Case, CaseFollower
 
 
 def worker_grid_ids(user):
     return set(db.session.scalars(select(grid_members.c.grid_id).where(grid_members.c.user_id == user.id)))
+
+
+def is_follower(user, case):
+    """Whether `user` follows `case` because a report of theirs was merged into it."""
+    return case.id is not None and db.session.get(CaseFollower, (case.id, user.id)) is not None
+
+
+def reporter_and_followers(case):
+    """The ids of the people who hear of a case's progress as its reporters do."""
+    ids = [case.reporter_id] if case.reporter_id is not None else []
+    if case.id is not None:
+        ids += [uid for uid in db.session.scalars(select(CaseFollower.user_id).where(CaseFollower.case_id == case.id)
+                                                  .order_by(CaseFollower.user_id)) if uid not in ids]
+    return ids
 
 
 def can_view_case(user, case):
@@ -24,8 +38,9 @@ def can_view_case(user, case):
         return user.department_id is not None and case.department_id == user.department_id
     if role == Role.GRID_WORKER:
         grids = worker_grid_ids(user)
-        return case.grid_id in grids or (case.grid is not None and case.grid.parent_id in grids)
-    return False
+        if case.grid_id in grids or (case.grid is not None and case.grid.parent_id in grids):
+            return True
+    return is_follower(user, case)
 
 
 def can_see_reporter(user):

@@ -3,7 +3,8 @@ from flask import url_for
 
 from ..accounts.models import mask_phone
 from ..timeutil import isoformat
-from .access import can_see_reporter
+from .access import can_see_reporter, is_follower
+from .privacy import scrub
 from .workflow import allowed_actions
 
 
@@ -44,6 +45,12 @@ def case_to_dict(case, viewer):
         "assigned_at": isoformat(case.assigned_at),
         "assigned_to_me": viewer.is_authenticated and case.assignee_id is not None and case.assignee_id == viewer.id,
     }
+    if case.merged_into_id is not None:
+        data["merged_into"] = {"id": case.merged_into_id, "ref": case.merged_into.ref}
+    if viewer.is_authenticated and not viewer.is_staff and not data["reported_by_me"]:
+        # A follower: someone else's report, shown as the public board shows it.
+        data["following"] = is_follower(viewer, case)
+        data["description"] = scrub(case.description)
     if can_see_reporter(viewer) and case.reporter is not None:
         data["reporter"] = {"name": case.reporter.display_name, "phone": case.reporter.phone_masked}
     if can_see_reporter(viewer):

@@ -27,7 +27,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
-from .models import Case, CaseEvent, ExtensionRequest, Status
+from .models import OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, Status
 
 S = Status
 
@@ -106,6 +106,8 @@ class Rule:
     reopen_window: bool = False    # only within REOPEN_DAYS of closed_at
     restart_clocks: bool = False   # new acknowledge/resolve deadlines counted from now
     extension: str | None = None   # "request", "approve" or "deny": works on extension_requests
+    merge: bool = False            # takes `into`: the open case this duplicate goes on as
+    redirect: bool = False         # needs a new department or person (re-route)
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -139,6 +141,14 @@ TRANSITIONS = {rule.action: rule for rule in [
     _rule("reopen", [S.CLOSED], S.DISPATCHED, REOPENERS, "reopen it", "reopened", note_required=True,
           stamp="dispatched_at", reopen_window=True, restart_clocks=True,
           clears=("closed_at", "handled_at", "acknowledged_at")),
+    # 合并 ("me too"): a duplicate of an open case. It is rejected; its reporter follows
+    # that case and its photos are added to it.
+    _rule("merge", [S.REPORTED, S.ACCEPTED], S.REJECTED, OVERSIGHT, "merge it", "merged", merge=True),
+    # 改派: the dispatcher moves a case already dispatched to another department or
+    # person, who acknowledge it again on fresh deadlines (the detour was not theirs).
+    _rule("reroute", [S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], S.DISPATCHED, OVERSIGHT, "re-route it",
+          "re-routed", note_required=True, stamp="dispatched_at", dispatch_options=True, redirect=True,
+          restart_clocks=True, clears=("assignee_id", "assigned_at", "acknowledged_at")),
     # 延期: asked for by the people working it (with the new deadline), decided by a supervisor.
     _rule("request_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, DOERS, "ask for more time on it",
           "given more time", note_required=True, extension="request"),
@@ -237,7 +247,8 @@ def _has_after_photo(case):
         select(func.count(Photo.id)).where(Photo.case_id == case.id, Photo.kind == "after")))
 
 
-def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None):
+def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None,
+                 into=None):
     """Raise the error `apply_action` would raise for this, without writing anything.
     Order: who (403), then the status (409: also the reopen window and pending
     extension requests), then what the action needs (422)."""
@@ -289,7 +300,33 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
                        "department")
     if assignee is not None and (not assignee.active or not assignee.is_staff):
         raise ApiError(422, "invalid", "A case can only be assigned to active staff.", "assignee_id")
+    if rule.redirect:
+        _check_redirect(case, assignee, department)
+    _check_merge_target(rule, case, into)
     return rule
+
+
+def _check_redirect(case, assignee, department):
+    if department is None and assignee is None:
+        raise ApiError(422, "department_required", "Choose the department (or person) to send it to instead.",
+                       "department")
+    if assignee is None and department.id == case.department_id:
+        raise ApiError(422, "same_department", f"It is with {department.name} already; choose another department "
+                       "or a person.", "department")
+
+
+def _check_merge_target(rule, case, into):
+    if not rule.merge:
+        if into is not None:
+            raise ApiError(422, "invalid", "A case to merge into (into) can only be given with 'merge'.", "into")
+        return
+    if into is None:
+        raise ApiError(422, "required", "Give the case this one duplicates (into).", "into")
+    if into.id == case.id:
+        raise ApiError(422, "invalid", "A case cannot be merged into itself.", "into")
+    if into.status not in OPEN_STATUSES:
+        raise ApiError(422, "invalid", f"Case {into.ref} is {STATUS_WORDS.get(into.status, into.status)}; "
+                       "merge into a case that is still open.", "into")
 
 
 def clean_note(note):
@@ -300,24 +337,27 @@ def clean_note(note):
 
 
 def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
-                until=None):
+                until=None, into_ref=None):
     """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
     content = {"case": case_id, "action": action, "note": clean_note(note),
                "at": isoformat(at), "photos": list(photo_hashes),
                "assignee": assignee_id, "department": department_code}
     if until is not None:  # only when given: older fingerprints stay the same
         content["until"] = isoformat(until)
+    if into_ref is not None:
+        content["into"] = into_ref
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None,
-                 until=None):
+                 until=None, into=None):
     """Do `action` on `case` as `actor`; returns the one CaseEvent written.
 
     `photos` are unsaved Photo rows (their files written already); they are kept
     as kind "after". `at` is when the device says it was done (naive UTC, kept in
     the event's data as device_at); the event and step times are the server's.
-    `until` (naive UTC) is the new resolve deadline a "request_extension" asks for.
+    `until` (naive UTC) is the new resolve deadline a "request_extension" asks for;
+    `into` the open Case a "merge" adds this duplicate to.
     Raises WorkflowError (403 forbidden, 409 transition_not_allowed and the like) or ApiError (422).
     Flushes nothing but the status change; the caller commits or rolls back.
     """
@@ -325,7 +365,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     note = clean_note(note)
     for _attempt in range(MAX_ATTEMPTS):
         rule = check_action(case, action, actor, note=note, photo_count=len(photos),
-                            assignee=assignee, department=department, until=until)
+                            assignee=assignee, department=department, until=until, into=into)
         from_status = case.status
         now = utcnow()
         values = {"updated_at": now, "status": rule.to_status or from_status}
@@ -342,6 +382,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
             values.update(assignee_id=assignee.id, assigned_at=now)
         if department is not None:
             values["department_id"] = department.id
+        if into is not None:
+            values["merged_into_id"] = into.id
         result = db.session.execute(
             update(Case).where(Case.id == case.id, Case.status == from_status).values(**values)
             .execution_options(synchronize_session=False))
@@ -365,7 +407,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
 
     data = {"photos": len(photos),
             "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
-                                        assignee.id if assignee else None, department.code if department else None, until),
+                                        assignee.id if assignee else None, department.code if department else None, until,
+                                        into.ref if into is not None else None),
             "device_at": isoformat(at)}
     if assignee is not None:
         data["assignee_id"] = assignee.id
@@ -385,12 +428,36 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         pending.status = "approved" if rule.extension == "approve" else "denied"
         pending.decided_by, pending.decided_at = actor.id, now
         data.update(extension_id=pending.id, until=isoformat(pending.until))
+    if into is not None:
+        data.update(into=into.ref, **_merge(case, into, actor, now))
     event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
                       to_status=rule.to_status or from_status, note=note, data=data, client_id=client_id,
                       created_at=now)
     db.session.add(event)
     action_applied.send(case, event=event, actor=actor, rule=rule)
     return event
+
+
+def _merge(duplicate, into, actor, now):
+    """The duplicate's reporter and followers follow `into`; its photos are added to
+    `into` (sharing the stored files); `into` records it in its own trail."""
+    people = set(db.session.scalars(select(CaseFollower.user_id).where(CaseFollower.case_id == duplicate.id)))
+    if duplicate.reporter_id is not None:
+        people.add(duplicate.reporter_id)
+    people.discard(into.reporter_id)
+    people -= set(db.session.scalars(select(CaseFollower.user_id).where(CaseFollower.case_id == into.id)))
+    for user_id in sorted(people):
+        db.session.add(CaseFollower(case_id=into.id, user_id=user_id, via_case_id=duplicate.id, created_at=now))
+    copied = [Photo(kind="before", position=len(into.photos) + n, sha256=p.sha256, phash=p.phash, width=p.width,
+                    height=p.height, bytes=p.bytes, source_format=p.source_format, display_key=p.display_key,
+                    thumb_key=p.thumb_key, taken_at=p.taken_at, created_at=now)
+              for n, p in enumerate(duplicate.photos)]
+    into.photos.extend(copied)
+    into.updated_at = now  # its followers' and workers' lists change
+    db.session.add(CaseEvent(case=into, actor=actor, action="merged_in", from_status=into.status,
+                             to_status=into.status, data={"from": duplicate.ref, "photos": len(copied),
+                                                          "followers": len(people)}, created_at=now))
+    return {"photos_added": len(copied), "followers_added": len(people)}
 
 
 def _fresh_deadlines(case, now):

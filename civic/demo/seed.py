@@ -5,6 +5,7 @@ Around 36.58 N, 116.25 E: 3 streets (街道), 12 level-1 grids (communities),
 role, and about 2000 past cases over 60 days in every state, each with its
 events, so that lists and dashboards have something true to show.
 """
+import hashlib
 import io
 import random
 from dataclasses import dataclass
@@ -269,7 +270,7 @@ def _build_cases(app, demo, count, rng, photo_keys, assign_rng):
                         ack_due_at=ack_due, resolve_due_at=resolve_due, status=Status.REPORTED.value)
             set_location(case, round(point.y, 6), round(point.x, 6))
             display, thumb = photo_keys[n % len(photo_keys)]
-            case.photos.append(Photo(kind="before", position=0, sha256=f"{n:064x}", phash="0" * 16, width=960,
+            case.photos.append(Photo(kind="before", position=0, sha256=f"{n:064x}", phash=_demo_phash(n), width=960,
                                      height=720, bytes=0, source_format="DEMO", display_key=display, thumb_key=thumb))
             verifier = demo.workers_by_grid[grid.code]
             actors["verify"] = verifier
@@ -287,6 +288,60 @@ def _build_cases(app, demo, count, rng, photo_keys, assign_rng):
         case.ref = make_ref(case)
 
 
+def _demo_phash(n):
+    """A perceptual hash per demo photo, unlike the others (the demo pictures are
+    placeholders; equal hashes would make every nearby case look like a duplicate)."""
+    return hashlib.sha256(f"demo-photo-{n}".encode()).hexdigest()[:16]
+
+
+# The dispatcher's queue at the start of the demo: fresh reports not yet screened,
+# two of them "me too" reports of a problem already being worked on, one outside
+# every grid (nobody owns it: the dispatcher routes it by hand).
+QUEUE_ROUTED, QUEUE_DUPLICATES, QUEUE_OUTSIDE = 3, 2, 1
+QUEUE_REPORTS = QUEUE_ROUTED + QUEUE_DUPLICATES + QUEUE_OUTSIDE
+
+
+def _build_queue(app, demo, rng, photo_keys):
+    now = utcnow()
+    clock = clock_for(app)
+    open_cases = [c for c in db.session.scalars(select(Case).where(Case.status == Status.DISPATCHED.value)
+                                                .order_by(Case.id))]
+    plans = [("routed", None)] * QUEUE_ROUTED + [("duplicate", c) for c in rng.sample(open_cases, QUEUE_DUPLICATES)] \
+        + [("outside", None)] * QUEUE_OUTSIDE
+    codes = sorted(demo.categories)
+    for n, (kind, original) in enumerate(plans):
+        received = now - timedelta(minutes=rng.randint(3, 40))
+        grid = original.grid if original else rng.choice(demo.level2)
+        category = original.category if original else demo.categories[rng.choice(codes)]
+        if kind == "duplicate":  # a few metres from the first report
+            lat, lng = original.lat + rng.uniform(-0.0001, 0.0001), original.lng + rng.uniform(-0.0001, 0.0001)
+        elif kind == "outside":
+            lat, lng = CENTER[0] - 0.05, CENTER[1] - 0.05
+            grid = None
+        else:
+            point = geometry.random_point_in(grid.shape, rng)
+            lat, lng = point.y, point.x
+        ack_due, resolve_due = clock.deadlines(received, category)
+        case = Case(client_id=f"00000000-0000-4000-9000-{n:012d}", content_hash="demo", channel="resident",
+                    reporter=rng.choice(demo.residents), category=category, grid_id=grid.id if grid else None,
+                    department=category.department if grid else None,
+                    description=rng.choice(DESCRIPTIONS.get(category.code, [category.name_zh])),
+                    location_source="device", accuracy_m=round(rng.uniform(4, 30), 1), captured_at=received,
+                    received_at=received, ack_due_at=ack_due, resolve_due_at=resolve_due,
+                    status=Status.REPORTED.value, updated_at=received)
+        set_location(case, round(lat, 6), round(lng, 6))
+        display, thumb = photo_keys[n % len(photo_keys)]
+        # A "me too" photo of the same scene: nearly the same perceptual hash.
+        phash = original.photos[0].phash[:-1] + "f" if original and original.photos else _demo_phash(10_000 + n)
+        case.photos.append(Photo(kind="before", position=0, sha256=f"{n + 1:064x}"[::-1], phash=phash, width=960,
+                                 height=720, bytes=0, source_format="DEMO", display_key=display, thumb_key=thumb))
+        db.session.add(case)
+        db.session.add(CaseEvent(case=case, actor=case.reporter, action="report", to_status=Status.REPORTED.value,
+                                 created_at=received, data={"channel": case.channel}))
+        db.session.flush()
+        case.ref = make_ref(case)
+
+
 def seed(app, storage, size_name="full", rng_seed=20261123):
     size = SIZES[size_name]
     rng = random.Random(rng_seed)
@@ -296,6 +351,8 @@ def seed(app, storage, size_name="full", rng_seed=20261123):
     staff, workers, residents, dispatcher, supervisor = _build_users(size, level1, level2, departments, rng)
     db.session.flush()
     demo = Demo(departments, categories, level1, level2, workers, residents, staff, dispatcher, supervisor)
-    _build_cases(app, demo, size["cases"], rng, _demo_photos(storage), random.Random(rng_seed + 1))
+    photo_keys = _demo_photos(storage)
+    _build_cases(app, demo, size["cases"], rng, photo_keys, random.Random(rng_seed + 1))
+    _build_queue(app, demo, random.Random(rng_seed + 2), photo_keys)
     db.session.commit()
     return demo

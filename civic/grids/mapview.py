@@ -61,3 +61,25 @@ def overview_map(points, grid_box):
     dots = [{"x": project(lng, lat)[0], "y": project(lng, lat)[1], "status": status, "ref": ref}
             for lat, lng, status, ref in points]
     return {"width": width, "height": height, "grids": grids, "points": dots}
+
+
+def grid_box(grid=None):
+    """(min_lng, min_lat, max_lng, max_lat) around one grid, or around all level-2
+    grids (the town); None when there are none."""
+    from geoalchemy2.shape import to_shape
+    from shapely import union_all
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from .models import Grid
+
+    if grid is not None:
+        return to_shape(grid.polygon).buffer(0.002).bounds
+    polygons = db.session.scalars(select(Grid.polygon).where(Grid.level == 2)).all()
+    if not polygons:
+        return None
+    return union_all([to_shape(p) for p in polygons]).buffer(0.002).bounds
+
+
+def inside(box, lat, lng):
+    return box[0] <= lng <= box[2] and box[1] <= lat <= box[3]

@@ -28,7 +28,7 @@ from .models import WebhookDelivery
 from .webhooks import Message, adapter_for
 
 KINDS = ("dispatch", "escalation", "close")
-ACTIONS = {"dispatch": "dispatch", "verify": "close", "escalate": "escalation"}
+ACTIONS = {"dispatch": "dispatch", "reroute": "dispatch", "verify": "close", "escalate": "escalation"}
 TITLES = {"dispatch": "派遣", "escalation": "督办", "close": "结案"}
 STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
              "acknowledged": "已签收", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}

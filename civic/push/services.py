@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, STAFF_ROLES, User
+from ..cases.access import reporter_and_followers
 from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
@@ -383,17 +384,18 @@ def on_action_applied(case, *, event, actor, **_):
         return
     with db.session.no_autoflush:
         data = event.data or {}
-        if event.action == "dispatch":
+        if event.action in ("dispatch", "reroute"):
             if data.get("assignee_id") is not None:
                 users = [db.session.get(User, data["assignee_id"])]
             else:
                 users = department_staff(case.department_id)
             notify_users(users, "assignment", case, actor=actor)
-        if event.from_status != event.to_status and case.reporter_id is not None:
-            reporter = db.session.get(User, case.reporter_id)
-            if reporter is not None and reporter.role == Role.RESIDENT.value \
-                    and preferences_of(reporter.id)["resident_updates"]:
-                notify_users([reporter], "status", case, actor=actor)
+        if event.from_status != event.to_status:
+            residents = [user for user in map(lambda uid: db.session.get(User, uid), reporter_and_followers(case))
+                         if user is not None and user.role == Role.RESIDENT.value
+                         and preferences_of(user.id)["resident_updates"]]
+            if residents:
+                notify_users(residents, "status", case, actor=actor)
 
 
 # -- after commit: hand the new deliveries to the runner ---------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..cases import workflow
-from ..cases.models import CaseEvent
+from ..cases.models import Case, CaseEvent
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department
@@ -42,6 +42,7 @@ class ActionMeta:
     assignee_id: int | None
     department: str | None
     until: datetime | None = None  # request_extension: the new resolve deadline asked for
+    into: str | None = None        # merge: the ref of the case this one duplicates
 
 
 @dataclass
@@ -73,7 +74,7 @@ def parse_action(raw, *, note_max):
     return ActionMeta(client_id=client_id, action=action, note=fields.text(data, "note", note_max) or None,
                       at=fields.timestamp(data, "at", AT_FUTURE_SLACK), assignee_id=_assignee_id(data),
                       department=fields.text(data, "department", 32) or None,
-                      until=fields.timestamp(data, "until"))
+                      until=fields.timestamp(data, "until"), into=fields.text(data, "into", 32) or None)
 
 
 def find_event(client_id):
@@ -86,6 +87,15 @@ def _replay(existing, case, fingerprint, user):
         return ActionResult(existing, created=False)
     raise ApiError(409, "client_id_conflict",
                    "This client_id was already used for a different action.", "client_id")
+
+
+def _merge_target(meta):
+    if meta.into is None:
+        return None
+    into = db.session.scalar(select(Case).where(Case.ref == meta.into))
+    if into is None:
+        raise invalid("into", f"No case {meta.into}.")
+    return into
 
 
 def _dispatch_targets(meta):
@@ -108,14 +118,15 @@ def submit_action(case, meta, uploads, user):
     photo_steps.check_count(uploads, config)
     inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
-                                       meta.assignee_id, meta.department, meta.until)
+                                       meta.assignee_id, meta.department, meta.until, meta.into)
     existing = find_event(meta.client_id)
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
 
     assignee, department = _dispatch_targets(meta)
+    into = _merge_target(meta)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
-                          assignee=assignee, department=department, until=meta.until)
+                          assignee=assignee, department=department, until=meta.until, into=into)
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
@@ -124,7 +135,7 @@ def submit_action(case, meta, uploads, user):
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
-                                      until=meta.until)
+                                      until=meta.until, into=into)
         db.session.commit()
         return ActionResult(event, created=True)
     except (IntegrityError, ApiError):

@@ -34,6 +34,8 @@ WHO_MAY = {
     "request_extension": {"other_worker", "staff_san", "admin"},
     "approve_extension": {"admin", "supervisor"},
     "deny_extension": {"admin", "supervisor"},
+    "merge": {"admin", "supervisor", "dispatcher"},
+    "reroute": {"admin", "supervisor", "dispatcher"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -57,12 +59,19 @@ def inputs_for(action):
     return {}
 
 
-def prepare(case, action, county):
-    """What must exist before `action` can be done: a pending extension request to decide."""
+def prepare(case, action, county, make_case):
+    """What must exist before `action` can be done, and the inputs that name it: a
+    pending extension request to decide, an open case to merge into, a department
+    to re-route to."""
     if action in ("approve_extension", "deny_extension"):
         db.session.add(ExtensionRequest(case_id=case.id, requested_by=county.staff_san.id,
                                         until=utcnow() + timedelta(days=3), reason="材料未到", status="pending"))
         db.session.commit()
+    if action == "merge":
+        return {"into": make_case("dispatched")}
+    if action == "reroute":
+        return {"department": county.departments["TRF"], "note": "归交通"}
+    return {}
 
 
 def snapshot(case_id):
@@ -89,11 +98,11 @@ def test_each_action_from_every_status(county, make_case, action):
     rule = TRANSITIONS[action]
     for status in STATUSES:
         case = make_case(status, assignee=county.other_worker)
-        prepare(case, action, county)
+        extra = prepare(case, action, county, make_case)
         before = snapshot(case.id)
         case = db.session.get(Case, case.id)
         if status in rule.from_statuses:
-            event = apply_action(case, action, county.admin, client_id=None, **inputs_for(action))
+            event = apply_action(case, action, county.admin, client_id=None, **inputs_for(action), **extra)
             db.session.commit()
             after = db.session.get(Case, case.id)
             assert after.status == (rule.to_status or status)
@@ -104,7 +113,7 @@ def test_each_action_from_every_status(county, make_case, action):
                 assert getattr(after, STAMPS[action]) == event.created_at
         else:
             with pytest.raises(WorkflowError) as refused:
-                apply_action(case, action, county.admin, client_id=None, **inputs_for(action))
+                apply_action(case, action, county.admin, client_id=None, **inputs_for(action), **extra)
             db.session.rollback()
             assert refused.value.status == 409 and refused.value.code == "transition_not_allowed"
             assert refused.value.case_id == case.id
@@ -118,17 +127,17 @@ def test_who_may_do_each_action(county, make_case, action):
     for who in USERS:
         actor = getattr(county, who)
         case = make_case(status, assignee=county.other_worker)
-        prepare(case, action, county)
+        extra = prepare(case, action, county, make_case)
         before = snapshot(case.id)
         case = db.session.get(Case, case.id)
         assert (action in allowed_actions(case, actor)) == (who in WHO_MAY[action]), who
         if who in WHO_MAY[action]:
-            event = apply_action(case, action, actor, client_id=None, **inputs_for(action))
+            event = apply_action(case, action, actor, client_id=None, **inputs_for(action), **extra)
             db.session.commit()
             assert event.actor_id == actor.id
         else:
             with pytest.raises(WorkflowError) as refused:
-                apply_action(case, action, actor, client_id=None, **inputs_for(action))
+                apply_action(case, action, actor, client_id=None, **inputs_for(action), **extra)
             db.session.rollback()
             assert (refused.value.status, refused.value.code) == (403, "forbidden"), who
             assert snapshot(case.id) == before
@@ -354,7 +363,7 @@ def test_return_lands_in_the_dispatchers_queue_again(county, make_case, status):
     assert (event.from_status, event.to_status, event.note) == (status, "accepted", "不归我们管，应为交通")
     assert "department_id" in event.data["cleared"]
     # the dispatcher routes it again, to the right department
-    assert allowed_actions(case, county.dispatcher) == ["reject", "dispatch"]
+    assert allowed_actions(case, county.dispatcher) == ["reject", "dispatch", "merge"]
     apply_action(case, "dispatch", county.dispatcher, client_id=None, department=county.departments["TRF"])
     db.session.commit()
     assert db.session.get(Case, case.id).department_id == county.departments["TRF"].id
@@ -436,7 +445,7 @@ def test_extension_requested_then_approved(county, make_case):
     case = db.session.get(Case, case.id)
     old_due = case.resolve_due_at
     assert old_due < until
-    assert allowed_actions(case, county.supervisor) == ["approve_extension", "deny_extension"]
+    assert allowed_actions(case, county.supervisor) == ["reroute", "approve_extension", "deny_extension"]
     assert "request_extension" not in allowed_actions(case, county.staff_san)
 
     event = apply_action(case, "approve_extension", county.supervisor, client_id=None)

@@ -84,6 +84,7 @@ const ZH = {
   "Verify and close": "核查通过", "Not fixed: send back": "核查不通过（返工）", "Return: not ours": "退回（非本单位职责）",
   "Ask for more time": "申请延期", "More time granted": "延期已批准", "More time refused": "延期未批准", "Reopen": "重新办理",
   "Reminder": "催办", "Escalated": "督办",
+  "Merged as a duplicate": "重复上报，已合并", "Duplicate report merged in": "合并了一条重复上报", "Re-routed": "已改派",
   "Why it is not ours": "退回理由", "What is still wrong": "还有什么问题", "Why more time is needed": "延期理由",
   "Why it is not fixed": "为什么没有解决", "New deadline": "新的处置时限", "Say why.": "请填写理由。",
   "Choose a new deadline in the future.": "请选择一个将来的时间。", "Send": "提交",

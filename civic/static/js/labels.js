@@ -12,6 +12,7 @@ export const ACTION = {
   verify: "Verify and close", verify_fail: "Not fixed: send back", return: "Return: not ours",
   request_extension: "Ask for more time", approve_extension: "More time granted", deny_extension: "More time refused",
   reopen: "Reopen", remind: "Reminder", escalate: "Escalated",
+  merge: "Merged as a duplicate", merged_in: "Duplicate report merged in", reroute: "Re-routed",
 };
 
 export const statusLabel = (status) => t(STATUS[status] || status);

@@ -1,0 +1,107 @@
+"""The workflow as staff and dispatchers see it, in Debian's Chromium at 360×640:
+a department's inbox in the field app (countdowns, one-tap "收到"), the case page
+with its steps, and the dispatcher's queue with a bulk dispatch and a merge.
+Screenshots land in test-artifacts/workflow-*.png."""
+import pytest
+from sqlalchemy import func, select
+
+from civic.cases.models import Case, CaseEvent, CaseFollower
+from civic.extensions import db
+from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, wait_until
+from tests.e2e.test_field_app import login as field_login
+from tests.e2e.test_field_app import outbox
+
+pytestmark = pytest.mark.e2e
+
+
+def shot(page, name, full_page=False):
+    page.screenshot(path=ARTIFACTS / f"workflow-{name}.png", full_page=full_page)
+
+
+def web_login(page, base, username):
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+
+
+def fresh(case_id):
+    db.session.remove()  # see what the app process committed
+    return db.session.get(Case, case_id)
+
+
+def busiest_department():
+    """The department with the most dispatched cases in the demo county, and its staff login."""
+    code = db.session.execute(
+        select(Case.department_id, func.count()).where(Case.status == "dispatched", Case.department_id.is_not(None))
+        .group_by(Case.department_id).order_by(func.count().desc())).first()[0]
+    department = db.session.get(Case, db.session.scalar(select(Case.id).where(Case.department_id == code))).department
+    return department, f"staff_{department.code.lower()}"
+
+
+def test_department_inbox_and_case_page(field_server, phone):
+    department, username = busiest_department()
+    page = phone().new_page()
+    field_login(page, field_server.url, username)
+    page.click(".tabbar a[data-tab=tasks]")
+    page.wait_for_selector(".rows a.row")
+    assert page.locator(".rows .deadline").count() >= 1  # every task shows its countdown
+    shot(page, "staff-inbox")
+
+    ids = [int(i) for i in page.eval_on_selector_all(".rows a.row", "rows => rows.map(r => r.dataset.caseId)")]
+    assert all(fresh(i).department_id == department.id or fresh(i).assignee_id is not None for i in ids)
+    task_id = next(i for i in ids if fresh(i).status == "dispatched")
+    page.goto(f"{field_server.url}/field/#/tasks/{task_id}")
+    page.click("button[data-action=acknowledge]")  # one tap: 收到
+    wait_until(page, lambda: any(r["kind"] == "action" and r["status"] == "sent" for r in outbox(page)),
+               message="acknowledgement sent")
+    assert fresh(task_id).status == "acknowledged"
+
+    # The same case on its page, as a member of staff at a desk would open it.
+    web_login(page, field_server.url, username)
+    case = fresh(task_id)
+    page.goto(f"{field_server.url}/cases/{case.ref}")
+    page.wait_for_selector("button[data-action=start]")
+    assert page.locator("[data-step=return] textarea").count() == 1
+    assert page.locator("[data-step=request_extension] input[type=datetime-local]").count() == 1
+    shot(page, "case-page", full_page=True)
+    page.click("button[data-action=start]")
+    page.wait_for_selector(".flash")
+    assert fresh(task_id).status == "in_progress"
+    assert page.locator("[data-step=handle] input[type=file]").count() == 1
+
+
+def test_dispatcher_queue_bulk_dispatch_and_merge(field_server, phone):
+    page = phone().new_page()
+    web_login(page, field_server.url, "dispatcher")
+    page.goto(f"{field_server.url}/dashboard/queue")
+    page.wait_for_selector(".queue .card")
+    shot(page, "dispatcher-queue")
+    shot(page, "dispatcher-queue-full", full_page=True)
+
+    waiting = db.session.scalars(select(Case).where(Case.status.in_(["reported", "accepted"]))
+                                 .order_by(Case.received_at.desc())).all()
+    routed = [c for c in waiting if c.department_id is not None][:2]
+    assert len(routed) == 2, "the demo county has routed reports waiting"
+    for case in routed:
+        page.check(f"input[name=case][value='{case.id}']")
+    page.select_option("select[name=action]", "dispatch")
+    page.click(".bulk-bar button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert [fresh(c.id).status for c in routed] == ["dispatched", "dispatched"]
+
+    # A resident's report of a problem already being worked on: merged ("me too").
+    duplicate = next(c for c in waiting if c not in routed and c.reporter_id is not None)
+    target = db.session.scalar(select(Case).where(Case.status == "dispatched", Case.id != duplicate.id)
+                               .order_by(Case.id))
+    page.goto(f"{field_server.url}/cases/{duplicate.ref}")
+    page.fill("[data-step=merge] input[name=into][type=text]", target.ref)
+    shot(page, "merge", full_page=True)
+    page.click("[data-step=merge] button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert fresh(duplicate.id).status == "rejected" and fresh(duplicate.id).merged_into_id == target.id
+    assert db.session.get(CaseFollower, (target.id, duplicate.reporter_id)) is not None \
+        or duplicate.reporter_id == target.reporter_id
+    assert db.session.scalar(select(func.count()).select_from(CaseEvent)
+                             .where(CaseEvent.case_id == target.id, CaseEvent.action == "merged_in")) == 1
