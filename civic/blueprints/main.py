@@ -18,6 +18,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..grids.mapview import case_map
 from ..grids.models import Department
+from ..notify.models import WebhookDelivery
 from ..photos.storage import StorageUnavailable
 from ..sync.actions import parse_action, submit_action
 
@@ -67,6 +68,9 @@ def _render_case(case, *, error=None, form=None, status=200):
         context["duplicates"] = suggest(case, limit=5)
     if "approve_extension" in actions:
         context["extension"] = pending_extension(case)
+    if current_user.is_staff:  # what the department's chat group was told, and whether it arrived
+        context["group_posts"] = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case.id)
+                                                    .order_by(WebhookDelivery.id)).all()
     return render_template("cases/detail.html", **context), status
 
 

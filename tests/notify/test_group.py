@@ -183,6 +183,16 @@ def test_a_failure_after_the_last_attempt_is_shown_on_the_case(county, make_case
     # Staff of the department see it; the resident who reported it does not.
     assert "group_notifications" in api_as(county.staff_san).get(f"/api/v1/cases/{case.id}").json
     assert "group_notifications" not in api_as(county.resident).get(f"/api/v1/cases/{case.id}").json
+    # And on the case page, for staff.
+    from tests.test_pages import login
+
+    web = runner.app.test_client()
+    login(web, "staff_san")
+    page = web.get(f"/cases/{case.ref}").get_data(as_text=True)
+    assert "工作群消息" in page and "钉钉群" in page and "发送失败（已尝试 4 次）" in page
+    web.post("/auth/logout")
+    login(web, "resident")
+    assert "工作群消息" not in web.get(f"/cases/{case.ref}").get_data(as_text=True)
     # Nothing is due any more.
     result = runner.invoke(args=["notify", "send-due"])
     assert result.exit_code == 0 and "nothing due" in result.output
