@@ -156,6 +156,13 @@ function showNewTasks(tasks) {
   if (location.hash === "#/tasks") route();
 }
 
+let reloading = false;
+function reloadOnce() {
+  if (reloading) return;
+  reloading = true;
+  location.reload();
+}
+
 function showUpdateBanner() {
   const banner = document.getElementById("update-banner");
   if (app.busy) return; // never in the middle of a capture
@@ -166,7 +173,11 @@ function showUpdateBanner() {
       type: "button",
       onclick: () => {
         app.reloadRequested = true;
-        app.updateWorker.postMessage({ type: "SKIP_WAITING" });
+        const worker = app.updateWorker;
+        // controllerchange normally brings the reload; "activated" is the fallback
+        // when it comes before the listener sees it (a busy phone).
+        worker.addEventListener("statechange", () => { if (worker.state === "activated") reloadOnce(); });
+        worker.postMessage({ type: "SKIP_WAITING" });
       },
     }, t("Update now")),
   );
@@ -184,7 +195,7 @@ async function registerServiceWorker() {
     });
   });
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (app.reloadRequested) location.reload();
+    if (app.reloadRequested) reloadOnce();
     else if (app.user) app.prefetch(); // the first worker took over: keep copies from now on
   });
   setInterval(() => registration.update().catch(() => {}), 30 * 60000);
