@@ -41,3 +41,4 @@ bench: setup
 	$(PY) bench/grid_lookup.py
 	$(PY) bench/client_photos.py
 	$(PY) bench/push_fanout.py
+	$(PY) bench/dispatch.py
