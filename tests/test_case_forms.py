@@ -200,3 +200,18 @@ def test_a_supervisor_decides_more_time_from_the_page(client, county, make_case,
     assert client.post(f"/cases/{case.ref}/actions", data={"client_id": client_id_of(page),
                                                            "action": "approve_extension"}).status_code == 303
     assert reload(case.id).resolve_due_at == until
+
+
+def test_the_case_page_counts_down_to_its_deadlines(client, county, make_case):
+    from datetime import timedelta
+
+    from civic.timeutil import utcnow
+
+    case = make_case("dispatched")
+    case.ack_due_at = utcnow() - timedelta(minutes=20, seconds=30)
+    case.resolve_due_at = utcnow() + timedelta(hours=3, minutes=10, seconds=30)
+    db.session.commit()
+    login(client, "staff_san")
+    page = client.get(f"/cases/{case.ref}").get_data(as_text=True)
+    assert '<span class="deadline overdue">超时 20分钟</span>' in page
+    assert '<span class="deadline">剩 3小时10分</span>' in page

@@ -171,6 +171,24 @@ def action_label(action):
 
 
 @bp.app_template_global()
+def countdown(due_at):
+    """"3 h 20 min left" or "overdue 1 d 2 h", as a badge (the field app shows the same)."""
+    from markupsafe import Markup, escape
+
+    from ..timeutil import utcnow
+
+    seconds = int((due_at - utcnow()).total_seconds())
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    span = (_("%(d)d d %(h)d h", d=days, h=hours) if days else
+            _("%(h)d h %(m)d min", h=hours, m=mins) if hours else _("%(m)d min", m=mins))
+    if seconds < 0:
+        return Markup('<span class="deadline overdue">%s</span>') % escape(_("overdue %(span)s", span=span))
+    state = " soon" if seconds < 3600 else ""
+    return Markup('<span class="deadline%s">%s</span>') % (state, escape(_("%(span)s left", span=span)))
+
+
+@bp.app_template_global()
 def step_label(action):
     """A button: what the step does, said as a command."""
     labels = {
