@@ -1,0 +1,58 @@
+"""The daily roll-up of case activity that dashboards read instead of the case
+table: one row per (local day, department, grid, category), additive counters
+only, so an event adds to one row with an upsert and any period is a SUM.
+
+A case with no department (unrouted, returned) or no grid (outside every grid)
+is counted under 0, not NULL: the key is the primary key, and a NULL in a unique
+key would make every such row distinct on both SQLite and PostgreSQL, which
+would break the ON CONFLICT upsert. 0 is never a real id, so these columns carry
+no foreign key.
+"""
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+# Upper edges (minutes, inclusive) of the histogram buckets for the time to
+# acknowledge and to resolve; a last bucket holds everything above the last edge.
+BUCKET_EDGES = (15, 30, 60, 120, 240, 480, 1440, 2880, 7200)
+BUCKETS = len(BUCKET_EDGES) + 1
+
+COUNTERS = (
+    "reported",              # report events (the routed department, if any)
+    "accepted",              # accept, or dispatch straight from reported
+    "rejected",              # reject and merge (a duplicate is refused too)
+    "dispatched",            # dispatch and reroute: the case arrives at a department
+    "acknowledged",
+    "acknowledged_on_time",  # acknowledged at or before ack_due_at
+    "handled",
+    "handled_on_time",       # handled at or before resolve_due_at (or with no resolve deadline)
+    "closed",                # any move into closed (verify, or a rating / recheck that closes it)
+    "reopened",              # reopen and recheck_reopen
+    "returned",              # 退回, counted against the department that returned it
+    "rework",                # verify_fail (返工)
+    "ratings", "satisfied", "basic", "unsatisfied",
+    "ack_minutes_sum", "resolve_minutes_sum",
+)
+ACK_BUCKETS = tuple(f"ack_h{n}" for n in range(BUCKETS))
+RESOLVE_BUCKETS = tuple(f"resolve_h{n}" for n in range(BUCKETS))
+ALL_COUNTERS = COUNTERS + ACK_BUCKETS + RESOLVE_BUCKETS
+KEY = ("day", "department_id", "grid_id", "category_id")
+
+
+class DailyCaseStats(db.Model):
+    __tablename__ = "stats_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)  # 0: none
+    grid_id: Mapped[int] = mapped_column(Integer, primary_key=True)                    # 0: none
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+# The counters as columns, written out once here rather than 40 times by hand.
+for _name in ALL_COUNTERS:
+    _type = BigInteger if _name.endswith("_sum") else Integer
+    setattr(DailyCaseStats, _name, mapped_column(_name, _type, nullable=False, server_default="0"))
+del _name, _type
