@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Tests run in this many processes (pytest-xdist); each has its own databases.
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench setup system venv translations db
 
@@ -34,7 +36,7 @@ run: db
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: setup
 	$(PY) bench/ingest.py

@@ -69,26 +69,40 @@ def _init_services(app):
     from .photos.storage import FileStorage
     from .notify import install as install_notify
     from .push import install as install_push
+    from .rewards import install as install_rewards
+    from .stats import install as install_stats
 
     app.extensions["photo_storage"] = FileStorage(app.config["PHOTO_DIR"])
     install_grid_index(app)
     install_push(app)
     install_notify(app)
+    install_rewards(app)
+    install_stats(app)
 
 
 def _register_blueprints(app):
-    from .blueprints import api, auth, board, dashboard, field, hotline, main, media
+    from .blueprints import api_accounts, auth_register  # noqa: F401  (residents' accounts: routes on api and auth)
+    from .blueprints import dashboard_sync  # noqa: F401  (the sync dashboard: routes on dashboard)
+    from .blueprints import api, api_rewards, auth, board, dashboard, field, hotline, main, media, posters, rewards  # noqa: F401
     from .errors import register_error_handlers
 
-    for module in (auth, api, board, dashboard, field, hotline, main, media):
+    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
+    _install_rate_limits(app)
 
     @app.context_processor
     def inject_locale():
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale() or "zh")}
+
+
+def _install_rate_limits(app):
+    # The limits wrap registered views, so they come after every blueprint.
+    from .ratelimit import install
+
+    install(app)
 
 
 def _register_shell_and_cli(app):

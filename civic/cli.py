@@ -1,5 +1,5 @@
 """`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
-vapid-keys, push worker / send-due, cases chase, notify send-due."""
+vapid-keys, push worker / send-due, cases chase, notify send-due, stats rebuild."""
 import json
 
 import click
@@ -15,6 +15,7 @@ photos_cli = AppGroup("photos", help="Photo storage maintenance.")
 push_cli = AppGroup("push", help="Web Push notifications: the background worker and due retries.")
 cases_cli = AppGroup("cases", help="Case workflow jobs.")
 notify_cli = AppGroup("notify", help="Group notifications to departments' chat groups (webhooks).")
+stats_cli = AppGroup("stats", help="Statistics roll-ups for the dashboards.")
 
 
 @users_cli.command("create")
@@ -173,7 +174,16 @@ def notify_send_due_command():
     click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due")
 
 
+@stats_cli.command("rebuild")
+def stats_rebuild_command():
+    """Count the daily roll-ups again from every case event (idempotent)."""
+    from .stats.rollups import rebuild
+
+    events, rows = rebuild()
+    click.echo(f"{events} events counted into {rows} roll-up rows")
+
+
 def init_app(app):
-    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, notify_cli, seed_demo_command,
+    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, notify_cli, stats_cli, seed_demo_command,
                     catalogue_command, vapid_keys_command):
         app.cli.add_command(command)

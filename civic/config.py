@@ -109,6 +109,12 @@ def from_environment(instance_path):
         "APP_VERSION": APP_VERSION,
         "RELEASE": os.environ.get("CIVIC_RELEASE", ""),
         "HEARTBEAT_SECONDS": 300,
+        # The supervisors' sync dashboard: a phone is "behind" when a report has
+        # waited this long in its outbox or it has not synced for this long, and
+        # "stale" when its heartbeat has been silent this long.
+        "SYNC_BEHIND_PENDING_MINUTES": _int_env("CIVIC_SYNC_BEHIND_PENDING_MINUTES", 60),
+        "SYNC_BEHIND_HOURS": _int_env("CIVIC_SYNC_BEHIND_HOURS", 4),
+        "SYNC_STALE_HOURS": _int_env("CIVIC_SYNC_STALE_HOURS", 24),
         # A token unused this long is refused (the phone logs in again). Workers may
         # be offline for days, so this is generous; last_used_at is its clock.
         "DEVICE_TOKEN_IDLE_DAYS": _int_env("CIVIC_DEVICE_TOKEN_IDLE_DAYS", 30),

@@ -82,6 +82,9 @@ def _make_app(url, photo_dir, **extra):
         "GRID_INDEX_CHECK_SECONDS": 0,
         # Notifications are sent right after the commit, in the test's own thread.
         "PUSH_RUNNER": "inline",
+        "WEBHOOK_RUNNER": "inline",
+        # Abuse limits count in this app's own memory: nothing carries over to the next test.
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
     config.update(extra)
     return create_app(config)
@@ -117,6 +120,8 @@ def app(backend, database_urls, tmp_path, request):
             yield application
         finally:
             application.extensions["push"].close()  # a background sender stops before the tables are emptied
+            if "notify" in application.extensions:
+                application.extensions["notify"].runner.stop()
             db.session.remove()
             _empty_tables()
             for engine in db.engines.values():

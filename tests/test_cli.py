@@ -75,6 +75,23 @@ def test_full_demo_county_shape(app, runner):
     assigned = [c for c in working if c.assignee is not None]
     assert 0.2 < len(assigned) / len(working) < 0.7
     assert all(c.assignee.grids == [c.grid] and c.assigned_at == c.dispatched_at for c in assigned)
+    assert_demo_rewards()
+
+
+def assert_demo_rewards():
+    """Residents earned points for accepted reports, rated closed ones (mostly
+    satisfied, some rechecks), exchanged some; no balance below zero."""
+    from civic.cases.models import Rating, Recheck
+    from civic.rewards.models import PointEntry, Redemption, RewardItem
+
+    assert db.session.scalar(select(func.count(RewardItem.id))) >= 3
+    balances = db.session.execute(select(PointEntry.user_id, func.sum(PointEntry.points))
+                                  .group_by(PointEntry.user_id)).all()
+    assert len(balances) > 20 and all(total >= 0 for _, total in balances)
+    scores = dict(db.session.execute(select(Rating.score, func.count(Rating.id)).group_by(Rating.score)).all())
+    assert scores["satisfied"] > scores.get("basic", 0) > 0 and scores.get("unsatisfied", 0) > 0
+    assert db.session.scalar(select(func.count(Recheck.id))) == scores["unsatisfied"]
+    assert set(db.session.scalars(select(Redemption.status).distinct())) == {"issued", "used"}
 
 
 def test_photos_gc_removes_only_orphans(app, runner, county, api_as):

@@ -52,6 +52,11 @@ class User(UserMixin, db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Residents: shown (masked) on the points leaderboard only if they say so.
+    on_leaderboard: Mapped[bool] = mapped_column(default=False)
+    # Set when a resident deleted their account: the row stays, anonymised, so the
+    # cases and trails that point at it stay whole.
+    deleted_at: Mapped[datetime | None]
 
     department = relationship("Department", back_populates="staff")
     grids = relationship("Grid", secondary="grid_members", back_populates="members")
@@ -101,3 +106,20 @@ class DeviceToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user = relationship("User")
+
+
+class OneTimeCode(db.Model):
+    """A code texted to a phone to prove it is theirs (register, reset a password).
+    Only a hash is kept; it expires, allows a few tries, and is used once."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # register | reset
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -13,7 +13,7 @@ from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..cases.access import can_view_case, get_case_or_404, worker_grid_ids
 from ..cases.duplicates import suggest
 from ..cases.models import Case
-from ..cases.workflow import allowed_actions, pending_extension
+from ..cases.workflow import allowed_actions, pending_extension, pending_recheck
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.mapview import case_map
@@ -60,7 +60,8 @@ def _render_case(case, *, error=None, form=None, status=200):
     actions = allowed_actions(case, current_user)
     context = {"case": case, "map_svg": case_map(case), "actions": actions, "error": error, "form": form or {},
                # A fresh id per page: submitting the same page twice applies once.
-               "client_id": (form or {}).get("client_id") or str(uuid.uuid4())}
+               "client_id": (form or {}).get("client_id") or str(uuid.uuid4()),
+               "recheck_pending": pending_recheck(case) is not None}
     if {"dispatch", "reroute"} & set(actions):
         context["departments"] = db.session.scalars(select(Department).where(Department.active.is_(True))
                                                     .order_by(Department.code)).all()
@@ -85,6 +86,9 @@ def error_text(error):
         "photo_required": _("Add at least one photo."),
         "after_photo_required": _("This kind of case needs a photo taken after the work."),
         "extension_pending": _("More time has already been asked for; a supervisor has not decided yet."),
+        "recheck_pending": _("The reporter was not satisfied: the recheck (复核) decides this case now."),
+        "already_rated": _("You have rated this result already."),
+        "no_pending_recheck": _("Nobody has asked for a recheck of this case."),
     }
     if error.code in known:
         return known[error.code]
@@ -107,7 +111,7 @@ def _local_to_utc_iso(value):
 
 def _form_meta(form):
     meta = {"client_id": form.get("client_id"), "action": form.get("action")}
-    for name in ("note", "department", "into"):
+    for name in ("note", "department", "into", "rating"):
         if form.get(name, "").strip():
             meta[name] = form[name].strip()
     meta["until"] = _local_to_utc_iso(form.get("until", "").strip())
@@ -166,8 +170,24 @@ def action_label(action):
         "request_extension": _("More time asked for"), "approve_extension": _("More time granted"),
         "deny_extension": _("More time refused"), "remind": _("Reminder"), "escalate": _("Escalated"),
         "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
+        "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"),
     }
     return labels.get(action, action)
+
+
+@bp.app_template_global()
+def case_description(case):
+    from ..cases.serialize import description_for
+
+    return description_for(case, current_user)
+
+
+@bp.app_template_global()
+def score_label(score):
+    from flask_babel import gettext as _
+
+    return {"satisfied": _("Satisfied"), "basic": _("Basically satisfied"),
+            "unsatisfied": _("Unsatisfied")}.get(score, score)
 
 
 @bp.app_template_global()
@@ -197,7 +217,8 @@ def step_label(action):
         "start": _("Start work"), "handle": _("Mark handled"), "add_photo": _("Add photo"),
         "verify": _("Verify and close"), "verify_fail": _("Not fixed: send back"), "return": _("Return: not ours"),
         "request_extension": _("Ask for more time"), "approve_extension": _("Approve more time"),
-        "deny_extension": _("Refuse more time"), "reopen": _("Reopen"),
+        "deny_extension": _("Refuse more time"), "reopen": _("Reopen"), "rate": _("Rate the result"),
+        "recheck_uphold": _("Uphold the result"), "recheck_reopen": _("Reopen after the recheck"),
     }
     return labels.get(action, action)
 

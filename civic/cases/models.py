@@ -78,6 +78,9 @@ class Case(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # The hotline (12345) caller's number: operators see it masked, like reporters' phones.
     caller_phone: Mapped[str | None] = mapped_column(String(20))
+    # The QR poster (place) it was reported from, if any: pre-fills the place and
+    # counts for the reward cooldown per place.
+    poster_id: Mapped[int | None] = mapped_column(ForeignKey("posters.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     reporter = relationship("User", foreign_keys=[reporter_id])
@@ -86,6 +89,7 @@ class Case(db.Model):
     category = relationship("Category")
     grid = relationship("Grid")
     department = relationship("Department")
+    poster = relationship("Poster")
     photos = relationship("Photo", back_populates="case", order_by="Photo.position", cascade="all, delete-orphan")
     events = relationship("CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan")
 
@@ -166,4 +170,47 @@ class CaseReminder(db.Model):
     kind: Mapped[str] = mapped_column(String(16))    # remind | escalate
     clock: Mapped[str] = mapped_column(String(16))   # ack | resolve
     due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rating(db.Model):
+    """A reporter's (or follower's) verdict on how a case was handled (市民评价):
+    satisfied, basically satisfied or unsatisfied, with a comment. One per person
+    per round of handling (a recheck that reopens a case starts a new round). The
+    department it rates is kept, for the departments' satisfaction rates."""
+
+    __tablename__ = "case_ratings"
+    __table_args__ = (UniqueConstraint("case_id", "user_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # NULL once the resident has deleted their account: the rating still counts.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    score: Mapped[str] = mapped_column(String(16))  # satisfied | basic | unsatisfied
+    comment: Mapped[str | None] = mapped_column(Text)
+    round: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Recheck(db.Model):
+    """复核: an unsatisfied rating, looked at again by someone other than the
+    department that handled the case. Upheld (the work stands, the case closes)
+    or reopened (back to the department on fresh deadlines). At most one pending
+    per case (a partial unique index)."""
+
+    __tablename__ = "case_rechecks"
+    __table_args__ = (
+        Index("uq_case_rechecks_one_pending", "case_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    rating_id: Mapped[int | None] = mapped_column(ForeignKey("case_ratings.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))  # whose work is rechecked
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | upheld | reopened
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

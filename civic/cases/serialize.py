@@ -5,7 +5,7 @@ from ..accounts.models import mask_phone
 from ..timeutil import isoformat
 from .access import can_see_reporter, is_follower
 from .privacy import scrub
-from .workflow import allowed_actions
+from .workflow import allowed_actions, handling_round, pending_recheck, rating_of
 
 
 def photo_to_dict(photo):
@@ -51,11 +51,21 @@ def case_to_dict(case, viewer):
         # A follower: someone else's report, shown as the public board shows it.
         data["following"] = is_follower(viewer, case)
         data["description"] = scrub(case.description)
+    else:
+        data["description"] = description_for(case, viewer)
     if can_see_reporter(viewer) and case.reporter is not None:
         data["reporter"] = {"name": case.reporter.display_name, "phone": case.reporter.phone_masked}
     if can_see_reporter(viewer):
         data["caller_phone_masked"] = masked_caller_phone(case, viewer)
     return data
+
+
+def description_for(case, viewer):
+    """A resident stays anonymous to the department too: a number they typed in
+    their report is masked for everyone but them and oversight."""
+    mine = viewer.is_authenticated and case.reporter_id == viewer.id
+    by_resident = case.reporter is not None and case.reporter.role == "resident"
+    return scrub(case.description) if by_resident and not mine and not can_see_reporter(viewer) else case.description
 
 
 def masked_caller_phone(case, viewer):
@@ -91,8 +101,29 @@ def case_detail(case, viewer):
     """The case as on its own: with its audit trail and what the viewer can do now."""
     data = case_with_actions(case, viewer)
     data["events"] = [event_to_dict(event, viewer) for event in case.events]
+    data.update(ratings_to_dict(case, viewer))
     if viewer.is_authenticated and viewer.is_staff:
         from ..notify.services import group_notifications
 
         data["group_notifications"] = group_notifications(case.id)
+    return data
+
+
+def ratings_to_dict(case, viewer):
+    """The viewer's own rating of this round of handling, whether a recheck is
+    pending, and for staff every rating (without who gave it)."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from .models import Rating
+
+    mine = rating_of(case, viewer) if viewer.is_authenticated else None
+    data = {"round": handling_round(case),
+            "my_rating": {"score": mine.score, "comment": mine.comment, "at": isoformat(mine.created_at)}
+            if mine else None,
+            "recheck_pending": pending_recheck(case) is not None}
+    if viewer.is_authenticated and viewer.is_staff:
+        data["ratings"] = [{"score": r.score, "comment": r.comment, "round": r.round, "at": isoformat(r.created_at)}
+                           for r in db.session.scalars(select(Rating).where(Rating.case_id == case.id)
+                                                       .order_by(Rating.id))]
     return data

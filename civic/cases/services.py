@@ -1,13 +1,17 @@
 """Opening cases and recording what happens to them. No request objects here:
 callers pass plain values and commit once."""
+from blinker import Namespace
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import isoformat, utcnow
 from .models import Case, CaseEvent, Status
 
 REF_PREFIX = "CG"
+
+# case_opened.send(case, event=…): a new case and its "report" event were added, not yet committed.
+case_opened = Namespace().signal("case-opened")
 
 
 def make_ref(case):
@@ -37,10 +41,11 @@ def record_event(case, action, actor=None, *, from_status=None, to_status=None, 
 
 def open_case(*, client_id, content_hash, channel, reporter, category, description, lat, lng,
               location_source, accuracy_m, address, captured_at, grid, department, deadlines,
-              photos, received_at=None, note=None, actor=None, caller_phone=None):
+              photos, received_at=None, note=None, actor=None, caller_phone=None, poster=None):
     """Add a new case with its photos and its first event; flushes, does not commit.
     `actor` files it when that is not the reporter (a hotline operator taking a
-    call: no reporter account, the caller's number in `caller_phone`)."""
+    call: no reporter account, the caller's number in `caller_phone`). `poster`: the
+    QR poster the report was started from, if any."""
     received_at = received_at or utcnow()
     case = Case(
         client_id=client_id,
@@ -61,11 +66,16 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
         resolve_due_at=deadlines[1],
         photos=photos,
         caller_phone=caller_phone,
+        poster=poster,
     )
     set_location(case, lat, lng)
     db.session.add(case)
     db.session.flush()  # the id makes the reference
     case.ref = make_ref(case)
-    record_event(case, "report", actor or reporter, to_status=case.status, note=note, at=received_at,
-                 data={"channel": channel, "photos": len(photos)})
+    # The routing and deadlines it started with: later actions may change them, and
+    # the statistics replay a case's history from its events (civic/stats).
+    event = record_event(case, "report", actor or reporter, to_status=case.status, note=note, at=received_at,
+                         data={"channel": channel, "photos": len(photos), "department_id": case.department_id,
+                               "ack_due_at": isoformat(deadlines[0]), "resolve_due_at": isoformat(deadlines[1])})
+    case_opened.send(case, event=event)
     return case

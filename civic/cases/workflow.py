@@ -27,7 +27,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
-from .models import OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, Status
+from .models import OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, Rating, Recheck, Status
 
 S = Status
 
@@ -66,6 +66,18 @@ def _reporter(actor, case):
     return case.reporter_id is not None and case.reporter_id == actor.id
 
 
+def _follower(actor, case):
+    return case.id is not None and db.session.get(CaseFollower, (case.id, actor.id)) is not None
+
+
+def _independent(actor, case):
+    """Someone other than the department whose work is in question: oversight, or
+    the grid's workers (复核 is never done by the department that handled it)."""
+    if actor.department_id is not None and actor.department_id == case.department_id:
+        return False
+    return _oversight(actor, case) or _grid_worker(actor, case)
+
+
 def _supervisor(actor, case):
     return actor.role_enum in (Role.SUPERVISOR, Role.ADMIN)
 
@@ -77,6 +89,8 @@ WHO = {
     "department": (_department, "the department's staff"),
     "grid_worker": (_grid_worker, "the grid's workers"),
     "reporter": (_reporter, "the reporter"),
+    "follower": (_follower, "the people who reported it"),
+    "independent": (_independent, "dispatchers, supervisors or the grid's workers, not the department that handled it"),
     "supervisor": (_supervisor, "supervisors and administrators"),
 }
 
@@ -85,6 +99,9 @@ DOERS = ("assignee", "department", "admin")              # the people who work a
 VERIFIERS = ("grid_worker", "reporter", "oversight")     # the people who check the work
 SUPERVISORS = ("supervisor",)                            # decide extensions
 REOPENERS = ("reporter", "oversight")
+RATERS = ("reporter", "follower")
+RECHECKERS = ("independent",)
+SCORES = ("satisfied", "basic", "unsatisfied")  # 满意 / 基本满意 / 不满意
 
 
 # -- the table ----------------------------------------------------------------------
@@ -108,6 +125,9 @@ class Rule:
     extension: str | None = None   # "request", "approve" or "deny": works on extension_requests
     merge: bool = False            # takes `into`: the open case this duplicate goes on as
     redirect: bool = False         # needs a new department or person (re-route)
+    closes_handled: bool = False   # from "handled" it closes the case (stamp closed_at); otherwise no move
+    rating: bool = False           # takes a score (satisfied, basic, unsatisfied); unsatisfied opens a recheck
+    recheck: bool = False          # decides the pending recheck
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -149,6 +169,18 @@ TRANSITIONS = {rule.action: rule for rule in [
     _rule("reroute", [S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], S.DISPATCHED, OVERSIGHT, "re-route it",
           "re-routed", note_required=True, stamp="dispatched_at", dispatch_options=True, redirect=True,
           restart_clocks=True, clears=("assignee_id", "assigned_at", "acknowledged_at")),
+    # 评价: the reporter (and the people whose duplicates were merged in) rate the
+    # result once per round of handling. Satisfied on a handled case closes it;
+    # unsatisfied opens a recheck (复核).
+    _rule("rate", [S.HANDLED, S.CLOSED], None, RATERS, "rate it", "rated", closes_handled=True, rating=True,
+          reopen_window=True),
+    # 复核: someone other than the handling department decides an unsatisfied rating:
+    # the work stands (a handled case closes), or the case goes back to the department.
+    _rule("recheck_uphold", [S.HANDLED, S.CLOSED], None, RECHECKERS, "uphold the result", "upheld",
+          note_required=True, closes_handled=True, recheck=True),
+    _rule("recheck_reopen", [S.HANDLED, S.CLOSED], S.DISPATCHED, RECHECKERS, "reopen it after the recheck",
+          "reopened", note_required=True, stamp="dispatched_at", restart_clocks=True, recheck=True,
+          clears=("closed_at", "handled_at", "acknowledged_at")),
     # 延期: asked for by the people working it (with the new deadline), decided by a supervisor.
     _rule("request_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, DOERS, "ask for more time on it",
           "given more time", note_required=True, extension="request"),
@@ -200,9 +232,37 @@ def allowed_actions(case, user):
         pending = pending_extension(case) is not None
         allowed = [name for name in allowed if TRANSITIONS[name].extension is None
                    or (TRANSITIONS[name].extension == "request") != pending]
-    if "reopen" in allowed and _reopen_expired(case, utcnow()):
-        allowed.remove("reopen")
+    now = utcnow()
+    allowed = [name for name in allowed if not (TRANSITIONS[name].reopen_window and _reopen_expired(case, now))]
+    if any(TRANSITIONS[name].recheck or name == "verify" for name in allowed):
+        pending = pending_recheck(case) is not None
+        allowed = [name for name in allowed if not (TRANSITIONS[name].recheck and not pending)
+                   and not (name == "verify" and pending)]
+    if "rate" in allowed and rating_of(case, user) is not None:
+        allowed.remove("rate")
     return allowed
+
+
+def pending_recheck(case):
+    if case.id is None:
+        return None
+    return db.session.scalar(select(Recheck).where(Recheck.case_id == case.id, Recheck.status == "pending"))
+
+
+def handling_round(case):
+    """How many times the case has been marked handled: ratings are per round."""
+    if case.id is None:
+        return 1
+    return max(1, db.session.scalar(select(func.count(CaseEvent.id)).where(
+        CaseEvent.case_id == case.id, CaseEvent.action == "handle")) or 0)
+
+
+def rating_of(case, user):
+    """`user`'s rating of the present round of handling, if they gave one."""
+    if case.id is None or user is None or getattr(user, "id", None) is None:
+        return None
+    return db.session.scalar(select(Rating).where(Rating.case_id == case.id, Rating.user_id == user.id,
+                                                  Rating.round == handling_round(case)))
 
 
 def pending_extension(case):
@@ -248,7 +308,7 @@ def _has_after_photo(case):
 
 
 def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None,
-                 into=None):
+                 into=None, rating=None):
     """Raise the error `apply_action` would raise for this, without writing anything.
     Order: who (403), then the status (409: also the reopen window and pending
     extension requests), then what the action needs (422)."""
@@ -260,8 +320,10 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
     if rule.reopen_window and _reopen_expired(case, utcnow()):
         days = reopen_days()
         raise WorkflowError(409, "reopen_window_passed",
-                            f"This case was closed on {isoformat(case.closed_at)}; it can only be reopened "
+                            f"This case was closed on {isoformat(case.closed_at)}; it can only be {rule.done} "
                             f"within {days} day{'s' if days != 1 else ''} of closing.", case)
+    _check_recheck(rule, case)
+    _check_rating(rule, case, actor, rating, note)
     if rule.extension:
         pending = pending_extension(case)
         if rule.extension == "request" and pending is not None:
@@ -306,6 +368,31 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
     return rule
 
 
+def _check_recheck(rule, case):
+    if rule.recheck and pending_recheck(case) is None:
+        raise WorkflowError(409, "no_pending_recheck", "Nobody has asked for a recheck of this case; there is "
+                            "nothing to decide.", case)
+    if rule.action == "verify" and pending_recheck(case) is not None:
+        raise WorkflowError(409, "recheck_pending", "The reporter was not satisfied; the recheck (复核) decides "
+                            "this case now.", case)
+
+
+def _check_rating(rule, case, actor, rating, note):
+    if not rule.rating:
+        if rating is not None:
+            raise ApiError(422, "invalid", "A rating can only be given with 'rate'.", "rating")
+        return
+    if rating_of(case, actor) is not None:
+        raise WorkflowError(409, "already_rated", "You have rated this result already.", case)
+    if rating is None:
+        raise ApiError(422, "required", "Choose satisfied, basic or unsatisfied (rating).", "rating")
+    if rating not in SCORES:
+        raise ApiError(422, "invalid", "rating must be one of satisfied, basic or unsatisfied.", "rating")
+    if rating == "unsatisfied" and not clean_note(note):
+        raise ApiError(422, "note_required", "Say what is still wrong (a comment is required when unsatisfied).",
+                       "note")
+
+
 def _check_redirect(case, assignee, department):
     if department is None and assignee is None:
         raise ApiError(422, "department_required", "Choose the department (or person) to send it to instead.",
@@ -337,7 +424,7 @@ def clean_note(note):
 
 
 def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
-                until=None, into_ref=None):
+                until=None, into_ref=None, rating=None):
     """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
     content = {"case": case_id, "action": action, "note": clean_note(note),
                "at": isoformat(at), "photos": list(photo_hashes),
@@ -346,18 +433,20 @@ def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_i
         content["until"] = isoformat(until)
     if into_ref is not None:
         content["into"] = into_ref
+    if rating is not None:
+        content["rating"] = rating
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None,
-                 until=None, into=None):
+                 until=None, into=None, rating=None):
     """Do `action` on `case` as `actor`; returns the one CaseEvent written.
 
     `photos` are unsaved Photo rows (their files written already); they are kept
     as kind "after". `at` is when the device says it was done (naive UTC, kept in
     the event's data as device_at); the event and step times are the server's.
     `until` (naive UTC) is the new resolve deadline a "request_extension" asks for;
-    `into` the open Case a "merge" adds this duplicate to.
+    `into` the open Case a "merge" adds this duplicate to; `rating` the score a "rate" gives.
     Raises WorkflowError (403 forbidden, 409 transition_not_allowed and the like) or ApiError (422).
     Flushes nothing but the status change; the caller commits or rolls back.
     """
@@ -365,14 +454,15 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     note = clean_note(note)
     for _attempt in range(MAX_ATTEMPTS):
         rule = check_action(case, action, actor, note=note, photo_count=len(photos),
-                            assignee=assignee, department=department, until=until, into=into)
+                            assignee=assignee, department=department, until=until, into=into, rating=rating)
         from_status = case.status
         now = utcnow()
-        values = {"updated_at": now, "status": rule.to_status or from_status}
+        to_status, stamp = _target(rule, from_status, rating)
+        values = {"updated_at": now, "status": to_status}
         for column in rule.clears:
             values[column] = None
-        if rule.stamp:
-            values[rule.stamp] = now
+        if stamp:
+            values[stamp] = now
         if rule.restart_clocks:
             values["ack_due_at"], values["resolve_due_at"] = _fresh_deadlines(case, now)
         pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
@@ -408,7 +498,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     data = {"photos": len(photos),
             "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
                                         assignee.id if assignee else None, department.code if department else None, until,
-                                        into.ref if into is not None else None),
+                                        into.ref if into is not None else None, rating),
             "device_at": isoformat(at)}
     if assignee is not None:
         data["assignee_id"] = assignee.id
@@ -430,12 +520,43 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(extension_id=pending.id, until=isoformat(pending.until))
     if into is not None:
         data.update(into=into.ref, **_merge(case, into, actor, now))
+    if rule.rating:
+        data.update(rating=rating, **_rate(case, actor, rating, note, now))
+    if rule.recheck:
+        recheck = pending_recheck(case)
+        recheck.status = "reopened" if rule.to_status else "upheld"
+        recheck.decided_by, recheck.decided_at, recheck.note = actor.id, now, note
+        data.update(recheck_id=recheck.id, outcome=recheck.status)
     event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
-                      to_status=rule.to_status or from_status, note=note, data=data, client_id=client_id,
+                      to_status=to_status, note=note, data=data, client_id=client_id,
                       created_at=now)
     db.session.add(event)
     action_applied.send(case, event=event, actor=actor, rule=rule)
     return event
+
+
+def _target(rule, from_status, rating):
+    """The status an action moves to, and the step time it stamps."""
+    if rule.closes_handled:
+        if from_status == S.HANDLED.value and rating != "unsatisfied":
+            return S.CLOSED.value, "closed_at"
+        return from_status, None
+    return rule.to_status or from_status, rule.stamp
+
+
+def _rate(case, actor, rating, note, now):
+    """The rating row, and a pending recheck when unsatisfied (unless one is pending)."""
+    row = Rating(case_id=case.id, user_id=actor.id, department_id=case.department_id, score=rating, comment=note,
+                 round=handling_round(case), created_at=now)
+    db.session.add(row)
+    db.session.flush()  # the unique key: a concurrent second rating fails here
+    if rating != "unsatisfied" or pending_recheck(case) is not None:
+        return {"rating_id": row.id}
+    recheck = Recheck(case_id=case.id, rating_id=row.id, department_id=case.department_id, status="pending",
+                      created_at=now)
+    db.session.add(recheck)
+    db.session.flush()  # the partial unique index: one pending recheck per case
+    return {"rating_id": row.id, "recheck_id": recheck.id}
 
 
 def _merge(duplicate, into, actor, now):

@@ -18,14 +18,19 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from ..accounts.models import Role, User
+from ..blueprints.field import shell_version
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Status
 from ..cases.services import make_ref, set_location
+from ..devices.demo import seed_devices
 from ..extensions import db
 from ..grids.catalogue import load_catalogue
 from ..grids.models import Grid
 from ..photos.models import Photo
+from ..posters.demo import seed_posters
+from ..rewards.demo import seed_rewards
 from ..spatial import as_multi
+from ..stats.rollups import rebuild as rebuild_rollups
 from ..timeutil import utcnow
 from . import geometry
 
@@ -354,5 +359,10 @@ def seed(app, storage, size_name="full", rng_seed=20261123):
     photo_keys = _demo_photos(storage)
     _build_cases(app, demo, size["cases"], rng, photo_keys, random.Random(rng_seed + 1))
     _build_queue(app, demo, random.Random(rng_seed + 2), photo_keys)
+    seed_posters(level2)  # a few QR posters: grids, a park, a market, a bus stop
+    db.session.flush()
+    seed_rewards(demo, utcnow())  # the catalogue, points for valid reports, ratings, a few codes
+    seed_devices(demo, shell_version(app), utcnow())  # field phones for the sync dashboard: most fine, some behind
     db.session.commit()
+    rebuild_rollups()  # the cases above were written directly, not through the workflow
     return demo

@@ -28,14 +28,18 @@ const SHELL = [
   "/static/js/outbox.js",
   "/static/js/notices.js",
   "/static/js/photos.js",
+  "/static/js/poster.js",
   "/static/js/push.js",
   "/static/js/session.js",
   "/static/js/sync.js",
+  "/static/js/screens/account.js",
   "/static/js/screens/capture.js",
   "/static/js/screens/home.js",
   "/static/js/screens/login.js",
   "/static/js/screens/map.js",
+  "/static/js/screens/points.js",
   "/static/js/screens/queue.js",
+  "/static/js/screens/register.js",
   "/static/js/screens/tasks.js",
   "/static/vendor/exifr/exifr-lite.esm.js",
   "/static/vendor/leaflet/leaflet.js",
@@ -45,8 +49,10 @@ const SHELL = [
   "/static/icons/badge-96.png",
   "/static/icons/categories.svg",
 ];
-// The worker's read data: network first, the last copy when offline.
-const DATA = [/^\/api\/v1\/(me|me\/grids|tasks|categories|client-config|reports)$/, /^\/api\/v1\/cases\/\d+$/];
+// The worker's read data: network first, the last copy when offline (a poster's
+// place too, so a report begun at a QR poster can be reopened with no signal).
+const DATA = [/^\/api\/v1\/(me|me\/grids|me\/points|tasks|categories|client-config|reports|rewards|rewards\/leaderboard)$/, /^\/api\/v1\/cases\/\d+$/,
+  /^\/api\/v1\/posters\/[A-Za-z0-9]{1,16}$/];
 
 self.addEventListener("install", (event) => {
   // cache: "reload" skips the HTTP cache, so the shell is the server's current one.

@@ -43,6 +43,7 @@ class ActionMeta:
     department: str | None
     until: datetime | None = None  # request_extension: the new resolve deadline asked for
     into: str | None = None        # merge: the ref of the case this one duplicates
+    rating: str | None = None      # rate: satisfied, basic or unsatisfied
 
 
 @dataclass
@@ -74,7 +75,8 @@ def parse_action(raw, *, note_max):
     return ActionMeta(client_id=client_id, action=action, note=fields.text(data, "note", note_max) or None,
                       at=fields.timestamp(data, "at", AT_FUTURE_SLACK), assignee_id=_assignee_id(data),
                       department=fields.text(data, "department", 32) or None,
-                      until=fields.timestamp(data, "until"), into=fields.text(data, "into", 32) or None)
+                      until=fields.timestamp(data, "until"), into=fields.text(data, "into", 32) or None,
+                      rating=fields.text(data, "rating", 16) or None)
 
 
 def find_event(client_id):
@@ -118,7 +120,7 @@ def submit_action(case, meta, uploads, user):
     photo_steps.check_count(uploads, config)
     inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
-                                       meta.assignee_id, meta.department, meta.until, meta.into)
+                                       meta.assignee_id, meta.department, meta.until, meta.into, meta.rating)
     existing = find_event(meta.client_id)
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
@@ -126,7 +128,8 @@ def submit_action(case, meta, uploads, user):
     assignee, department = _dispatch_targets(meta)
     into = _merge_target(meta)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
-                          assignee=assignee, department=department, until=meta.until, into=into)
+                          assignee=assignee, department=department, until=meta.until, into=into,
+                          rating=meta.rating)
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
@@ -135,7 +138,7 @@ def submit_action(case, meta, uploads, user):
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
-                                      until=meta.until, into=into)
+                                      until=meta.until, into=into, rating=meta.rating)
         db.session.commit()
         return ActionResult(event, created=True)
     except (IntegrityError, ApiError):

@@ -28,6 +28,7 @@ from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
 from ..grids.routing import route
 from ..photos.storage import get_storage
+from ..posters import services as posters
 from ..timeutil import utcnow
 from . import photos as photo_steps
 
@@ -55,10 +56,11 @@ def content_hash(meta, photo_hashes):
     return digest.hexdigest()
 
 
-def _channel(meta, user):
+def _channel(meta, user, poster=None):
     allowed = ROLE_CHANNELS[user.role_enum]
     if meta.channel is None:
-        return allowed[0]
+        # A resident who scanned a poster reports through the QR channel.
+        return Channel.QR.value if poster is not None and user.role_enum == Role.RESIDENT else allowed[0]
     if meta.channel not in {c.value for c in Channel}:
         raise ApiError(422, "invalid", f"Unknown channel '{meta.channel}'.", "channel")
     if meta.channel not in allowed:
@@ -86,15 +88,29 @@ def _find(client_id):
     return db.session.scalar(select(Case).where(Case.client_id == client_id))
 
 
-def _locate(meta, inspected):
+def _poster(meta):
+    if meta.poster is None:
+        return None
+    poster = posters.find(meta.poster)
+    if poster is None:
+        raise ApiError(422, "unknown_poster", f"No poster has the code '{meta.poster}'. Scan the poster again, "
+                       "or send the report without it.", "poster")
+    return poster  # a retired poster too: its printouts may still hang somewhere
+
+
+def _locate(meta, inspected, poster=None):
     """The client's position (phone GPS, EXIF read on the phone, or a placed
-    pin), else the first photo's EXIF GPS, else the address alone."""
+    pin), else the first photo's EXIF GPS, else the scanned poster's place (the
+    reporter stands at it: "manual", a place they chose, not a measurement),
+    else the address alone, or a grid poster's grid alone."""
     if meta.lat is not None:
         return meta.lat, meta.lng, meta.location_source or LocationSource.DEVICE.value
     for item in inspected:
         if item.gps:
             return item.gps[0], item.gps[1], LocationSource.EXIF.value
-    if meta.address:
+    if poster is not None and poster.lat is not None:
+        return poster.lat, poster.lng, LocationSource.MANUAL.value
+    if meta.address or (poster is not None and poster.grid_id is not None):
         return None, None, LocationSource.MANUAL.value
     raise ApiError(422, "location_required",
                    "Where is it? Allow location, use a photo taken with location on, or type an address.", "lat")
@@ -114,15 +130,18 @@ def submit_report(meta, uploads, user):
     category = db.session.scalar(select(Category).where(Category.code == meta.category, Category.active.is_(True)))
     if category is None:
         raise ApiError(422, "unknown_category", f"Unknown category '{meta.category}'.", "category")
-    channel = _channel(meta, user)
+    poster = _poster(meta)
+    channel = _channel(meta, user, poster)
     if meta.caller_phone is not None and channel != Channel.HOTLINE.value:
         raise ApiError(422, "invalid", "A caller's phone goes with the hotline channel.", "caller_phone")
-    lat, lng, source = _locate(meta, inspected)
+    lat, lng, source = _locate(meta, inspected, poster)
     rendered = photo_steps.render_all(inspected, config)
 
     hit = get_index(current_app).locate(lat, lng) if lat is not None else None
     grid = db.session.get(Grid, hit.id) if hit else None
-    destination = route(category, hit.id if hit else None, hit.parent_id if hit else None)
+    if lat is None and poster is not None and poster.grid is not None:
+        grid = poster.grid  # no position at all: a grid poster still says which grid
+    destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
 
     storage = get_storage(current_app)
     written_keys = []
@@ -138,7 +157,7 @@ def submit_report(meta, uploads, user):
             address=meta.address, captured_at=meta.captured_at or (inspected[0].taken_at if inspected else None),
             grid=grid, department=destination.department,
             deadlines=clock_for(current_app).deadlines(received, category),
-            photos=photos, received_at=received,
+            photos=photos, received_at=received, poster=poster,
         )
         db.session.commit()
         return IntakeResult(case, created=True)

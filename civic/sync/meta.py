@@ -8,6 +8,7 @@ from . import fields
 from .fields import invalid
 
 ADDRESS_MAX = 500
+POSTER_MAX = 16  # posters.code
 CLIENT_LOCATION_SOURCES = ("device", "exif", "manual")
 CAPTURED_FUTURE_SLACK = timedelta(days=1)  # phone clocks drift; a day ahead is a wrong clock
 
@@ -31,12 +32,15 @@ class ReportMeta:
     # form (blueprints/hotline.py), never read from the API's JSON. With it, the
     # case has no reporter account: the operator is the actor of its "report" event.
     caller_phone: str | None = None
+    # The code of the QR poster the report was started from (the place it is
+    # about), upper case; intake checks that the poster exists.
+    poster: str | None = None
 
     def canonical(self):
         """A stable text of the content, for telling a replay from a reuse."""
         data = asdict(self)
         data["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
-        for optional in ("location_source", "caller_phone"):
+        for optional in ("location_source", "caller_phone", "poster"):
             if data[optional] is None:
                 del data[optional]  # as before the field existed: old clients' replays still match
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
@@ -68,4 +72,5 @@ def parse_meta(raw, *, description_max):
         address=fields.text(data, "address", ADDRESS_MAX) or None,
         channel=fields.text(data, "channel", 16) or None,
         location_source=location_source,
+        poster=(fields.text(data, "poster", POSTER_MAX) or "").upper() or None,
     )

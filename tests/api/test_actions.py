@@ -133,10 +133,10 @@ def test_whole_way_from_report_to_close_over_the_api(county, make_case, api_as):
     handled = post_action(worker, case.id, new_action("handle", note="已清理"), [photo_path("gps/DSCN0010.jpg")])
     assert handled.status_code == 201, handled.json
     resident = api_as(county.resident)
-    assert resident.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == ["verify", "verify_fail"]
+    assert resident.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == ["verify", "verify_fail", "rate"]
     closed = post_action(resident, case.id, new_action("verify"))
     assert closed.status_code == 201 and closed.json["case"]["status"] == "closed"
-    assert closed.json["case"]["allowed_actions"] == ["reopen"]
+    assert closed.json["case"]["allowed_actions"] == ["reopen", "rate"]  # verified, and still to be rated
     assert [e["action"] for e in closed.json["case"]["events"]] == [
         "report", "accept", "dispatch", "acknowledge", "start", "handle", "verify"]
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from civic.cases import workflow
-from civic.cases.models import Case, CaseEvent, ExtensionRequest, Status
+from civic.cases.models import Case, CaseEvent, ExtensionRequest, Recheck, Status
 from civic.cases.workflow import TRANSITIONS, WorkflowError, allowed_actions, apply_action
 from civic.errors import ApiError
 from civic.extensions import db
@@ -36,6 +36,10 @@ WHO_MAY = {
     "deny_extension": {"admin", "supervisor"},
     "merge": {"admin", "supervisor", "dispatcher"},
     "reroute": {"admin", "supervisor", "dispatcher"},
+    # The reporter rates; someone other than the handling department (SAN) rechecks.
+    "rate": {"resident"},
+    "recheck_uphold": {"admin", "supervisor", "dispatcher", "worker"},
+    "recheck_reopen": {"admin", "supervisor", "dispatcher", "worker"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -56,7 +60,24 @@ def inputs_for(action):
         return {"note": "理由"}
     if action == "request_extension":
         return {"note": "需要更多时间", "until": utcnow() + timedelta(days=3)}
+    if action == "rate":
+        return {"rating": "satisfied"}
+    if action in ("recheck_uphold", "recheck_reopen"):
+        return {"note": "复核意见"}
     return {}
+
+
+def actor_for(action, county):
+    """Who does `action` in the table tests: the reporter rates, an administrator does the rest."""
+    return county.resident if action == "rate" else county.admin
+
+
+def expected_status(rule, status):
+    """Where an action from `status` goes: rules that close a handled case (a
+    satisfied rating, an upheld recheck) move only from "handled"."""
+    if rule.closes_handled:
+        return "closed" if status == "handled" else status
+    return rule.to_status or status
 
 
 def prepare(case, action, county, make_case):
@@ -66,6 +87,9 @@ def prepare(case, action, county, make_case):
     if action in ("approve_extension", "deny_extension"):
         db.session.add(ExtensionRequest(case_id=case.id, requested_by=county.staff_san.id,
                                         until=utcnow() + timedelta(days=3), reason="材料未到", status="pending"))
+        db.session.commit()
+    if action in ("recheck_uphold", "recheck_reopen"):
+        db.session.add(Recheck(case_id=case.id, department_id=case.department_id, status="pending"))
         db.session.commit()
     if action == "merge":
         return {"into": make_case("dispatched")}
@@ -101,19 +125,22 @@ def test_each_action_from_every_status(county, make_case, action):
         extra = prepare(case, action, county, make_case)
         before = snapshot(case.id)
         case = db.session.get(Case, case.id)
+        actor = actor_for(action, county)
         if status in rule.from_statuses:
-            event = apply_action(case, action, county.admin, client_id=None, **inputs_for(action), **extra)
+            event = apply_action(case, action, actor, client_id=None, **inputs_for(action), **extra)
             db.session.commit()
             after = db.session.get(Case, case.id)
-            assert after.status == (rule.to_status or status)
-            assert (event.action, event.from_status, event.to_status) == (action, status, rule.to_status or status)
-            assert event.actor_id == county.admin.id and event.created_at == after.updated_at
+            assert after.status == expected_status(rule, status)
+            assert (event.action, event.from_status, event.to_status) == (action, status, expected_status(rule, status))
+            assert event.actor_id == actor.id and event.created_at == after.updated_at
             assert snapshot(case.id)[-2] == before[-2] + 1  # exactly one event
             if action in STAMPS:
                 assert getattr(after, STAMPS[action]) == event.created_at
+            if rule.closes_handled and status == "handled":
+                assert after.closed_at == event.created_at
         else:
             with pytest.raises(WorkflowError) as refused:
-                apply_action(case, action, county.admin, client_id=None, **inputs_for(action), **extra)
+                apply_action(case, action, actor, client_id=None, **inputs_for(action), **extra)
             db.session.rollback()
             assert refused.value.status == 409 and refused.value.code == "transition_not_allowed"
             assert refused.value.case_id == case.id

@@ -113,7 +113,10 @@ def test_an_offline_day_of_reports_arrives_exactly_once(field_server, phone):
     page.reload()  # still offline: the outbox survives a reload
     page.goto(f"{field_server.url}/field/#/outbox")
     page.wait_for_selector(".outbox-item")
-    assert page.locator(".outbox-item[data-status=pending]").count() == 3
+    # The app tries to send at start even offline: an item is "sending" for a moment
+    # before it falls back to pending. All three must come back to waiting, none lost.
+    wait_until(page, lambda: [r["status"] for r in outbox(page)] == ["pending"] * 3, message="three reports waiting")
+    wait_until(page, lambda: page.locator(".outbox-item[data-status=pending]").count() == 3, message="shown waiting")
     assert "3" in page.inner_text("#sync-status")
     shot(page, "outbox-offline")
     queued = {r["client_id"] for r in outbox(page)}
@@ -147,24 +150,30 @@ def test_a_photo_with_exif_gps_and_no_device_location_arrives_at_the_exif_positi
     assert case.lng == pytest.approx(11.885127, abs=1e-4)
 
 
-def test_server_errors_are_retried_and_a_422_waits_for_the_worker(field_server, phone):
+def test_server_errors_and_429_are_retried_and_a_422_waits_for_the_worker(field_server, phone):
     context = phone()
     page = context.new_page()
     login(page, field_server.url)
     calls = []
 
     def fail_twice(route):
-        calls.append(route.request.url)
-        if len(calls) <= 2:
+        calls.append(time.monotonic())
+        if len(calls) == 1:  # a rate limit: wait as long as the server says, never a rejection
+            route.fulfill(status=429, headers={"Retry-After": "3"}, content_type="application/json",
+                          body=json.dumps({"error": {"code": "rate_limited", "message": "Too many reports; try again in 3 seconds."}}))
+        elif len(calls) == 2:
             route.fulfill(status=500, content_type="application/json", body=json.dumps({"error": {"code": "internal_error", "message": "boom"}}))
         else:
             route.continue_()
 
     context.route("**/api/v1/reports", fail_twice)
     make_report(page, "plain/Canon_40D.jpg")
-    wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), timeout=30, message="sent after two 500s")
+    limited = wait_until(page, lambda: [r for r in outbox(page) if r["attempts"] == 1], message="the 429 seen")[0]
+    assert limited["status"] in ("pending", "sending") and limited["last_error"]["status"] == 429
+    wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), timeout=30, message="sent after a 429 and a 500")
     record = outbox(page)[0]
     assert len(calls) == 3 and record["attempts"] == 2
+    assert calls[1] - calls[0] >= 2.9  # Retry-After (3 s), not the first backoff (2 s)
     assert count(Case, Case.client_id == record["client_id"]) == 1
     context.unroute("**/api/v1/reports")
 
@@ -292,6 +301,7 @@ def test_a_task_is_readable_offline_and_acknowledged_exactly_once(field_server, 
 
 
 def test_the_map_and_the_heartbeat(field_server, phone):
+    seeded = set(db.session.scalars(select(Device.device_id)))  # the demo's phones (civic/devices/demo.py)
     context = phone()
     page = context.new_page()
     login(page, field_server.url)
@@ -301,9 +311,9 @@ def test_the_map_and_the_heartbeat(field_server, phone):
     shot(page, "map")
     page.click(".tabbar a[data-tab=outbox]")
     page.click("text=立即同步")
-    wait_until(page, lambda: count(Device) >= 1, message="heartbeat")
+    wait_until(page, lambda: count(Device) > len(seeded), message="heartbeat")
     db.session.remove()
-    device = db.session.scalars(select(Device)).one()
+    device = db.session.scalars(select(Device).where(Device.device_id.not_in(seeded))).one()
     assert device.user.username == "worker001" and device.pending == 0 and device.app_version
     assert device.storage_quota and device.last_sync_at is None or device.last_sync_at
     page.click("#lang-toggle")
@@ -460,7 +470,7 @@ def test_a_push_shows_one_notification_per_case_and_a_tap_opens_the_task(field_s
 
     notifications = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => ({title: n.title, tag: n.tag, body: n.body})))"
     deliver("新任务：垃圾箱满溢")
-    shown = wait_until(page, lambda: page.evaluate(notifications), message="a notification")
+    shown = wait_until(page, lambda: page.evaluate(notifications), timeout=45, message="a notification")
     assert shown == [{"title": "新任务：垃圾箱满溢", "tag": f"case-{task_id}", "body": "CG · 府前社区第1网格 · 请在 15 分钟内签收"}]
     deliver("催办：垃圾箱满溢")  # the same case again: replaces, does not pile up
     wait_until(page, lambda: [n["title"] for n in page.evaluate(notifications)] == ["催办：垃圾箱满溢"], message="replaced")

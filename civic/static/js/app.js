@@ -8,10 +8,12 @@ import { applyLanguage, language, setLanguage, t } from "./i18n.js";
 import * as outbox from "./outbox.js";
 import { authRequired, currentUser, forgetLogin, getToken, updateUser } from "./session.js";
 import { lastSyncAt, syncNow } from "./sync.js";
+import * as account from "./screens/account.js";
 import * as capture from "./screens/capture.js";
 import * as home from "./screens/home.js";
 import * as login from "./screens/login.js";
 import * as map from "./screens/map.js";
+import * as points from "./screens/points.js";
 import * as queue from "./screens/queue.js";
 import * as tasks from "./screens/tasks.js";
 
@@ -20,13 +22,15 @@ const HEARTBEAT_EVERY_MS = 300000;
 
 const ROUTES = [
   [/^\/?$/, home.render, "home"],
-  [/^\/capture$/, capture.render, "capture"],
+  [/^\/capture(?:\?(.*))?$/, capture.render, "capture"], // ?poster=CODE: opened from a QR poster
   [/^\/outbox$/, queue.render, "outbox"],
   [/^\/tasks$/, tasks.renderList, "tasks"],
   [/^\/tasks\/(\d+)$/, tasks.renderTask, "tasks"],
   [/^\/cases\/(\d+)$/, tasks.renderTask, "home"],
   [/^\/map$/, map.render, "map"],
   [/^\/login$/, login.render, "login"],
+  [/^\/account$/, account.render, "account"],
+  [/^\/points$/, points.render, "points"],
 ];
 
 const app = {
@@ -69,7 +73,9 @@ const app = {
 
   // Fill the service worker's copies of what a day offline needs.
   async prefetch() {
-    const paths = ["/api/v1/categories", "/api/v1/client-config", "/api/v1/me/grids", "/api/v1/tasks", "/api/v1/reports?limit=30"];
+    const paths = app.user?.role === "resident"
+      ? ["/api/v1/categories", "/api/v1/client-config", "/api/v1/reports?limit=30", "/api/v1/me/points", "/api/v1/rewards"]
+      : ["/api/v1/categories", "/api/v1/client-config", "/api/v1/me/grids", "/api/v1/tasks", "/api/v1/reports?limit=30"];
     await Promise.all(paths.map((path) => api(path).catch(() => null)));
   },
 
@@ -201,6 +207,22 @@ async function registerServiceWorker() {
   setInterval(() => registration.update().catch(() => {}), 30 * 60000);
 }
 
+// Where a visitor was going when the app sent them to log in (a scanned QR
+// poster's report screen). Logging in and registering land on "#/"; the next
+// route takes the visitor there instead, once.
+const AFTER_LOGIN = "civic-after-login";
+function rememberRoute(path) {
+  if (path === "/" || path === "/login" || path.length > 200) return;
+  try { sessionStorage.setItem(AFTER_LOGIN, path); } catch { /* storage off: they start at home */ }
+}
+function takeRememberedRoute() {
+  try {
+    const path = sessionStorage.getItem(AFTER_LOGIN);
+    sessionStorage.removeItem(AFTER_LOGIN);
+    return path;
+  } catch { return null; }
+}
+
 function markTab(name) {
   for (const tab of document.querySelectorAll(".tabbar a")) {
     tab.toggleAttribute("aria-current", tab.dataset.tab === name);
@@ -217,11 +239,18 @@ async function route() {
   releaseBlobUrls();
   const screen = document.getElementById("screen");
   if (!app.user && render !== login.render) {
+    rememberRoute(path);
     location.replace("#/login");
+    return;
+  }
+  const wanted = render !== login.render && app.user ? takeRememberedRoute() : null;
+  if (wanted && path === "/") { // logged in (or registered): back to where the visitor was going
+    location.replace(`#${wanted}`);
     return;
   }
   markTab(tab);
   document.body.dataset.screen = tab;
+  document.body.dataset.role = app.user?.role === "resident" ? "resident" : "staff"; // which tabs show
   screen.replaceChildren();
   try {
     app.cleanup = (await render(screen, app, ...params.slice(1))) || null;

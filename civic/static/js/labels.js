@@ -13,7 +13,12 @@ export const ACTION = {
   request_extension: "Ask for more time", approve_extension: "More time granted", deny_extension: "More time refused",
   reopen: "Reopen", remind: "Reminder", escalate: "Escalated",
   merge: "Merged as a duplicate", merged_in: "Duplicate report merged in", reroute: "Re-routed",
+  rate: "Rate the result", recheck_uphold: "Recheck: result stands", recheck_reopen: "Recheck: reopened",
 };
+
+// A resident's verdict on the handling (满意 / 基本满意 / 不满意).
+export const SCORE = { satisfied: "Satisfied", basic: "Basically satisfied", unsatisfied: "Unsatisfied" };
+export const scoreLabel = (score) => t(SCORE[score] || score);
 
 export const statusLabel = (status) => t(STATUS[status] || status);
 export const actionLabel = (action) => t(ACTION[action] || action);
@@ -54,6 +59,7 @@ const KNOWN_ERRORS = {
   photo_too_large: "A photo is too large.",
   after_photo_required: "This category needs an after-photo.",
   client_id_conflict: "The server holds a different item with this id.",
+  unknown_poster: "The QR poster is not known. Tap Fix to send the report without it.",
   // A task action on a case the worker can no longer see (reassigned elsewhere).
   not_found: "This case is no longer yours to see; it was probably reassigned.",
 };

@@ -11,11 +11,12 @@ import * as outbox from "../outbox.js";
 import { deleteValue, getValue, setValue } from "../idb.js";
 import { preparePhoto } from "../photos.js";
 import { pinPicker } from "./map.js";
+import { loadPoster, placeText, posterCode } from "../poster.js";
 
 const MAX_PHOTOS = 3;
 const CLASS_ORDER = ["litter", "bin", "street", "flyer", "construction", "traffic", "utility", "tree", "building", "alert", "other"];
 
-const emptyDraft = () => ({ photos: [], category: null, note: "", fix: null, device: null, pin: null, address: "" });
+const emptyDraft = () => ({ photos: [], category: null, note: "", fix: null, device: null, pin: null, address: "", poster: null });
 
 // The location the report goes with, and where it came from.
 export function chooseLocation(draft) {
@@ -23,6 +24,10 @@ export function chooseLocation(draft) {
   const exif = draft.photos.find((p) => p.position);
   if (exif) return { lat: exif.position.lat, lng: exif.position.lng, location_source: "exif" };
   if (draft.pin) return { lat: draft.pin.lat, lng: draft.pin.lng, location_source: "manual" };
+  // A scanned poster: the reporter stands at it. Its position is a place someone
+  // chose (like a pin), not the phone's measurement, so it goes as "manual", and
+  // only when the phone, the photo and a pin have nothing better.
+  if (draft.poster?.lat != null) return { lat: draft.poster.lat, lng: draft.poster.lng, location_source: "manual" };
   if (draft.address.trim()) return { location_source: "manual" };
   return null;
 }
@@ -35,12 +40,27 @@ async function loadCategories(app) {
   }
 }
 
-export async function render(root, app) {
+export async function render(root, app, query = "") {
   const draft = (await getValue("draft")) || emptyDraft();
   const categories = await loadCategories(app);
   const recent = (await getValue("recent_categories")) || [];
   let saving = false;
   let finished = false; // saved to the outbox or discarded: the draft must not come back
+
+  // Opened from a QR poster (#/capture?poster=CODE): the place, kept with the draft.
+  const scanned = posterCode(query);
+  if (scanned && draft.poster?.code !== scanned) draft.poster = { code: scanned };
+  const placeLine = h("p.place", { hidden: !draft.poster?.name }, draft.poster?.name ? placeText(draft.poster) : "");
+  async function showPoster() {
+    const found = await loadPoster(app, draft.poster.code);
+    if (finished) return;
+    if (found === null) toast(t("This QR code is not known; report as usual."));
+    if (found === null || found.name || !draft.poster.name) draft.poster = found; // offline: keep the place already known
+    placeLine.hidden = !draft.poster;
+    if (draft.poster) placeLine.textContent = placeText(draft.poster);
+    setValue("draft", draft).catch(() => {});
+    showLocation();
+  }
 
   const saveDraft = async () => {
     if (finished) return;
@@ -68,11 +88,12 @@ export async function render(root, app) {
     if (where?.location_source === "device") locationLine.textContent = t("Location: ±{m} m (phone)", { m: where.accuracy_m });
     else if (where?.location_source === "exif") locationLine.textContent = t("Location: from the photo's GPS");
     else if (where && draft.pin) locationLine.textContent = t("Location: the pin you placed");
+    else if (where?.lat != null) locationLine.textContent = t("Location: where the poster is");
     else if (where) locationLine.textContent = t("Location: the address you typed");
     else if (watch.error === "denied") locationLine.textContent = t("Location is off. Drag the pin to where it is.");
     else if (watch.error) locationLine.textContent = t("No GPS fix. Drag the pin to where it is.");
     else locationLine.textContent = t("Finding your location…");
-    const needPin = !draft.device && !draft.photos.some((p) => p.position) && (watch.error || draft.pin);
+    const needPin = !draft.device && !draft.photos.some((p) => p.position) && ((watch.error && draft.poster?.lat == null) || draft.pin);
     if (needPin && pinBox.hidden) openPin();
   }
 
@@ -186,6 +207,7 @@ export async function render(root, app) {
       category: draft.category, description: draft.note.trim(), address: draft.address.trim() || null,
       captured_at: new Date(draft.photos[0].capturedAt || Date.now()).toISOString(), ...coordinates,
       ...(coordinates.lat != null ? { location_source: source } : {}),
+      poster: draft.poster?.code || null, // null too: a fixed report must not keep a poster it dropped
     };
     const photos = draft.photos.map((p) => ({ blob: p.blob, name: p.name }));
     try {
@@ -217,6 +239,7 @@ export async function render(root, app) {
   root.append(
     h("h1", {}, draft.fix ? t("Fix the report") : t("Report a problem")),
     h("form.stack.capture", { onsubmit: onSubmit, novalidate: true },
+      placeLine,
       h("section.step", {}, h("h2", {}, t("Photos")), photoList, photoButtons, camera, gallery),
       h("section.step", {}, h("h2", {}, t("What is it?")), chosen, search, picker),
       h("section.step", {}, h("h2", {}, t("Where?")), locationLine, pinBox),
@@ -242,6 +265,7 @@ export async function render(root, app) {
   showPhotos();
   showCategories();
   showLocation();
+  if (draft.poster) showPoster();
   return () => {
     watch.stop();
     // The draft is in IndexedDB: an update may reload the app once the worker leaves this screen.

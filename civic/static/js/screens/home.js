@@ -70,22 +70,25 @@ export async function render(root, app) {
     h("p.greeting", {}, t("Hello, {name}", { name: app.user.display_name || app.user.username }), grids ? h("span.muted", {}, ` · ${grids}`) : null),
     h("a.report-button", { href: "#/capture" }, h("span.plus", { "aria-hidden": "true" }, "+"), t("Report a problem")),
   );
+  const resident = app.user.role === "resident";
   const summaryRow = h("div.summary");
-  pushCard().then((card) => { if (card && root.isConnected) summaryRow.after(card); });
+  if (!resident) pushCard().then((card) => { if (card && root.isConnected) summaryRow.after(card); });
   const list = h("ul.rows", { "aria-live": "polite" });
   root.append(summaryRow, h("h2", {}, t("My reports")), list);
 
   const [counts, records] = await Promise.all([outbox.summary(), outbox.list()]);
-  let taskCount = "…";
+  // Staff see their tasks; residents their points (积分), earned by valid reports.
+  const [counter, path, label] = resident ? ["points-count", "/api/v1/me/points", t("My points")]
+    : ["task-count", "/api/v1/tasks", t("My tasks")];
   summaryRow.append(
-    h("a.tile", { href: "#/tasks" }, h("b", { id: "task-count" }, taskCount), t("My tasks")),
+    h("a.tile", { href: resident ? "#/points" : "#/tasks" }, h("b", { id: counter }, "…"), label),
     h("a.tile", { href: "#/outbox" }, h("b", {}, String(counts.pending)), t("Waiting to send")),
   );
   if (counts.rejected) summaryRow.append(h("a.tile.warn", { href: "#/outbox" }, h("b", {}, String(counts.rejected)), t("Need attention")));
-  app.read("/api/v1/tasks").then(({ data }) => {
-    const el = document.getElementById("task-count");
-    if (el) el.textContent = String(data.tasks.length);
-  }).catch(() => { const el = document.getElementById("task-count"); if (el) el.textContent = "?"; });
+  app.read(path).then(({ data }) => {
+    const el = document.getElementById(counter);
+    if (el) el.textContent = String(resident ? data.balance : data.tasks.length);
+  }).catch(() => { const el = document.getElementById(counter); if (el) el.textContent = "?"; });
 
   const waiting = records.filter((r) => r.kind === "report" && r.status !== "sent");
   for (const record of waiting) {
@@ -108,7 +111,8 @@ export async function render(root, app) {
     root.append(h("p.muted", {}, t("Offline: your sent reports show when you are back online.")));
   }
   if (!list.children.length) list.append(h("li.empty", {}, t("No reports yet. Tap Report when you see a problem.")));
-  const settings = await alertSettings();
+  const settings = resident ? null : await alertSettings();
   if (settings && root.isConnected) root.append(settings);
-  root.append(h("p.logout", {}, h("button.link", { type: "button", onclick: () => logOut(app) }, t("Log out"))));
+  root.append(h("p.logout", {}, h("a.link", { href: "#/account" }, t("My account")), " · ",
+    h("button.link", { type: "button", onclick: () => logOut(app) }, t("Log out"))));
 }

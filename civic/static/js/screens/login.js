@@ -4,6 +4,20 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { currentUser, deviceId, saveLogin } from "../session.js";
+import * as register from "./register.js";
+
+// A token from a login, a registration or a new password: this device is logged in.
+async function completeLogin(app, data) {
+  await saveLogin(data.token, data.user);
+  const me = await api("/api/v1/me").then((r) => r.data).catch(() => data.user);
+  await saveLogin(data.token, me);
+  app.user = me;
+  app.navigate("#/");
+  app.sync();
+  app.prefetch();
+  app.watchTasks();
+  app.renewPush();
+}
 
 export async function render(root, app) {
   const previous = await currentUser();
@@ -21,20 +35,12 @@ export async function render(root, app) {
       const { data } = await api("/api/v1/auth/token", {
         method: "POST", json: { username: username.value.trim(), password: password.value, device_id: await deviceId() },
       });
-      await saveLogin(data.token, data.user);
-      const me = await api("/api/v1/me").then((r) => r.data).catch(() => data.user);
-      await saveLogin(data.token, me);
-      app.user = me;
-      app.navigate("#/");
-      app.sync();
-      app.prefetch();
-      app.watchTasks();
-      app.renewPush();
+      await completeLogin(app, data);
     } catch (failure) {
       error.hidden = false;
       error.textContent = failure.isNetwork
         ? t("No connection. Logging in needs the network; your saved reports are safe.")
-        : failure.status === 401 ? t("Wrong username or password.") : failure.message;
+        : failure.status === 401 ? t("Wrong username or password.") : register.explain(failure);
     } finally {
       submit.disabled = false;
     }
@@ -49,6 +55,22 @@ export async function render(root, app) {
       h("label", {}, t("Password"), password),
       submit,
     ),
+    h("p.account-links", {},
+      h("button.link", { type: "button", onclick: () => phoneForm("register") }, t("Register with your phone")),
+      " · ",
+      h("button.link", { type: "button", onclick: () => phoneForm("reset") }, t("Forgot your password?")),
+    ),
   ));
   (previous ? password : username).focus();
+
+  // Residents register (or set a new password) with a texted code, on this screen.
+  let stopForm = null;
+  function phoneForm(mode) {
+    stopForm = register.render(root, {
+      mode,
+      done: async (data) => { await app.loggingOut; await completeLogin(app, data); },
+      back: () => { root.replaceChildren(); render(root, app); },
+    });
+  }
+  return () => stopForm?.();
 }

@@ -27,6 +27,7 @@ async function fixReport(app, record) {
     device: record.meta.location_source === "device" ? { lat: record.meta.lat, lng: record.meta.lng, accuracy: record.meta.accuracy_m || 0 } : null,
     pin: ["manual", "exif"].includes(record.meta.location_source) && record.meta.lat != null ? { lat: record.meta.lat, lng: record.meta.lng } : null,
     address: record.meta.address || "",
+    poster: record.meta.poster ? { code: record.meta.poster } : null,
   });
   app.navigate("#/capture");
 }

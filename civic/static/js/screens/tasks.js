@@ -3,7 +3,7 @@
 // client ids, so the server applies each once even if sent twice.
 import { blobUrl, h, toast } from "../dom.js";
 import { t } from "../i18n.js";
-import { actionLabel, categoryName, countdown, errorText, formatTime, statusLabel } from "../labels.js";
+import { actionLabel, categoryName, countdown, errorText, formatTime, SCORE, scoreLabel, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
 import { preparePhoto } from "../photos.js";
 
@@ -17,7 +17,13 @@ const NEXT = {
   request_extension: null,
   return: [], // no longer mine
   verify_fail: [],
+  rate: [],
+  recheck_uphold: [],
+  recheck_reopen: [],
 };
+// What a resident does on their own report: rate the result, or reopen it (the
+// verify steps are the staff's; a satisfied rating closes a handled case).
+const RESIDENT_ACTIONS = new Set(["rate", "reopen"]);
 const ONE_TAP = new Set(["acknowledge", "start", "verify"]);
 
 function deadlineOf(task) {
@@ -101,21 +107,21 @@ export async function renderTask(root, app, idText) {
   const waiting = (await outbox.list()).filter((r) => r.case_id === id && r.status !== "sent");
   const afterPhotos = c.photos.filter((p) => p.kind === "after").length + waiting.reduce((n, r) => n + r.photos.length, 0);
 
-  root.append(
+  root.append(...[ // (a plain append would show a null as the text "null")
     h("p.muted", {}, c.ref),
     h("h1", {}, categoryName(c.category)),
     h("p.case-status", {}, h(`span.status.status-${c.status}`, {}, statusLabel(c.status)), deadlineBadge(c)),
     loaded.cached ? h("p.muted", {}, t("Offline: showing the last copy.")) : null,
     c.description ? h("p.description", {}, c.description) : null,
-    c.photos.length ? h("div.photos", {}, c.photos.map((p) => h("a", { href: p.url, target: "_blank", rel: "noopener" },
-      h("img", { src: p.thumb_url, alt: p.kind === "after" ? t("After photo") : t("Photo"), width: 120, height: 90, loading: "lazy" })))) : null,
+    photoGroup(c.photos.filter((p) => p.kind !== "after"), t("Before")),
+    photoGroup(c.photos.filter((p) => p.kind === "after"), t("After")),
     h("dl.facts", {},
       h("dt", {}, t("Where")), h("dd", {}, c.address || c.grid?.name || (c.lat != null ? `${c.lat.toFixed(5)}, ${c.lng.toFixed(5)}` : "—")),
       h("dt", {}, t("Department")), h("dd", {}, c.department?.name || t("Dispatcher's queue")),
       h("dt", {}, t("Acknowledge by")), h("dd", {}, formatTime(c.deadlines.acknowledge) || "—"),
       h("dt", {}, t("Fix by")), h("dd", {}, formatTime(c.deadlines.resolve) || "—"),
     ),
-  );
+  ].filter(Boolean));
 
   if (waiting.length) {
     root.append(h("h2", {}, t("Waiting to send")), h("ul.queued-list", {}, waiting.map((r) => h("li", { dataset: { status: r.status } },
@@ -123,7 +129,14 @@ export async function renderTask(root, app, idText) {
       r.status === "rejected" ? h("span.error-text", {}, errorText(r.last_error)) : t("will be sent when online")))));
   }
 
-  const actions = predictedActions(c, waiting);
+  if (c.my_rating) {
+    root.append(h("p.my-rating", {}, t("Your rating: {score}", { score: scoreLabel(c.my_rating.score) }),
+      c.my_rating.comment ? h("span.muted", {}, ` · ${c.my_rating.comment}`) : null));
+  }
+  if (c.recheck_pending) root.append(h("p.notice", {}, t("Being rechecked (复核) by someone other than the department.")));
+
+  let actions = predictedActions(c, waiting);
+  if (app.user?.role === "resident") actions = actions.filter((a) => RESIDENT_ACTIONS.has(a));
   if (actions.length) root.append(actionPanel(app, c, actions, afterPhotos));
 
   if (c.events?.length) {
@@ -158,12 +171,44 @@ function actionPanel(app, c, actions, afterPhotos) {
     panel.append(h("button.button.primary.big", { type: "button", dataset: { action }, onclick: () => queue(action) }, actionLabel(action)));
   }
   if (actions.includes("handle") || actions.includes("add_photo")) panel.append(handleForm(c, actions, afterPhotos, queue));
+  if (actions.includes("rate")) panel.append(rateForm(queue));
   for (const action of actions.filter((a) => a in REASONED)) panel.append(reasonForm(action, queue));
   return panel;
 }
 
 // Steps that need a reason, and for an extension the new deadline (退回, 返工, 延期, 重新办理).
-const REASONED = { return: "Why it is not ours", verify_fail: "What is still wrong", request_extension: "Why more time is needed", reopen: "Why it is not fixed" };
+const REASONED = {
+  return: "Why it is not ours", verify_fail: "What is still wrong", request_extension: "Why more time is needed",
+  reopen: "Why it is not fixed", recheck_uphold: "What the recheck found", recheck_reopen: "What the recheck found",
+};
+
+function photoGroup(photos, title) {
+  if (!photos.length) return null;
+  return h("figure.photo-group", {}, h("figcaption", {}, title), h("div.photos", {}, photos.map((p) => h("a", { href: p.url, target: "_blank", rel: "noopener" },
+    h("img", { src: p.thumb_url, alt: title, width: 120, height: 90, loading: "lazy" })))));
+}
+
+// 评价: three choices, a comment (needed when unsatisfied: the recheck reads it).
+function rateForm(queue) {
+  const comment = h("textarea", { rows: 2, maxlength: 2000, placeholder: t("Comment (needed if unsatisfied)"), "aria-label": t("Comment") });
+  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+  const choice = (score) => h("button.button.score", {
+    type: "button", dataset: { score },
+    onclick: () => {
+      const note = comment.value.trim();
+      if (score === "unsatisfied" && !note) {
+        error.hidden = false;
+        error.textContent = t("Say what is still wrong.");
+        comment.focus();
+        return;
+      }
+      queue("rate", { note, extra: { rating: score } });
+    },
+  }, scoreLabel(score));
+  return h("section.rate-form", { "aria-label": t("Rate the result") },
+    h("h2", {}, t("How was it handled?")),
+    h("div.scores", {}, Object.keys(SCORE).map(choice)), comment, error);
+}
 
 function reasonForm(action, queue) {
   const note = h("textarea", { rows: 2, maxlength: 2000, required: true, "aria-label": t(REASONED[action]) });

@@ -1,0 +1,111 @@
+"""The JSON API, v1, for residents' own accounts: texted codes, registering,
+resetting a password, downloading one's data and deleting one's account.
+Routes on the api blueprint (same token and CSRF rules as the rest of the API);
+their abuse limits are in civic/ratelimit.py.
+
+    POST   /auth/codes     {phone, purpose: register|reset}  → 202 {sent, expires_in, resend_after}
+    POST   /auth/register  {phone, code, password, display_name?, device_id?, device_name?} → 201 {token, user}
+    POST   /auth/reset     {phone, code, password}            → 200 {ok}; the user's tokens revoked
+    GET    /me/export      → 200, a JSON attachment
+    DELETE /me             {password}                         → 200 {deleted}; residents only
+"""
+from datetime import date
+
+from flask import current_app, jsonify, request, session, url_for
+from flask_login import logout_user
+
+from ..accounts import codes, residents
+from ..accounts import services as accounts
+from ..accounts.export import export_user
+from ..errors import ApiError
+from ..extensions import db
+from ..push.jobs import push_state
+from .api import bp, json_body, require_login
+
+
+def send_text(phone, text):
+    """After the commit: one SMS through the app's sender (SMS_SENDER)."""
+    result = push_state().sms.send(phone, text)
+    if not result.ok:
+        current_app.logger.warning("SMS failed: %s", result.error)
+        raise ApiError(503, "sms_unavailable", "The text message could not be sent; try again in a minute.")
+
+
+def request_code_for(phone, purpose):
+    """Stores a code (or not) and texts the phone. Shared with the site's register page."""
+    text = codes.issue_code(phone, purpose, secret=current_app.config["SECRET_KEY"], ip=request.remote_addr)
+    db.session.commit()
+    send_text(phone, text)
+    request.environ["civic.code_sent"] = True  # counts against the phone's and the address's limits
+
+
+def checked(action):
+    """Runs a step that checks a code; a refused code's try is committed before the refusal."""
+    try:
+        return action()
+    except ApiError as error:
+        if error.field == "code":
+            db.session.commit()
+        else:
+            db.session.rollback()
+        raise
+
+
+@bp.post("/auth/codes")
+def request_code():
+    data = json_body()
+    phone = codes.parse_phone(data.get("phone"))
+    purpose = codes.parse_purpose(data.get("purpose"))
+    request_code_for(phone, purpose)
+    # The same answer whether or not the phone has an account.
+    return jsonify(sent=True, expires_in=int(codes.CODE_TTL.total_seconds()),
+                   resend_after=codes.RESEND_AFTER_SECONDS), 202
+
+
+def _text(data, field, limit):
+    value = data.get(field)
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:limit] or None
+
+
+@bp.post("/auth/register")
+def register():
+    data = json_body()
+    registration = residents.parse_registration(data)
+    secret = current_app.config["SECRET_KEY"]
+    user = checked(lambda: residents.register_resident(registration, secret=secret))
+    token = accounts.issue_token(user, device_id=_text(data, "device_id", 64), name=_text(data, "device_name", 100))
+    db.session.commit()
+    return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role}), 201
+
+
+@bp.post("/auth/reset")
+def reset_password():
+    data = json_body()
+    secret = current_app.config["SECRET_KEY"]
+    checked(lambda: residents.reset_password(data, secret=secret))
+    db.session.commit()
+    return jsonify(ok=True)
+
+
+@bp.get("/me/export")
+def export_me():
+    user = require_login()
+    body = export_user(user, photo_url=lambda key: url_for("media.photo", key=key, _external=True))
+    response = jsonify(body)
+    filename = f"civic-grid-my-data-{date.today().isoformat()}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.delete("/me")
+def delete_me():
+    user = require_login()
+    data = json_body()
+    residents.delete_resident(user, data.get("password"))
+    db.session.commit()
+    if "_user_id" in session:
+        logout_user()  # a session login ends with the account
+    return jsonify(deleted=True)
