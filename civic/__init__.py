@@ -82,7 +82,7 @@ def _init_services(app):
 
 def _register_blueprints(app):
     from .blueprints import api_accounts, auth_register  # noqa: F401  (residents' accounts: routes on api and auth)
-    from .blueprints import dashboard_sync  # noqa: F401  (the sync dashboard: routes on dashboard)
+    from .blueprints import dashboard_stats, dashboard_sync  # noqa: F401  (figures and sync: routes on dashboard)
     from .blueprints import api, api_rewards, auth, board, dashboard, field, hotline, main, media, posters, rewards  # noqa: F401
     from .errors import register_error_handlers
 

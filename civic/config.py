@@ -18,6 +18,8 @@ PUSH_RUNNER    inline | thread | rq: how notifications are sent in the backgroun
 PUSH_CONCURRENCY             requests in flight to push services at once (default 64)
 PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
+CIVIC_RANKING_MIN_CASES  weekly ranking: cases a department needs behind a rate to be ranked (default 5)
+CIVIC_HOT_SPIKE_MIN, CIVIC_HOT_SPIKE_RATIO  hot topics: a spike has this many reports and this ratio (5, 2.0)
 CIVIC_REOPEN_DAYS  a closed case may be reopened this many days after closing (default 7)
 CIVIC_REMIND_BEFORE_ACK_MINUTES      催办: remind this long before the acknowledge deadline
                                      (default 5; working minutes unless the category is urgent)
@@ -115,6 +117,13 @@ def from_environment(instance_path):
         "SYNC_BEHIND_PENDING_MINUTES": _int_env("CIVIC_SYNC_BEHIND_PENDING_MINUTES", 60),
         "SYNC_BEHIND_HOURS": _int_env("CIVIC_SYNC_BEHIND_HOURS", 4),
         "SYNC_STALE_HOURS": _int_env("CIVIC_SYNC_STALE_HOURS", 24),
+        # The weekly ranking: a department is ranked on a rate only with at least
+        # this many cases behind it (handled cases, ratings, acknowledgements).
+        "RANKING_MIN_CASES": _int_env("CIVIC_RANKING_MIN_CASES", 5),
+        # Hot topics: a category or keyword "spikes" with at least HOT_SPIKE_MIN
+        # reports and HOT_SPIKE_RATIO times the period before (or none before).
+        "HOT_SPIKE_MIN": _int_env("CIVIC_HOT_SPIKE_MIN", 5),
+        "HOT_SPIKE_RATIO": float(os.environ.get("CIVIC_HOT_SPIKE_RATIO") or 2.0),
         # A token unused this long is refused (the phone logs in again). Workers may
         # be offline for days, so this is generous; last_used_at is its clock.
         "DEVICE_TOKEN_IDLE_DAYS": _int_env("CIVIC_DEVICE_TOKEN_IDLE_DAYS", 30),

@@ -68,5 +68,15 @@ def _unexpected(exc):
 
 def register_error_handlers(app):
     app.register_error_handler(ApiError, lambda e: e.to_response())
+    app.before_request(_refuse_nul_in_query)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+
+
+def _refuse_nul_in_query():
+    """A NUL character in the query string is never meant: PostgreSQL refuses it
+    in text (a 500 if it reached a query), so every route answers 400 instead."""
+    from flask import abort, request
+
+    if "\x00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
+        abort(400)

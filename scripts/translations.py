@@ -333,6 +333,45 @@ ZH = {
     "reports waiting in outboxes": "条上报待发送", "on an old app version": "台为旧版本",
     "All departments": "全部部门", "All": "全部", "Filter": "筛选", "Device": "设备", "Last heartbeat": "最近心跳",
     "Last sync": "最近同步", "Outbox": "待发送", "Storage": "存储",
+    # The supervisors' figures (civic/blueprints/dashboard_stats.py, templates/dashboard/*, civic/stats/report.py)
+    "Dates are written YYYY-MM-DD.": "日期格式为 YYYY-MM-DD。", "Unknown period.": "未知的时间段。",
+    "The period must start before it ends and last at most ten years.": "时间段的开始须早于结束，且不超过十年。",
+    "Unknown grouping.": "未知的分组方式。", "Unknown measure.": "未知的指标。",
+    "Cases per day": "每日案件数", "Acknowledged on time": "按时签收率", "Handled on time": "按期处置率",
+    "On-time rates per day": "每日按时率", "Performance %(start)s – %(end)s": "办理绩效 %(start)s – %(end)s",
+    "handled": "处置数", "Satisfaction": "满意率", "ratings": "评价数", "acknowledged": "签收数",
+    "Daily report %(day)s": "每日通报 %(day)s", "Reports per category": "各类别上报数",
+    "Minutes to acknowledge (median)": "签收用时中位数(分)", "Minutes to acknowledge (P90)": "签收用时P90(分)",
+    "Minutes to resolve (median)": "处置用时中位数(分)", "Minutes to resolve (P90)": "处置用时P90(分)",
+    "Ratings": "评价数", "Returned": "退回", "Overdue now": "当前超期", "(none)": "（无）", "Total": "合计",
+    "Figures": "数据看板", "Performance": "办理绩效", "Weekly ranking": "每周排名", "Daily report": "每日通报",
+    "Hot topics": "热点问题", "Map": "地图", "Overdue": "超期", "No cases in this period.": "此期间没有案件。",
+    "Open cases": "在办案件", "Overdue cases": "超期案件", "Open": "在办", "Case": "案件", "Deadline": "处置期限",
+    "Nothing here.": "没有案件。", "Day": "日", "Week": "周", "Month": "月",
+    "against %(start)s – %(end)s": "对比 %(start)s – %(end)s", "Categories": "问题类别", "Reports": "上报数",
+    "Change": "变化", "spike": "激增", "No reports in this period.": "此期间没有上报。",
+    "All %(n)s categories": "全部 %(n)s 个类别", "Keywords in the reports": "上报描述关键词", "Word": "关键词",
+    "No words yet.": "暂无关键词。",
+    "A spike: at least %(n)s reports and %(r)s times the period before (or new).":
+        "激增：上报至少 %(n)s 条，且为上一时段的 %(r)s 倍以上（或上一时段没有）。",
+    "Open and overdue cases by grid": "各网格在办与超期案件", "%(n)s open outside every grid": "%(n)s 件在网格之外",
+    "No grids yet.": "尚无网格。", "Rows": "按", "Period": "时间段", "Today": "今日", "Last 7 days": "近7日",
+    "Last 30 days": "近30日", "Last 90 days": "近90日", "Last year": "近一年", "reported": "上报",
+    "dispatched": "派遣", "acknowledged on time": "按时签收率", "handled on time": "按期处置率", "satisfied": "满意率",
+    "overdue now": "当前超期", "Export": "导出",
+    "On time: acknowledged or handled by the deadline in working time (holidays and make-up working days included). Satisfaction: satisfied and basically satisfied among ratings. Medians and P90 are estimated from minute bands. Figures are counted from the case events, never typed in.":
+        "按时：在工作时间计算的期限内签收或处置（已计入节假日与调休）。满意率：评价中“满意”与“基本满意”所占比例。中位数与 P90 按分钟区间估算。所有数字均由案件记录自动统计，无需填报。",
+    "Previous week": "上一周", "Next week": "下一周",
+    "A department is ranked with at least %(n)s cases behind the rate; the counts stand beside each rate.":
+        "一项比率背后至少有 %(n)s 件案件的部门才参与排名；每项比率旁列出件数。",
+    "Rank": "名次", "Nobody has enough cases this week.": "本周没有部门达到排名所需件数。",
+    "too few to rank": "件数不足，不排名", "Daily report on grid management": "网格化管理每日通报",
+    "generated %(at)s UTC from the case records": "由案件记录于 %(at)s（UTC）自动生成",
+    "Previous day": "前一天", "Next day": "后一天",
+    "%(reported)s reports came in and %(dispatched)s cases were dispatched; %(handled)s were handled, %(on_time)s of them on time, and %(closed)s closed. %(overdue)s cases are overdue now.":
+        "当日收到上报 %(reported)s 件，派遣 %(dispatched)s 件；处置 %(handled)s 件，按期处置率 %(on_time)s；结案 %(closed)s 件。当前超期 %(overdue)s 件。",
+    "By department": "各部门情况", "Month to date": "本月累计", "Hot topics of the day": "当日热点",
+    "day before": "前一日", "No reports this day.": "当日没有上报。", "Nothing overdue.": "没有超期案件。",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

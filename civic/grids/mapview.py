@@ -83,3 +83,29 @@ def grid_box(grid=None):
 
 def inside(box, lat, lng):
     return box[0] <= lng <= box[2] and box[1] <= lat <= box[3]
+
+
+SHADES = 5  # light to dark; 0 is "none"
+
+
+def shaded_map(box, counts):
+    """The level-2 grids inside `box`, each shaded by its count ({grid_id: n}):
+    0 unshaded, then five equal steps up to the largest count. For the supervisors'
+    map of open or overdue cases; each grid is a link to its list."""
+    project, width, height = _project(box)
+    top = max(counts.values(), default=0)
+    grids = []
+    for hit, geometry in get_index(current_app).nearby(shapely.box(*box)):
+        if getattr(hit, "level", 2) != 2:
+            continue
+        count = counts.get(hit.id, 0)
+        shade = -(-count * SHADES // top) if count else 0  # ceil: the largest count is the darkest
+        grids.append({"code": hit.code, "name": hit.name, "path": _path(geometry, project), "count": count,
+                      "shade": shade,
+                      "label": project(*shapely.Point(geometry.representative_point()).coords[0])})
+    legend = []  # (lowest, highest count, shade): the counts whose ceil(count * SHADES / top) is the shade
+    for shade in range(1, SHADES + 1) if top else ():
+        low, high = (shade - 1) * top // SHADES + 1, shade * top // SHADES
+        if low <= high:
+            legend.append((low, high, shade))
+    return {"width": width, "height": height, "grids": grids, "legend": legend}

@@ -10,7 +10,7 @@ no foreign key.
 """
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Integer
+from sqlalchemy import BigInteger, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -51,8 +51,35 @@ class DailyCaseStats(db.Model):
     category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
+DIMENSIONS = ("all", "department", "grid", "category")
+
+
+class DailyDimensionStats(db.Model):
+    """The same counters summed over all but one dimension: per day and
+    department, per day and grid, per day and category, and per day for
+    everything ("all", key 0). Kept in the same upsert as stats_daily, so a
+    view of departments over a month reads 30 rows per department instead of
+    every grid × category row: the unfiltered dashboards stay fast at 10
+    million cases. Filtered views (a grid's departments) read stats_daily."""
+    __tablename__ = "stats_daily_by"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(12), primary_key=True)  # one of DIMENSIONS
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)       # the id; 0: none (or "all")
+
+
+class KeywordStats(db.Model):
+    """Cases per local day whose description has the word (jieba; keywords.py)."""
+    __tablename__ = "stats_keywords"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    word: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
 # The counters as columns, written out once here rather than 40 times by hand.
-for _name in ALL_COUNTERS:
-    _type = BigInteger if _name.endswith("_sum") else Integer
-    setattr(DailyCaseStats, _name, mapped_column(_name, _type, nullable=False, server_default="0"))
-del _name, _type
+for _model in (DailyCaseStats, DailyDimensionStats):
+    for _name in ALL_COUNTERS:
+        _type = BigInteger if _name.endswith("_sum") else Integer
+        setattr(_model, _name, mapped_column(_name, _type, nullable=False, server_default="0"))
+del _model, _name, _type

@@ -14,12 +14,24 @@ Volume is `dispatched`: the times cases arrived at the department (re-routes in)
 Median and p90 of the minutes to acknowledge and to resolve are estimated from
 the histogram (linear within a bucket; in the open last bucket, its lower edge).
 """
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import case, func, select
 
 from ..extensions import db
-from .models import ACK_BUCKETS, BUCKET_EDGES, COUNTERS, RESOLVE_BUCKETS, DailyCaseStats
+from .models import (ACK_BUCKETS, BUCKET_EDGES, COUNTERS, RESOLVE_BUCKETS, DailyCaseStats, DailyDimensionStats,
+                     KeywordStats)
 
 T = DailyCaseStats.__table__
+B = DailyDimensionStats.__table__
+ALL_SUMMED = COUNTERS + ACK_BUCKETS + RESOLVE_BUCKETS
+# What each rate divides: the counts shown beside a rate, and the ranking's minimum.
+RATE_NUMERATORS = {"ack_on_time_rate": "acknowledged_on_time", "handled_on_time_rate": "handled_on_time",
+                   "satisfaction_rate": "satisfied_or_basic", "reopen_rate": "reopened", "rework_rate": "rework",
+                   "return_rate": "returned"}
+RATE_DENOMINATORS = {"ack_on_time_rate": "acknowledged", "handled_on_time_rate": "handled",
+                     "satisfaction_rate": "ratings", "reopen_rate": "handled", "rework_rate": "handled",
+                     "return_rate": "dispatched"}
 
 
 def percentile(histogram, q):
@@ -55,6 +67,11 @@ def department_performance(start_day, end_day, department_ids=None):
     return [_figures(row._mapping) for row in db.session.execute(stmt)]
 
 
+def empty_figures():
+    """The figures of nothing: zero counts, no rates."""
+    return _figures({"department_id": None, **{c: 0 for c in ALL_SUMMED}})
+
+
 def _figures(row):
     n = {c: int(row[c]) for c in COUNTERS}
     ack = [int(row[c]) for c in ACK_BUCKETS]
@@ -66,6 +83,7 @@ def _figures(row):
         **n,
         "ack_on_time_rate": _rate(n["acknowledged_on_time"], n["acknowledged"]),
         "handled_on_time_rate": _rate(n["handled_on_time"], n["handled"]),
+        "satisfied_or_basic": n["satisfied"] + n["basic"],
         "satisfaction_rate": _rate(n["satisfied"] + n["basic"], n["ratings"]),
         "reopen_rate": _rate(n["reopened"], n["handled"]),
         "rework_rate": _rate(n["rework"], n["handled"]),
@@ -77,3 +95,162 @@ def _figures(row):
         "resolve_minutes_median": percentile(resolve, 0.5),
         "resolve_minutes_p90": percentile(resolve, 0.9),
     }
+
+
+# -- the dashboards' questions -------------------------------------------------------
+
+DIMENSIONS = ("department", "grid", "category")
+
+
+def _sums(table):
+    return [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in ALL_SUMMED]
+
+
+def performance(start_day, end_day, by="department", *, department_id=None, grid_ids=None, category_id=None):
+    """Figures per department, grid or category (`by`) over start_day..end_day,
+    as {key_id or None: figures}. With no filter, one indexed read of the
+    per-dimension roll-up (a row per day and key); with filters, the fine roll-up
+    restricted to them."""
+    if by not in DIMENSIONS:
+        raise ValueError(by)
+    filters = _fine_filters(department_id, grid_ids, category_id)
+    if filters:
+        key = T.c[f"{by}_id"]
+        stmt = select(key.label("key_id"), *_sums(T)).where(T.c.day >= start_day, T.c.day <= end_day, *filters)
+    else:
+        key = B.c.key_id
+        stmt = select(key.label("key_id"), *_sums(B)).where(B.c.dimension == by, B.c.day >= start_day,
+                                                            B.c.day <= end_day)
+    rows = db.session.execute(stmt.group_by(key)).mappings()
+    return {row["key_id"] or None: _figures({**row, "department_id": row["key_id"]}) for row in rows}
+
+
+def totals(start_day, end_day, *, department_id=None, grid_ids=None, category_id=None):
+    """The figures of everything (or of the filtered part) over the period, one dict."""
+    filters = _fine_filters(department_id, grid_ids, category_id)
+    if filters:
+        stmt = select(*_sums(T)).where(T.c.day >= start_day, T.c.day <= end_day, *filters)
+    else:
+        stmt = select(*_sums(B)).where(B.c.dimension == "all", B.c.day >= start_day, B.c.day <= end_day)
+    row = db.session.execute(stmt).mappings().one()
+    return _figures({**row, "department_id": None})
+
+
+def daily(start_day, end_day, *, department_id=None, grid_ids=None, category_id=None):
+    """[(day, figures)] for every day of the period, days without activity included (zeros)."""
+    filters = _fine_filters(department_id, grid_ids, category_id)
+    if filters:
+        stmt = select(T.c.day, *_sums(T)).where(T.c.day >= start_day, T.c.day <= end_day, *filters).group_by(T.c.day)
+    else:
+        stmt = (select(B.c.day, *_sums(B)).where(B.c.dimension == "all", B.c.day >= start_day, B.c.day <= end_day)
+                .group_by(B.c.day))
+    found = {row["day"]: row for row in db.session.execute(stmt).mappings()}
+    zero = {c: 0 for c in ALL_SUMMED}
+    days = [start_day + timedelta(days=n) for n in range((end_day - start_day).days + 1)]
+    return [(day, _figures({**(found.get(day) or zero), "department_id": None})) for day in days]
+
+
+def _fine_filters(department_id, grid_ids, category_id):
+    filters = []
+    if department_id is not None:
+        filters.append(T.c.department_id == (department_id or 0))
+    if grid_ids is not None:
+        filters.append(T.c.grid_id.in_([g or 0 for g in grid_ids]))
+    if category_id is not None:
+        filters.append(T.c.category_id == category_id)
+    return filters
+
+
+def ranking(start_day, end_day, rate, minimum):
+    """Departments ranked by `rate` ("handled_on_time_rate" or
+    "satisfaction_rate") over the period: (ranked, unranked). A department is
+    ranked when the rate's denominator (handled cases, ratings) reaches
+    `minimum`; ties share a rank (standard competition ranking: 1, 1, 3), broken
+    for display by the larger count. Unranked departments are listed with their
+    counts, so nobody wonders where they went."""
+    denominator = RATE_DENOMINATORS[rate]
+    figures = [f for key, f in performance(start_day, end_day, "department").items() if key is not None]
+    ranked = sorted((f for f in figures if f[denominator] >= minimum),
+                    key=lambda f: (-f[rate], -f[denominator], f["department_id"]))
+    previous, position = None, 0
+    for index, f in enumerate(ranked, 1):
+        if f[rate] != previous:
+            position, previous = index, f[rate]
+        f["rank"] = position
+    # Below the minimum but with some cases: listed unranked. None at all: left out.
+    unranked = sorted((f for f in figures if 0 < f[denominator] < minimum), key=lambda f: -f[denominator])
+    return ranked, unranked
+
+
+def keyword_counts(start_day, end_day, limit=None):
+    """{word: cases} of the period from stats_keywords, most frequent first."""
+    K = KeywordStats.__table__
+    total = func.sum(K.c.n)
+    stmt = (select(K.c.word, total.label("n")).where(K.c.day >= start_day, K.c.day <= end_day)
+            .group_by(K.c.word).order_by(total.desc(), K.c.word))
+    if limit:
+        stmt = stmt.limit(limit)
+    return {row.word: int(row.n) for row in db.session.execute(stmt)}
+
+
+def hot_topics(end_day, days, *, spike_ratio=2.0, spike_min=5, keyword_limit=20):
+    """The last `days` days up to end_day against the `days` before them:
+    categories by reports with their change, keywords by cases, and spikes (at
+    least `spike_min` reports and `spike_ratio` times the previous period, or new)."""
+    start = end_day - timedelta(days=days - 1)
+    before_end = start - timedelta(days=1)
+    before_start = before_end - timedelta(days=days - 1)
+    now = performance(start, end_day, "category")
+    then = performance(before_start, before_end, "category")
+    categories = []
+    for key in set(now) | set(then):
+        current, previous = (now[key]["reported"] if key in now else 0), (then[key]["reported"] if key in then else 0)
+        if not current and not previous:
+            continue
+        categories.append(_trend(key, current, previous, spike_ratio, spike_min))
+    categories.sort(key=lambda t: (-t["current"], -t["change"], t["key"] or 0))
+    words_now = keyword_counts(start, end_day, limit=keyword_limit)
+    words_then = keyword_counts(before_start, before_end)
+    words = [_trend(word, n, words_then.get(word, 0), spike_ratio, spike_min) for word, n in words_now.items()]
+    return {"start": start, "end": end_day, "previous_start": before_start, "previous_end": before_end,
+            "categories": categories, "keywords": words}
+
+
+def _trend(key, current, previous, ratio, minimum):
+    change = current - previous
+    return {"key": key, "current": current, "previous": previous, "change": change,
+            "change_rate": (change / previous) if previous else None,
+            "spike": current >= minimum and (previous == 0 or current >= ratio * previous)}
+
+
+# -- what is open now (the case table, through its status index: open cases only) --------
+
+WORKING_STATUSES = ("dispatched", "acknowledged", "in_progress")
+
+
+def open_counts(now, by="grid"):
+    """{key_id or None: {"open", "overdue"}} of open cases now. Overdue: a
+    department still working on it past its resolve deadline. Reads the open
+    cases only (status index), never the closed bulk of the table."""
+    from ..cases.models import OPEN_STATUSES, Case
+
+    key = {"grid": Case.grid_id, "department": Case.department_id, "category": Case.category_id}[by]
+    overdue = func.sum(case((Case.status.in_(WORKING_STATUSES) & (Case.resolve_due_at < now), 1), else_=0))
+    stmt = (select(key.label("key_id"), func.count().label("open"), overdue.label("overdue"))
+            .where(Case.status.in_(sorted(OPEN_STATUSES))).group_by(key))
+    return {row.key_id: {"open": int(row.open), "overdue": int(row.overdue or 0)} for row in db.session.execute(stmt)}
+
+
+def overdue_cases(now, *, department_id=None, grid_ids=None, category_id=None, limit=200):
+    """Cases past their resolve deadline that a department is still working on,
+    the longest overdue first."""
+    from ..cases.models import Case
+
+    stmt = select(Case).where(Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now)
+    if department_id is not None:
+        stmt = stmt.where(Case.department_id == department_id)
+    if grid_ids is not None:
+        stmt = stmt.where(Case.grid_id.in_(grid_ids))
+    if category_id is not None:
+        stmt = stmt.where(Case.category_id == category_id)
+    return db.session.scalars(stmt.order_by(Case.resolve_due_at).limit(limit)).all()

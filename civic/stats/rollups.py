@@ -37,9 +37,13 @@ from sqlalchemy import Date, bindparam, delete, select, text
 from ..cases.models import Case, CaseEvent
 from ..extensions import db
 from ..grids.models import Department
-from .models import ACK_BUCKETS, ALL_COUNTERS, BUCKET_EDGES, KEY, RESOLVE_BUCKETS, DailyCaseStats
+from .keywords import keywords
+from .models import (ACK_BUCKETS, ALL_COUNTERS, BUCKET_EDGES, KEY, RESOLVE_BUCKETS, DailyCaseStats,
+                     DailyDimensionStats, KeywordStats)
 
 TABLE = DailyCaseStats.__table__
+BY_TABLE = DailyDimensionStats.__table__
+KEYWORDS = KeywordStats.__table__
 BATCH = 5000
 
 
@@ -123,6 +127,13 @@ def local_day(at, tz):
     return at.replace(tzinfo=timezone.utc).astimezone(tz).date()
 
 
+def today():
+    """Today's local date (TIMEZONE)."""
+    from ..timeutil import utcnow
+
+    return local_day(utcnow(), _zone())
+
+
 def _zone():
     return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
@@ -134,14 +145,23 @@ def _key(day, department_id, state):
 # -- the live path -------------------------------------------------------------
 
 def upsert(session, key, counts):
-    """Add `counts` to the row `key` in one statement: INSERT … ON CONFLICT DO
-    UPDATE SET n = n + excluded.n, atomic on SQLite (≥ 3.24) and PostgreSQL, so
-    two transactions adding to the same row both count. `session`: a Session or
-    a Connection."""
+    """Add `counts` to the row `key` of stats_daily and to its four rows of
+    stats_daily_by (the day's department, grid, category and "all"), each in one
+    statement: INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n, atomic on
+    SQLite (≥ 3.24) and PostgreSQL, so two transactions adding to the same row
+    both count. `session`: a Session or a Connection."""
     if not counts:
         return
     names = tuple(sorted(counts))
     session.execute(_upsert_statement(names), {**dict(zip(KEY, key)), **counts})
+    session.execute(_upsert_by_statement(names), [{"day": key[0], "dimension": dimension, "key_id": key_id, **counts}
+                                                   for dimension, key_id in dimension_keys(key)])
+
+
+def dimension_keys(key):
+    """The (dimension, key_id) rows of stats_daily_by that a stats_daily key adds to."""
+    _day, department_id, grid_id, category_id = key
+    return (("all", 0), ("department", department_id), ("grid", grid_id), ("category", category_id))
 
 
 @functools.lru_cache(maxsize=512)
@@ -149,11 +169,25 @@ def _upsert_statement(names):
     """One statement per set of counters, built once. Plain SQL, the same on both
     backends: SQLAlchemy does not cache the compiled form of its dialects'
     on_conflict_do_update, and compiling it anew cost milliseconds an event."""
-    columns = ", ".join(KEY + names)
-    values = ", ".join(f":{c}" for c in KEY + names)
-    adds = ", ".join(f"{c} = stats_daily.{c} + excluded.{c}" for c in names)
-    return text(f"INSERT INTO stats_daily ({columns}) VALUES ({values}) "
-                f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {adds}").bindparams(bindparam("day", type_=Date))
+    return _adding_upsert("stats_daily", KEY, names)
+
+
+@functools.lru_cache(maxsize=512)
+def _upsert_by_statement(names):
+    return _adding_upsert("stats_daily_by", ("day", "dimension", "key_id"), names)
+
+
+def _adding_upsert(table, key, names):
+    columns = ", ".join(key + names)
+    values = ", ".join(f":{c}" for c in key + names)
+    adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in names)
+    return text(f"INSERT INTO {table} ({columns}) VALUES ({values}) "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}").bindparams(bindparam("day", type_=Date))
+
+
+_KEYWORD_UPSERT = text("INSERT INTO stats_keywords (day, word, n) VALUES (:day, :word, 1) "
+                       "ON CONFLICT (day, word) DO UPDATE SET n = stats_keywords.n + 1"
+                       ).bindparams(bindparam("day", type_=Date))
 
 
 def _live_state(case):
@@ -162,9 +196,14 @@ def _live_state(case):
 
 
 def on_case_opened(case, event, **_):
-    """A new report: one more `reported` for its day, grid, category and routed department."""
+    """A new report: one more `reported` for its day, grid, category and routed
+    department, and one more case for each keyword of its description."""
     state = _live_state(case)
-    upsert(db.session, _key(local_day(event.created_at, _zone()), state.department_id, state), {"reported": 1})
+    day = local_day(event.created_at, _zone())
+    upsert(db.session, _key(day, state.department_id, state), {"reported": 1})
+    words = keywords(case.description)
+    if words:
+        db.session.execute(_KEYWORD_UPSERT, [{"day": day, "word": word} for word in words])
 
 
 def on_action_applied(case, event, actor=None, rule=None, **_):
@@ -215,21 +254,43 @@ def _initial_state(department_id, grid_id, category_id, ack_due_at, resolve_due_
 # -- the rebuild -----------------------------------------------------------------
 
 def rebuild(session=None):
-    """Empty the roll-up and count every event again, in one transaction (commits).
-    Streams events case by case in batches of plain rows (no ORM objects);
-    returns (events read, rows written). Replayable and idempotent."""
+    """Empty the roll-ups and count every event (and every description) again, in
+    one transaction (commits). Streams events case by case in batches of plain
+    rows (no ORM objects); returns (events read, stats_daily rows written).
+    Replayable and idempotent."""
     session = session or db.session
     if session.get_bind().dialect.name == "postgresql":
         # Live upserts wait for us, so none is lost or counted twice around the refill.
-        session.execute(text("LOCK TABLE stats_daily IN EXCLUSIVE MODE"))
-    session.execute(delete(TABLE))  # on SQLite this takes the write lock first, to the same end
+        session.execute(text("LOCK TABLE stats_daily, stats_daily_by, stats_keywords IN EXCLUSIVE MODE"))
+    for table in (TABLE, BY_TABLE, KEYWORDS):
+        session.execute(delete(table))  # on SQLite the first takes the write lock, to the same end
     totals, events = _count_all(session)
-    rows = [{**dict(zip(KEY, key)), **{c: counts.get(c, 0) for c in ALL_COUNTERS}}
-            for key, counts in totals.items()]
-    for start in range(0, len(rows), BATCH):
-        session.execute(TABLE.insert(), rows[start:start + BATCH])
+    by_dimension = {}
+    for key, counts in totals.items():
+        for dimension, key_id in dimension_keys(key):
+            into = by_dimension.setdefault((key[0], dimension, key_id), {})
+            for name, value in counts.items():
+                into[name] = into.get(name, 0) + value
+    rows = [{**dict(zip(KEY, key)), **{c: counts.get(c, 0) for c in ALL_COUNTERS}} for key, counts in totals.items()]
+    by_rows = [{"day": day, "dimension": dimension, "key_id": key_id, **{c: counts.get(c, 0) for c in ALL_COUNTERS}}
+               for (day, dimension, key_id), counts in by_dimension.items()]
+    word_rows = [{"day": day, "word": word, "n": n} for (day, word), n in _count_keywords(session).items()]
+    for table, batch in ((TABLE, rows), (BY_TABLE, by_rows), (KEYWORDS, word_rows)):
+        for start in range(0, len(batch), BATCH):
+            session.execute(table.insert(), batch[start:start + BATCH])
     session.commit()
     return events, len(rows)
+
+
+def _count_keywords(session):
+    """{(day, word): cases} over every case's description, by the day it was reported."""
+    tz, counts = _zone(), {}
+    stmt = select(Case.received_at, Case.description).execution_options(yield_per=BATCH)
+    for received_at, description in session.execute(stmt):
+        day = local_day(received_at, tz)
+        for word in keywords(description):
+            counts[(day, word)] = counts.get((day, word), 0) + 1
+    return counts
 
 
 def _count_all(session):
