@@ -366,7 +366,7 @@ ZH = {
         "一项比率背后至少有 %(n)s 件案件的部门才参与排名；每项比率旁列出件数。",
     "Rank": "名次", "Nobody has enough cases this week.": "本周没有部门达到排名所需件数。",
     "too few to rank": "件数不足，不排名", "Daily report on grid management": "网格化管理每日通报",
-    "generated %(at)s UTC from the case records": "由案件记录于 %(at)s（UTC）自动生成",
+    "generated %(at)s from the case records": "由案件记录于 %(at)s 自动生成",
     "Previous day": "前一天", "Next day": "后一天",
     "%(reported)s reports came in and %(dispatched)s cases were dispatched; %(handled)s were handled, %(on_time)s of them on time, and %(closed)s closed. %(overdue)s cases are overdue now.":
         "当日收到上报 %(reported)s 件，派遣 %(dispatched)s 件；处置 %(handled)s 件，按期处置率 %(on_time)s；结案 %(closed)s 件。当前超期 %(overdue)s 件。",

@@ -1,0 +1,72 @@
+"""The supervisors' figures in Debian's Chromium on the demo county: the weekly
+ranking and the performance page on a desktop (1280×800) and a tablet
+(768×1024), the daily report as printed (A4), the map, clicking through from a
+grid to its list. Screenshots: test-artifacts/figures-*.png."""
+import pytest
+
+from civic.extensions import db
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppProcess
+from tests.e2e.test_hotline_page import web_login
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def figures_server(app, runner, tmp_path):
+    """The small demo county (60 cases): ranked from one case, so last week has a ranking to show."""
+    assert runner.invoke(args=["seed-demo", "--size", "small"]).exit_code == 0
+    db.session.remove()
+    server = AppProcess(app, tmp_path / "server.log")
+    server.env["CIVIC_RANKING_MIN_CASES"] = "1"
+    yield server.start()
+    server.stop()
+
+
+def test_ranking_performance_report_and_map(figures_server, playwright_instance):
+    field_server = figures_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN").new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        web_login(page, field_server.url, "supervisor")
+        page.click("a[href='/dashboard/performance']")  # from the nav
+        page.wait_for_selector("table.stats-table tbody tr")
+        assert page.locator("svg.chart.lines").count() == 2
+        assert page.locator("table.stats-table tbody tr").count() >= 5
+        page.screenshot(path=ARTIFACTS / "figures-performance.png", full_page=True)
+
+        page.click(".stats-nav a[href='/dashboard/ranking']")
+        page.wait_for_selector("section.board[data-rate=handled_on_time_rate] table.ranking")
+        board = page.locator("section.board[data-rate=handled_on_time_rate]")
+        assert board.locator("td.rank").count() >= 1
+        assert board.locator("svg.chart.bars rect.bar").count() == board.locator("td.rank").count()
+        assert board.locator("td.rank").first.inner_text() == "1"
+        page.screenshot(path=ARTIFACTS / "figures-ranking.png", full_page=True)
+        page.set_viewport_size({"width": 768, "height": 1024})  # a supervisor's tablet
+        page.screenshot(path=ARTIFACTS / "figures-ranking-tablet.png")
+        page.set_viewport_size({"width": 1280, "height": 800})
+
+        page.click(".stats-nav a[href='/dashboard/report']")
+        page.wait_for_selector("p.summary")
+        page.emulate_media(media="print")
+        assert not page.locator(".stats-nav").is_visible()  # the print layout drops the navigation
+        page.screenshot(path=ARTIFACTS / "figures-report-print.png", full_page=True)
+        page.emulate_media(media="screen")
+        with page.expect_download() as download:
+            page.click("a[href^='/dashboard/report.xlsx']")
+        assert download.value.suggested_filename.endswith(".xlsx")
+
+        page.click(".stats-nav a[href='/dashboard/map']")
+        page.wait_for_selector(".grid-map svg a")
+        page.screenshot(path=ARTIFACTS / "figures-map.png", full_page=True)
+        busiest = max(page.locator(".grid-map svg a").all(), key=lambda a: int(a.get_attribute("data-count")))
+        count = int(busiest.get_attribute("data-count"))
+        busiest.click()
+        page.wait_for_selector("table.case-list")
+        assert page.locator("table.case-list tr[data-ref]").count() == count
+        assert errors == []
+    finally:
+        browser.close()
