@@ -372,6 +372,8 @@ ZH = {
         "当日收到上报 %(reported)s 件，派遣 %(dispatched)s 件；处置 %(handled)s 件，按期处置率 %(on_time)s；结案 %(closed)s 件。当前超期 %(overdue)s 件。",
     "By department": "各部门情况", "Month to date": "本月累计", "Hot topics of the day": "当日热点",
     "day before": "前一日", "No reports this day.": "当日没有上报。", "Nothing overdue.": "没有超期案件。",
+    "%(n)s failed syncs in 24 h": "24 小时内 %(n)s 次同步失败", "last %(age)s": "最近一次 %(age)s",
+    "with failed syncs in 24 h": "台 24 小时内同步失败",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

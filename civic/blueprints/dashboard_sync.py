@@ -60,6 +60,7 @@ def sync_labels():
                     "no_heartbeat": _("no heartbeat"), "never_installed": _("app not installed")},
         "ago": {"now": _("just now"), "m": _("%(n)s min ago"), "h": _("%(n)s h ago"), "d": _("%(n)s d ago")},
         "waiting": _("oldest %(age)s"), "rejected": _("%(n)s refused"), "outdated": _("outdated"),
+        "failures": _("%(n)s failed syncs in 24 h"), "last_failure": _("last %(age)s"),
         "persisted": _("kept"), "not_persisted": _("may be cleared"), "push_on": _("Push on"),
         "push_off": _("No push"), "updated": _("Updated %(time)s"), "paused": _("Live updates paused"),
         "failed": _("Could not refresh; retrying"), "empty": _("Nobody here."),

@@ -10,9 +10,11 @@ What the figures come from (nothing is invented):
 - "last successful sync" is the later of the phone's own `last_sync_at` and its
   last heartbeat, because sync.js sends a heartbeat only after an outbox flush
   in which nothing failed (and reports the *previous* sync time in it);
-- sync failures: the heartbeat carries only `rejected` (reports the server
-  refused that wait in the outbox for the worker); the push columns come from
-  push_status();
+- sync failures: the heartbeat carries `rejected` (reports the server refused
+  that wait in the outbox for the worker) and `sync_failures`, the phone's
+  failed attempts of the last 24 hours with the last one's time and error (a
+  server error, or no answer while it believed it was online); the push columns
+  come from push_status();
 - "outdated": the app sends the shell's version hash (the shell page's
   app-version meta, i.e. field.shell_version), so that is what it is compared to.
 """
@@ -136,6 +138,10 @@ def _device_row(device, push, now, limits, current_version):
         "oldest_pending_age_seconds": _seconds(device.oldest_pending_at, now) if device.pending else None,
         "persisted": device.persisted, "storage_used": used, "storage_quota": quota,
         "storage_percent": round(100 * used / quota, 1) if used is not None and quota else None,
+        "sync_failures": device.sync_failures or 0,
+        "last_failure_at": isoformat(device.last_failure_at) if device.sync_failures else None,
+        "last_failure_age_seconds": _seconds(device.last_failure_at, now) if device.sync_failures else None,
+        "last_failure": device.last_failure if device.sync_failures else None,
     }
 
 
@@ -143,9 +149,9 @@ def _never_row(user, push):
     empty = dict.fromkeys(("device_id", "device", "app_version", "first_seen_at", "last_heartbeat_at",
                            "heartbeat_age_seconds", "last_sync_at", "sync_age_seconds", "oldest_pending_at",
                            "oldest_pending_age_seconds", "persisted", "storage_used", "storage_quota",
-                           "storage_percent"))
+                           "storage_percent", "last_failure_at", "last_failure_age_seconds", "last_failure"))
     return {**_person(user, push), **empty, "level": "never", "reasons": ["never_installed"],
-            "outdated": False, "pending": 0, "rejected": 0}
+            "outdated": False, "pending": 0, "rejected": 0, "sync_failures": 0}
 
 
 def _user_scope(filters):
@@ -191,6 +197,7 @@ def summarise(rows):
         "never_installed": sum(r["level"] == "never" for r in rows),
         "pending": sum(r["pending"] for r in devices),
         "rejected": sum(r["rejected"] for r in devices),
+        "failing": sum(1 for r in devices if r["sync_failures"]),
         "outdated": sum(r["outdated"] for r in devices),
     }
 

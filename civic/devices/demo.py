@@ -38,11 +38,14 @@ def _stale_days(days, pending):
     return make
 
 
-def _waiting(hours, pending, rejected=0):
+def _waiting(hours, pending, rejected=0, failures=0):
     def make(rng, now):
         seen = now - timedelta(minutes=rng.randint(2, 9))
-        return {"last_seen_at": seen, "last_sync_at": seen - timedelta(minutes=5), "pending": pending,
-                "rejected": rejected, "oldest_pending_at": now - timedelta(hours=hours)}
+        state = {"last_seen_at": seen, "last_sync_at": seen - timedelta(minutes=5), "pending": pending,
+                 "rejected": rejected, "oldest_pending_at": now - timedelta(hours=hours)}
+        if failures:  # a weak signal at the edge of town: uploads time out, the server answers 5xx
+            state.update(sync_failures=failures, last_failure_at=seen - timedelta(minutes=25), last_failure="network")
+        return state
     return make
 
 
@@ -59,7 +62,7 @@ def seed_devices(demo, current_version, now, seed=20261126):
     staff = [u for code in sorted(demo.staff_by_department) for u in demo.staff_by_department[code]]
     never = {workers[-1].id} | {u.id for u in staff[3::9]}
     troubles = {workers[1].id: _stale_days(3, 4), staff[0].id: _stale_days(6, 0),
-                workers[3].id: _waiting(2.2, 3), staff[1].id: _waiting(1.5, 1, rejected=1),
+                workers[3].id: _waiting(2.2, 3, failures=4), staff[1].id: _waiting(1.5, 1, rejected=1),
                 chiefs[0].id: _silent_since_morning}
     for n, user in enumerate(u for u in chiefs + workers + staff if u.id not in never):
         state = troubles.get(user.id, _fine)(rng, now)

@@ -26,6 +26,11 @@ class Device(db.Model):
     storage_used: Mapped[int | None] = mapped_column(BigInteger)
     storage_quota: Mapped[int | None] = mapped_column(BigInteger)
     persisted: Mapped[bool | None]
+    # Failed sync attempts in the phone's last 24 h (server errors, or no answer
+    # while it believed it was online), and the last one's time and error code.
+    sync_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None]
+    last_failure: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -34,6 +34,12 @@ class Heartbeat:
     storage_used: int | None
     storage_quota: int | None
     persisted: bool | None
+    sync_failures: int = 0
+    last_failure_at: datetime | None = None
+    last_failure: str | None = None
+
+
+FAILURE_MAX = 64
 
 
 def parse_heartbeat(data):
@@ -48,6 +54,9 @@ def parse_heartbeat(data):
         storage_used=fields.count(data, "storage_used", BYTES_MAX),
         storage_quota=fields.count(data, "storage_quota", BYTES_MAX),
         persisted=fields.flag(data, "persisted"),
+        sync_failures=fields.count(data, "sync_failures", COUNT_MAX, default=0),
+        last_failure_at=fields.timestamp(data, "last_failure_at"),
+        last_failure=fields.text(data, "last_failure", FAILURE_MAX) or None,
     )
 
 
@@ -71,6 +80,9 @@ def record_heartbeat(user, data, *, user_agent=None, now=None):
         "storage_used": beat.storage_used,
         "storage_quota": beat.storage_quota,
         "persisted": beat.persisted,
+        "sync_failures": beat.sync_failures,
+        "last_failure_at": beat.last_failure_at,
+        "last_failure": beat.last_failure,
         "last_seen_at": now,
     }
     statement = _insert().values(device_id=beat.device_id, first_seen_at=now, **values)

@@ -95,6 +95,11 @@ BAD = [
     ("storage_quota true", {"storage_quota": True}, "storage_quota"),
     ("persisted string", {"persisted": "yes"}, "persisted"),
     ("persisted number", {"persisted": 1}, "persisted"),
+    ("sync_failures negative", {"sync_failures": -1}, "sync_failures"),
+    ("sync_failures string", {"sync_failures": "2"}, "sync_failures"),
+    ("last_failure_at garbage", {"last_failure_at": "soon"}, "last_failure_at"),
+    ("last_failure too long", {"last_failure": "x" * 65}, "last_failure"),
+    ("last_failure number", {"last_failure": 503}, "last_failure"),
 ]
 
 

@@ -135,3 +135,26 @@ def test_user_agent_summary():
     assert summarise_user_agent(ANDROID) == "Android 14 · Chrome 120"
     assert summarise_user_agent("Mozilla/5.0 (Linux; Android 13) MicroMessenger/8.0.44 Chrome/111") == "Android 13 · WeChat 8"
     assert summarise_user_agent(None) is None
+
+
+def test_recent_sync_failures_are_shown_with_the_last_error(client, county, api_as):
+    """A phone whose last day had three failed syncs (the last a 503) says so in
+    its heartbeat; the dashboard shows the count, when and what, and counts it."""
+    at = utcnow() - timedelta(minutes=20)
+    body = {"device_id": "flaky", "app_version": "v", "pending": 2, "sync_failures": 3,
+            "last_failure_at": at.isoformat() + "Z", "last_failure": "HTTP 503"}
+    api = api_as(county.worker)
+    assert api.client.post("/api/v1/devices/heartbeat", json=body, headers=api.headers).status_code == 200
+    data = board(client)
+    row = by_user(data)["worker"]
+    assert (row["sync_failures"], row["last_failure"]) == (3, "HTTP 503")
+    assert 19 * 60 <= row["last_failure_age_seconds"] <= 21 * 60
+    assert data["summary"]["failing"] == 1
+    page = client.get("/dashboard/sync").get_data(as_text=True)
+    assert "24 小时内 3 次同步失败" in page
+    assert "HTTP 503" in page
+    # The next heartbeat after a clean day clears it.
+    body.update(sync_failures=0, last_failure_at=None, last_failure=None)
+    api.client.post("/api/v1/devices/heartbeat", json=body, headers=api.headers)
+    row = by_user(board(client))["worker"]
+    assert (row["sync_failures"], row["last_failure"]) == (0, None)

@@ -177,6 +177,14 @@ def test_server_errors_and_429_are_retried_and_a_422_waits_for_the_worker(field_
     assert count(Case, Case.client_id == record["client_id"]) == 1
     context.unroute("**/api/v1/reports")
 
+    def failures_reported():  # the heartbeat after the sync tells the supervisors about the two failures
+        db.session.remove()
+        device = db.session.scalar(select(Device).join(User).where(User.username == "worker001")
+                                   .order_by(Device.last_seen_at.desc()).limit(1))
+        return device is not None and (device.sync_failures, device.last_failure) == (2, "HTTP 500")
+
+    wait_until(page, failures_reported, message="the failed syncs in the heartbeat")
+
     # The category is withdrawn on the server while the report waits: a real 422.
     context.set_offline(True)
     make_report(page, "orientation/landscape_3.jpg")

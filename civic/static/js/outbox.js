@@ -139,6 +139,9 @@ function errorOf(failure) {
   return { status: failure.status, code, message, field, case: failure.error?.case || null, at: Date.now() };
 }
 
+// What the last retryable failure was ("HTTP 503", "network"), for the flush's result.
+let lastTransient = null;
+
 async function sendOne(record) {
   try {
     const { data } = await api(record.url, { method: "POST", form: formFor(record), timeout: UPLOAD_TIMEOUT_MS });
@@ -156,6 +159,7 @@ async function sendOne(record) {
       await patch(record.client_id, {
         status: "pending", attempts, next_attempt_at: Date.now() + wait * 1000, last_error: errorOf(failure),
       });
+      lastTransient = failure.isNetwork || !failure.status ? "network" : `HTTP ${failure.status}`;
       return failure.isNetwork ? "offline" : "failed";
     }
     // 409 and every other 4xx: the same request will never succeed.
@@ -165,7 +169,8 @@ async function sendOne(record) {
 }
 
 async function flushUnlocked(force) {
-  const result = { sent: 0, rejected: 0, failed: 0, offline: false, auth: false };
+  const result = { sent: 0, rejected: 0, failed: 0, offline: false, auth: false, error: null };
+  lastTransient = null;
   const user = await currentUser();
   if (!user || !(await getToken())) {
     result.auth = true;
@@ -189,6 +194,7 @@ async function flushUnlocked(force) {
     else if (outcome === "auth") { result.auth = true; await markAuthRequired(); break; }
   }
   await dropOldSent();
+  result.error = lastTransient;
   return result;
 }
 

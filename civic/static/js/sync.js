@@ -21,6 +21,28 @@ async function storageFacts() {
   };
 }
 
+// Failed sync attempts of the last day, for the supervisors: a server error, or
+// no answer while the phone believed it was online (no signal is not a failure).
+const FAILURES = "sync_failures";
+const DAY_MS = 86400000;
+
+async function recentFailures() {
+  const now = Date.now();
+  return ((await getValue(FAILURES)) || []).filter((f) => now - f.at < DAY_MS);
+}
+
+async function recordFailure(code) {
+  const kept = (await recentFailures()).slice(-49);
+  kept.push({ at: Date.now(), code: String(code || "error").slice(0, 64) });
+  await setValue(FAILURES, kept);
+}
+
+async function failureFacts() {
+  const recent = await recentFailures();
+  const last = recent[recent.length - 1];
+  return { sync_failures: recent.length, last_failure_at: last ? iso(last.at) : null, last_failure: last ? last.code : null };
+}
+
 export async function heartbeat(appVersion) {
   const counts = await outbox.summary();
   await api("/api/v1/devices/heartbeat", {
@@ -33,6 +55,7 @@ export async function heartbeat(appVersion) {
       oldest_pending_at: iso(counts.oldest_pending_at),
       last_sync_at: iso(await lastSyncAt()),
       ...(await storageFacts()),
+      ...(await failureFacts()),
     },
   });
 }
@@ -42,6 +65,7 @@ export async function heartbeat(appVersion) {
 export async function syncNow({ force = false, appVersion = "unknown" } = {}) {
   const result = await outbox.flush({ force });
   if (result.busy || result.auth) return result;
+  if (result.failed || (result.offline && globalThis.navigator?.onLine)) await recordFailure(result.error);
   if (!result.offline && !result.failed) {
     try {
       await heartbeat(appVersion);
