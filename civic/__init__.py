@@ -84,9 +84,10 @@ def _register_blueprints(app):
     from .blueprints import api_accounts, auth_register  # noqa: F401  (residents' accounts: routes on api and auth)
     from .blueprints import dashboard_stats, dashboard_sync  # noqa: F401  (figures and sync: routes on dashboard)
     from .blueprints import api, api_rewards, auth, board, dashboard, field, hotline, main, media, posters, rewards  # noqa: F401
+    from .blueprints import open311, open311_keys
     from .errors import register_error_handlers
 
-    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards):
+    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards, open311, open311_keys):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
     _install_rate_limits(app)

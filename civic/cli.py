@@ -1,5 +1,6 @@
 """`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
-vapid-keys, push worker / send-due, cases chase, notify send-due, stats rebuild."""
+vapid-keys, push worker / send-due, cases chase, notify send-due, stats rebuild,
+open311 create-key / keys / revoke-key."""
 import json
 
 import click
@@ -16,6 +17,7 @@ push_cli = AppGroup("push", help="Web Push notifications: the background worker 
 cases_cli = AppGroup("cases", help="Case workflow jobs.")
 notify_cli = AppGroup("notify", help="Group notifications to departments' chat groups (webhooks).")
 stats_cli = AppGroup("stats", help="Statistics roll-ups for the dashboards.")
+open311_cli = AppGroup("open311", help="Open311 GeoReport v2: the api_keys other systems file requests with.")
 
 
 @users_cli.command("create")
@@ -183,7 +185,46 @@ def stats_rebuild_command():
     click.echo(f"{events} events counted into {rows} roll-up rows")
 
 
+@open311_cli.command("create-key")
+@click.argument("name")
+def open311_create_key_command(name):
+    """Make an api_key for the system NAME; the key is the last line printed (shown only now)."""
+    from .open311.services import create_key
+
+    try:
+        raw, key = create_key(name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="NAME") from None
+    click.echo(f"Open311 key {key.id} for {key.name} (keep it secret; it is not shown again):")
+    click.echo(raw)
+
+
+@open311_cli.command("keys")
+def open311_keys_command():
+    """List the api_keys: id, name, first characters, requests, last use, revoked."""
+    from .open311.models import ApiKey
+
+    for key in db.session.scalars(select(ApiKey).order_by(ApiKey.id)):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{key.requests} requests\t{state}")
+
+
+@open311_cli.command("revoke-key")
+@click.argument("key_id", type=int)
+def open311_revoke_key_command(key_id):
+    """Revoke the api_key KEY_ID: requests with it get 403 from now on."""
+    from .open311.models import ApiKey
+    from .open311.services import revoke_key
+
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise click.BadParameter(f"no key {key_id}", param_hint="KEY_ID")
+    revoke_key(key)
+    click.echo(f"Revoked the key of {key.name}.")
+
+
 def init_app(app):
-    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, notify_cli, stats_cli, seed_demo_command,
+    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, notify_cli, stats_cli, open311_cli,
+                    seed_demo_command,
                     catalogue_command, vapid_keys_command):
         app.cli.add_command(command)

@@ -48,6 +48,10 @@ HTTP_CODES = {
 
 
 def _http_error(exc):
+    if request.path.startswith("/open311/"):
+        from .blueprints.open311 import http_error
+
+        return http_error(exc)
     if not wants_json():
         if exc.code == 401:
             return exc  # the login manager's redirect handles pages
@@ -61,6 +65,11 @@ def _http_error(exc):
 def _unexpected(exc):
     db.session.rollback()
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    if request.path.startswith("/open311/"):
+        from .open311.formats import errors
+
+        fmt = "xml" if request.path.endswith(".xml") else "json"
+        return errors(fmt, 500, "Something went wrong on the server; nothing was saved. Please retry.")
     if wants_json():
         return ApiError(500, "server_error", "Something went wrong on the server; nothing was saved. Please retry.").to_response()
     return render_template("error.html", error=None), 500

@@ -8,4 +8,5 @@ from .notify.models import WebhookDelivery  # noqa: F401
 from .push.models import NotificationPreference, PushDelivery, PushSubscription  # noqa: F401
 from .posters.models import Poster  # noqa: F401
 from .rewards.models import PointEntry, Redemption, RewardItem  # noqa: F401
-from .stats.models import DailyCaseStats  # noqa: F401
+from .stats.models import DailyCaseStats, DailyDimensionStats, KeywordStats  # noqa: F401
+from .open311.models import ApiKey  # noqa: F401

@@ -374,6 +374,15 @@ ZH = {
     "day before": "前一日", "No reports this day.": "当日没有上报。", "Nothing overdue.": "没有超期案件。",
     "%(n)s failed syncs in 24 h": "24 小时内 %(n)s 次同步失败", "last %(age)s": "最近一次 %(age)s",
     "with failed syncs in 24 h": "台 24 小时内同步失败",
+    # Open311 keys (civic/blueprints/open311_keys.py, templates/open311/keys.html)
+    "Give the system a name of 1 to 100 characters.": "请填写系统名称（1 至 100 个字）。",
+    "The key of %(name)s no longer works.": "%(name)s 的密钥已停用。", "Open311 keys": "Open311 密钥",
+    "Other systems (a hotline, an app, a neighbouring city) file service requests at %(url)s with a key. Reading services and requests needs none.":
+        "其他系统（热线、App、相邻城市）凭密钥通过 %(url)s 提交诉求；查询服务类别和诉求无需密钥。",
+    "The new key": "新密钥", "Copy it now and give it to the system's operators: it is shown only this once.":
+        "请立即复制并交给该系统的运维人员：密钥只显示这一次。",
+    "System": "系统", "e.g. 12345 hotline": "例如：12345 热线", "Make a key": "生成密钥", "Key": "密钥",
+    "Requests": "诉求数", "Last used": "最近使用", "Revoke": "停用", "revoked": "已停用", "No keys yet.": "尚无密钥。",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

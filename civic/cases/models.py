@@ -31,6 +31,7 @@ class Channel(str, enum.Enum):
     RESIDENT = "resident"
     HOTLINE = "hotline"
     QR = "qr"
+    OPEN311 = "open311"  # filed by another system through GeoReport v2 (civic/open311/)
 
 
 class LocationSource(str, enum.Enum):

@@ -41,11 +41,12 @@ def record_event(case, action, actor=None, *, from_status=None, to_status=None, 
 
 def open_case(*, client_id, content_hash, channel, reporter, category, description, lat, lng,
               location_source, accuracy_m, address, captured_at, grid, department, deadlines,
-              photos, received_at=None, note=None, actor=None, caller_phone=None, poster=None):
+              photos, received_at=None, note=None, actor=None, caller_phone=None, poster=None, extra=None):
     """Add a new case with its photos and its first event; flushes, does not commit.
     `actor` files it when that is not the reporter (a hotline operator taking a
     call: no reporter account, the caller's number in `caller_phone`). `poster`: the
-    QR poster the report was started from, if any."""
+    QR poster the report was started from, if any. `extra`: more facts for the
+    report event's data (an Open311 request's attributes, media URL, contact)."""
     received_at = received_at or utcnow()
     case = Case(
         client_id=client_id,
@@ -75,7 +76,8 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
     # The routing and deadlines it started with: later actions may change them, and
     # the statistics replay a case's history from its events (civic/stats).
     event = record_event(case, "report", actor or reporter, to_status=case.status, note=note, at=received_at,
-                         data={"channel": channel, "photos": len(photos), "department_id": case.department_id,
+                         data={**(extra or {}), "channel": channel, "photos": len(photos),
+                               "department_id": case.department_id,
                                "ack_due_at": isoformat(deadlines[0]), "resolve_due_at": isoformat(deadlines[1])})
     case_opened.send(case, event=event)
     return case

@@ -1,0 +1,112 @@
+"""Open311 GeoReport v2 under /open311/v2/ (JSON or XML by the extension):
+discovery, services and their definitions, filing a request with an api_key,
+tokens, and reading requests. The logic is in civic/open311/; errors are the
+specification's list of {code, description}, in the format asked for."""
+from flask import Blueprint, current_app, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import csrf
+from ..open311 import services as o311
+from ..open311.formats import FORMATS, JSON_TYPE, XML_TYPE, answer, errors
+from ..open311.services import Open311Error
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+csrf.exempt(bp)  # other systems post with an api_key, not a browser session
+
+
+def _format(fmt):
+    if fmt not in FORMATS:
+        raise Open311Error(404, f"Unknown format '{fmt[:20]}': use .json or .xml.")
+    return fmt
+
+
+def requested_format():
+    """The format of the URL being answered (for errors raised before a view ran)."""
+    return "xml" if request.path.endswith(".xml") else "json"
+
+
+@bp.errorhandler(Open311Error)
+def _open311_error(error):
+    return errors(requested_format(), error.status, error.description)
+
+
+def http_error(error):
+    """An HTTP error on an Open311 URL (unknown path, wrong method, too large) in the specification's shape."""
+    description = error.description or error.name
+    if error.code == 404:
+        description = "Not found: no such service, request, token or endpoint."
+    response = errors(requested_format(), error.code, description)
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt):
+    fmt = _format(fmt)
+    config = current_app.config
+    base = url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
+    value = {
+        "changeset": config["OPEN311_CHANGESET"],
+        "contact": config["OPEN311_CONTACT"],
+        "key_service": config["OPEN311_KEY_SERVICE"],
+        "endpoints": [{"specification": o311.SPECIFICATION, "url": base, "changeset": config["OPEN311_CHANGESET"],
+                       "type": config["OPEN311_TYPE"], "formats": [XML_TYPE, JSON_TYPE]}],
+    }
+    return answer(fmt, value, "discovery")
+
+
+@bp.get("/services.<fmt>")
+def services(fmt):
+    fmt = _format(fmt)
+    return answer(fmt, [o311.service_dict(c) for c in o311.active_categories()], "services", "service")
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code, fmt):
+    fmt = _format(fmt)
+    category = o311.find_service(code)
+    if category is None:
+        raise Open311Error(404, f"No service '{code[:40]}'.")
+    return answer(fmt, o311.service_definition(category), "service_definition")
+
+
+@bp.post("/requests.<fmt>")
+def post_request(fmt):
+    fmt = _format(fmt)
+    key = o311.find_key(request.form.get("api_key"))
+    if key is None:
+        raise Open311Error(403, "api_key: missing or not valid.")
+    new = o311.parse_request(request.form)
+    case, created = o311.file_request(new, key)
+    value = [{"service_request_id": case.ref, "token": case.client_id, "service_notice": o311.filed_notice(case),
+              "account_id": new.contact.get("account_id")}]
+    return answer(fmt, value, "service_requests", "request", status=201 if created else 200)
+
+
+@bp.get("/tokens/<token>.<fmt>")
+def token(token, fmt):
+    fmt = _format(fmt)
+    case = o311.find_by_token(token)
+    if case is None:
+        raise Open311Error(404, "No request has this token.")
+    return answer(fmt, [{"service_request_id": case.ref, "token": token}], "service_requests", "request")
+
+
+@bp.get("/requests.<fmt>")
+def get_requests(fmt):
+    fmt = _format(fmt)
+    if request.args.get("service_request_id"):  # the ids alone: the other filters do not apply
+        found = o311.find_requests(request.args["service_request_id"])
+    else:
+        found = o311.list_requests(request.args)
+    return answer(fmt, [o311.request_dict(c) for c in found], "service_requests", "request")
+
+
+@bp.get("/requests/<ref>.<fmt>")
+def get_request(ref, fmt):
+    fmt = _format(fmt)
+    case = o311.find_request(ref)
+    if case is None:
+        raise Open311Error(404, f"No request '{ref[:40]}'.")
+    return answer(fmt, [o311.request_dict(case)], "service_requests", "request")
