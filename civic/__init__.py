@@ -1,5 +1,7 @@
 """Civic grid: grid-based city management, a Flask app and an offline-first PWA."""
 import os
+
+from werkzeug.routing import IntegerConverter
 from pathlib import Path
 
 from flask import Flask, g, request, session
@@ -80,14 +82,25 @@ def _init_services(app):
     install_stats(app)
 
 
+class RowIdConverter(IntegerConverter):
+    """<int:…> in every route stops at the largest id a row can have (a 32-bit
+    INTEGER on PostgreSQL): /cases/99999999999999999999 is a 404 from the
+    router, never an overflow in the database driver (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _register_blueprints(app):
+    app.url_map.converters["int"] = RowIdConverter  # before any rule is added
     from .blueprints import api_accounts, auth_register  # noqa: F401  (residents' accounts: routes on api and auth)
     from .blueprints import dashboard_stats, dashboard_sync  # noqa: F401  (figures and sync: routes on dashboard)
     from .blueprints import api, api_rewards, auth, board, dashboard, field, hotline, main, media, posters, rewards  # noqa: F401
-    from .blueprints import open311, open311_keys
+    from .blueprints import docs, open311, open311_keys
     from .errors import register_error_handlers
 
-    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards, open311, open311_keys):
+    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards, open311, open311_keys, docs):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
     _install_rate_limits(app)

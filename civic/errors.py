@@ -83,9 +83,10 @@ def register_error_handlers(app):
 
 
 def _refuse_nul_in_query():
-    """A NUL character in the query string is never meant: PostgreSQL refuses it
+    """A NUL character in the path or query string is never meant: PostgreSQL refuses it
     in text (a 500 if it reached a query), so every route answers 400 instead."""
     from flask import abort, request
 
-    if "\x00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
+    if ("\x00" in request.path or "\x00" in request.query_string.decode("latin-1")
+            or any("\x00" in v for v in request.args.values())):
         abort(400)

@@ -44,6 +44,8 @@ def authenticate(login, password):
     """The active user with this username or phone and password, else None."""
     if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
         return None
+    if len(login) > 64 or "\x00" in login:  # no such username or phone can exist (and PostgreSQL refuses NUL)
+        return None
     user = db.session.scalar(select(User).where(or_(User.username == login, User.phone == login)))
     if user is None or not user.active or not user.check_password(password):
         return None

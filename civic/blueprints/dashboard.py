@@ -79,7 +79,7 @@ def queue_bulk():
         uuid.UUID(batch)
     except ValueError:
         abort(400)
-    ids = [int(v) for v in request.form.getlist("case") if v.isdigit()][:QUEUE_LIMIT]
+    ids = [int(v) for v in request.form.getlist("case") if v.isascii() and v.isdigit() and len(v) < 10][:QUEUE_LIMIT]
     if action not in BULK_ACTIONS or not ids:
         flash(_("Tick the reports and choose a step."), "error")
         return redirect(url_for("dashboard.queue"), 303)

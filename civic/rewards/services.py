@@ -243,7 +243,7 @@ def redeem(user, item_id, client_id, now=None):
     existing = db.session.scalar(select(Redemption).where(Redemption.client_id == client_id))
     if existing is not None:
         return _replay(existing, user, item_id)
-    item = db.session.get(RewardItem, item_id)
+    item = db.session.get(RewardItem, item_id) if 0 < item_id < 2**31 else None  # an INTEGER id, at most
     if item is None or not item.active:
         raise ApiError(404, "not_found", "No such reward.", "item")
     now = now or utcnow()

@@ -56,7 +56,7 @@ def _assignee_id(data):
     value = data.get("assignee_id")
     if value is None:
         return None
-    if not fields.is_integer(value) or value <= 0:
+    if not fields.is_integer(value) or not 0 < value < 2**31:  # an INTEGER id on PostgreSQL
         raise invalid("assignee_id", "assignee_id must be a user id.")
     return value
 
