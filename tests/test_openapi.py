@@ -8,6 +8,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from openapi_spec_validator import validate
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
 from sqlalchemy import select
@@ -38,6 +39,7 @@ def live(app, runner, tmp_path):
 def test_the_document_is_openapi_3_1_and_describes_every_api_route(app, client):
     document = client.get("/api/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
+    validate(document)  # against the OpenAPI 3.1 meta-schema
     described = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     routes = set()
     for rule in app.url_map.iter_rules():
