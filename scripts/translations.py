@@ -374,6 +374,7 @@ ZH = {
     "day before": "前一日", "No reports this day.": "当日没有上报。", "Nothing overdue.": "没有超期案件。",
     "%(n)s failed syncs in 24 h": "24 小时内 %(n)s 次同步失败", "last %(age)s": "最近一次 %(age)s",
     "with failed syncs in 24 h": "台 24 小时内同步失败",
+    "%(n)s cases here": "此处 %(n)s 件", "cases close together": "相邻案件聚集",
     # Open311 keys (civic/blueprints/open311_keys.py, templates/open311/keys.html)
     "Give the system a name of 1 to 100 characters.": "请填写系统名称（1 至 100 个字）。",
     "The key of %(name)s no longer works.": "%(name)s 的密钥已停用。", "Open311 keys": "Open311 密钥",

@@ -184,18 +184,18 @@ def _report_day():
     return _date_arg("day") or today() - timedelta(days=1)
 
 
-def _daily_report(day):
-    now = utcnow()
-    table = unified_table(day, day, "department", now=now)
-    hot = queries.hot_topics(day, 1, **_spike_settings())
-    month = unified_table(day.replace(day=1), day, "department", now=now)
-    return table, month, hot
+def _daily_report(day, now):
+    """The day's and the month's unified tables (overdue now counted once for both) and the day's hot topics."""
+    overdue = queries.overdue_counts(now, "department")
+    table = unified_table(day, day, "department", now=now, overdue=overdue)
+    month = unified_table(day.replace(day=1), day, "department", now=now, overdue=overdue)
+    return table, month, queries.hot_topics(day, 1, **_spike_settings())
 
 
 @bp.get("/report")
 def report():
     day = _report_day()
-    table, month, hot = _daily_report(day)
+    table, month, hot = _daily_report(day, utcnow())
     categories = names("category")
     overdue = queries.overdue_cases(utcnow(), limit=30)
     return render_template("dashboard/report.html", day=day, table=table, month=month, columns=COLUMNS,
@@ -206,13 +206,10 @@ def report():
 @bp.get("/report.<fmt>")
 def report_export(fmt):
     day = _report_day()
-    table = unified_table(day, day, "department", now=utcnow())
     if fmt == "json":
-        table_json = to_json(table)
-        month = to_json(unified_table(day.replace(day=1), day, "department", now=utcnow()))
-        hot = queries.hot_topics(day, 1, **_spike_settings())
+        table, month, hot = _daily_report(day, utcnow())
         categories = names("category")
-        response = jsonify({"day": day.isoformat(), "table": table_json, "month_to_date": month,
+        response = jsonify({"day": day.isoformat(), "table": to_json(table), "month_to_date": to_json(month),
                             "hot_categories": [{"code": categories.get(c["key"], ("", ""))[0],
                                                 "name": categories.get(c["key"], ("", ""))[1],
                                                 **{k: c[k] for k in ("current", "previous", "change", "spike")}}
@@ -222,6 +219,7 @@ def report_export(fmt):
                                              for w in hot["keywords"]]})
         response.headers["Cache-Control"] = "no-store"
         return response
+    table = unified_table(day, day, "department", now=utcnow())
     return _export(table, fmt, f"daily-report-{day.isoformat()}", _("Daily report %(day)s", day=day.isoformat()))
 
 
@@ -257,9 +255,11 @@ def grid_map():
     measure = request.args.get("measure", "open")
     if measure not in ("open", "overdue"):
         abort(400, _("Unknown measure."))
-    counts = queries.open_counts(utcnow(), "grid")
+    now = utcnow()
+    counts = queries.open_counts(now, "grid")
     box = grid_box()
-    drawn = shaded_map(box, {key: value[measure] for key, value in counts.items() if key}) if box else None
+    drawn = (shaded_map(box, {key: value[measure] for key, value in counts.items() if key},
+                        queries.open_clusters(now, measure)) if box else None)
     for grid in (drawn or {}).get("grids", []):
         grid["href"] = url_for("dashboard.case_list", grid=grid["code"], state=measure)
     total = {name: sum(v[name] for v in counts.values()) for name in ("open", "overdue")}
@@ -271,24 +271,10 @@ def grid_map():
 def case_list():
     """Open or overdue cases of a grid, department or category: where the map,
     the report and the performance table send a click."""
-    from ..cases.models import OPEN_STATUSES, Case
-
     state = request.args.get("state", "overdue")
     if state not in ("open", "overdue"):
         abort(400, _("Unknown measure."))
-    filters = _filters()
     now = utcnow()
-    if state == "overdue":
-        cases = queries.overdue_cases(now, **filters)
-    else:
-        stmt = select(Case).where(Case.status.in_(sorted(OPEN_STATUSES)))
-        if "department_id" in filters:
-            stmt = stmt.where(Case.department_id == filters["department_id"])
-        if "grid_ids" in filters:
-            stmt = stmt.where(Case.grid_id.in_(filters["grid_ids"]))
-        if "category_id" in filters:
-            stmt = stmt.where(Case.category_id == filters["category_id"])
-        cases = db.session.scalars(stmt.order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at)
-                                   .limit(200)).all()
+    cases = queries.listed_cases(now, state, **_filters())
     return render_template("dashboard/cases.html", cases=cases, state=state, args=request.args, now=now,
                            **_choices())

@@ -88,10 +88,11 @@ def inside(box, lat, lng):
 SHADES = 5  # light to dark; 0 is "none"
 
 
-def shaded_map(box, counts):
+def shaded_map(box, counts, clusters=()):
     """The level-2 grids inside `box`, each shaded by its count ({grid_id: n}):
     0 unshaded, then five equal steps up to the largest count. For the supervisors'
-    map of open or overdue cases; each grid is a link to its list."""
+    map of open or overdue cases; each grid is a link to its list. `clusters`:
+    (lat, lng, n) of nearby cases, drawn as circles sized by n."""
     project, width, height = _project(box)
     top = max(counts.values(), default=0)
     grids = []
@@ -108,4 +109,7 @@ def shaded_map(box, counts):
         low, high = (shade - 1) * top // SHADES + 1, shade * top // SHADES
         if low <= high:
             legend.append((low, high, shade))
-    return {"width": width, "height": height, "grids": grids, "legend": legend}
+    biggest = max((n for _lat, _lng, n in clusters), default=0)
+    dots = [{"x": x, "y": y, "n": n, "r": round(2 + 10 * math.sqrt(n / biggest), 1)}
+            for lat, lng, n in clusters if inside(box, lat, lng) for x, y in [project(lng, lat)]]
+    return {"width": width, "height": height, "grids": grids, "legend": legend, "clusters": dots}

@@ -63,8 +63,9 @@ class DailyDimensionStats(db.Model):
     million cases. Filtered views (a grid's departments) read stats_daily."""
     __tablename__ = "stats_daily_by"
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # Dimension first: a view reads one dimension's rows for a run of days, a range of the key.
     dimension: Mapped[str] = mapped_column(String(12), primary_key=True)  # one of DIMENSIONS
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     key_id: Mapped[int] = mapped_column(Integer, primary_key=True)       # the id; 0: none (or "all")
 
 

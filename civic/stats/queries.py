@@ -16,7 +16,7 @@ the histogram (linear within a bucket; in the open last bucket, its lower edge).
 """
 from datetime import timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Integer, case, cast, func, select
 
 from ..extensions import db
 from .models import (ACK_BUCKETS, BUCKET_EDGES, COUNTERS, RESOLVE_BUCKETS, DailyCaseStats, DailyDimensionStats,
@@ -241,16 +241,73 @@ def open_counts(now, by="grid"):
     return {row.key_id: {"open": int(row.open), "overdue": int(row.overdue or 0)} for row in db.session.execute(stmt)}
 
 
-def overdue_cases(now, *, department_id=None, grid_ids=None, category_id=None, limit=200):
+CLUSTER_DEGREES = 0.004  # about 400 m north-south: a cell of the map's clusters
+
+
+def open_clusters(now, measure="open", cell=CLUSTER_DEGREES):
+    """Open (or overdue) cases grouped in map cells of `cell` degrees: [(lat, lng, n)]
+    at each cell's mean point, from ix_cases_status_due alone."""
+    from ..cases.models import OPEN_STATUSES, Case
+
+    if measure == "overdue":
+        where = (Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now)
+    else:
+        where = (Case.status.in_(sorted(OPEN_STATUSES)),)
+    # floor() on both databases: truncate after an offset that makes every value positive.
+    row_cell = cast(Case.lat / cell + 100000, Integer).label("row_cell")
+    column_cell = cast(Case.lng / cell + 100000, Integer).label("column_cell")
+    stmt = (select(func.avg(Case.lat), func.avg(Case.lng), func.count())
+            .where(*where, Case.lat.is_not(None)).group_by(row_cell, column_cell))
+    return [(float(lat), float(lng), int(n)) for lat, lng, n in db.session.execute(stmt)]
+
+
+def overdue_cases(now, **filters):
     """Cases past their resolve deadline that a department is still working on,
     the longest overdue first."""
-    from ..cases.models import Case
+    return listed_cases(now, "overdue", **filters)
 
-    stmt = select(Case).where(Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now)
+
+def listed_cases(now, state="overdue", *, department_id=None, grid_ids=None, category_id=None, limit=200):
+    """Open (or overdue) cases, soonest deadline first. The ids come from
+    ix_cases_status_due alone; only the `limit` cases shown are read, with their
+    department, grid and category."""
+    from sqlalchemy.orm import selectinload
+
+    from ..cases.models import OPEN_STATUSES, Case
+
+    if state == "overdue":
+        stmt = select(Case.id).where(Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now)
+    else:
+        stmt = select(Case.id).where(Case.status.in_(sorted(OPEN_STATUSES)))
     if department_id is not None:
         stmt = stmt.where(Case.department_id == department_id)
     if grid_ids is not None:
         stmt = stmt.where(Case.grid_id.in_(grid_ids))
     if category_id is not None:
         stmt = stmt.where(Case.category_id == category_id)
-    return db.session.scalars(stmt.order_by(Case.resolve_due_at).limit(limit)).all()
+    stmt = stmt.order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at, Case.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    ids = list(db.session.scalars(stmt))
+    if not ids:
+        return []
+    found = {c.id: c for c in db.session.scalars(
+        select(Case).where(Case.id.in_(ids))
+        .options(selectinload(Case.department), selectinload(Case.grid), selectinload(Case.category)))}
+    return [found[i] for i in ids if i in found]
+
+
+def overdue_counts(now, by, *, department_id=None, grid_ids=None, category_id=None):
+    """{key_id or None: overdue cases} (see overdue_cases), from the index alone."""
+    from ..cases.models import Case
+
+    key = {"grid": Case.grid_id, "department": Case.department_id, "category": Case.category_id}[by]
+    stmt = (select(key.label("key_id"), func.count().label("n"))
+            .where(Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now).group_by(key))
+    if department_id is not None:
+        stmt = stmt.where(Case.department_id == department_id)
+    if grid_ids is not None:
+        stmt = stmt.where(Case.grid_id.in_(grid_ids))
+    if category_id is not None:
+        stmt = stmt.where(Case.category_id == category_id)
+    return {row.key_id: int(row.n) for row in db.session.execute(stmt)}

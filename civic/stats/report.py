@@ -66,12 +66,15 @@ def names(by):
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-def unified_table(start, end, by="department", *, now, department_id=None, grid_ids=None, category_id=None):
+def unified_table(start, end, by="department", *, now, department_id=None, grid_ids=None, category_id=None,
+                  overdue=None):
     """The rows for the period, busiest first; departments (etc.) with no
-    activity and nothing overdue are left out. `now` is a naive UTC datetime."""
+    activity and nothing overdue are left out. `now` is a naive UTC datetime;
+    `overdue` ({key: cases overdue now}) when the caller has counted it already."""
     filters = {"department_id": department_id, "grid_ids": grid_ids, "category_id": category_id}
     figures = queries.performance(start, end, by, **filters)
-    overdue = _overdue_now(now, by, **filters)
+    if overdue is None:
+        overdue = queries.overdue_counts(now, by, **filters)
     labels = names(by)
     rows = []
     for key in set(figures) | {k for k, v in overdue.items() if v}:
@@ -83,17 +86,6 @@ def unified_table(start, end, by="department", *, now, department_id=None, grid_
     total = queries.totals(start, end, **filters)
     total["overdue_now"] = sum(overdue.values())
     return Table(by=by, start=start, end=end, rows=rows, total=total, generated_at=now)
-
-
-def _overdue_now(now, by, department_id=None, grid_ids=None, category_id=None):
-    if department_id is None and grid_ids is None and category_id is None:
-        return {k: v["overdue"] for k, v in queries.open_counts(now, by).items()}
-    counts = {}
-    for case in queries.overdue_cases(now, department_id=department_id, grid_ids=grid_ids,
-                                      category_id=category_id, limit=None):
-        key = getattr(case, f"{by}_id")
-        counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 # -- showing and exporting a value the same way everywhere ---------------------------

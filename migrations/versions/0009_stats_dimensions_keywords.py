@@ -38,11 +38,12 @@ def _counter_columns():
 
 def upgrade():
     op.create_table('stats_daily_by',
-    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('dimension', sa.String(length=12), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('key_id', sa.Integer(), nullable=False),
     *_counter_columns(),
-    sa.PrimaryKeyConstraint('day', 'dimension', 'key_id', name=op.f('pk_stats_daily_by'))
+    # dimension first: a view reads one dimension's rows for a run of days, a range of the key
+    sa.PrimaryKeyConstraint('dimension', 'day', 'key_id', name=op.f('pk_stats_daily_by'))
     )
     op.create_table('stats_keywords',
     sa.Column('day', sa.Date(), nullable=False),
