@@ -92,7 +92,7 @@ def shaded_map(box, counts, clusters=()):
     """The level-2 grids inside `box`, each shaded by its count ({grid_id: n}):
     0 unshaded, then five equal steps up to the largest count. For the supervisors'
     map of open or overdue cases; each grid is a link to its list. `clusters`:
-    (lat, lng, n) of nearby cases, drawn as circles sized by n."""
+    (lat, lng, n) of nearby cases, drawn as circles sized by n where n ≥ 2."""
     project, width, height = _project(box)
     top = max(counts.values(), default=0)
     grids = []
@@ -109,7 +109,8 @@ def shaded_map(box, counts, clusters=()):
         low, high = (shade - 1) * top // SHADES + 1, shade * top // SHADES
         if low <= high:
             legend.append((low, high, shade))
+    clusters = [(lat, lng, n) for lat, lng, n in clusters if n >= 2 and inside(box, lat, lng)]  # one case is no cluster
     biggest = max((n for _lat, _lng, n in clusters), default=0)
-    dots = [{"x": x, "y": y, "n": n, "r": round(2 + 10 * math.sqrt(n / biggest), 1)}
-            for lat, lng, n in clusters if inside(box, lat, lng) for x, y in [project(lng, lat)]]
+    dots = [{"x": x, "y": y, "n": n, "r": round(1.5 + 4.5 * math.sqrt(n / biggest), 1)}
+            for lat, lng, n in clusters for x, y in [project(lng, lat)]]
     return {"width": width, "height": height, "grids": grids, "legend": legend, "clusters": dots}
