@@ -279,12 +279,7 @@ def listed_cases(now, state="overdue", *, department_id=None, grid_ids=None, cat
         stmt = select(Case.id).where(Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now)
     else:
         stmt = select(Case.id).where(Case.status.in_(sorted(OPEN_STATUSES)))
-    if department_id is not None:
-        stmt = stmt.where(Case.department_id == department_id)
-    if grid_ids is not None:
-        stmt = stmt.where(Case.grid_id.in_(grid_ids))
-    if category_id is not None:
-        stmt = stmt.where(Case.category_id == category_id)
+    stmt = _where_case(stmt, department_id, grid_ids, category_id)
     stmt = stmt.order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at, Case.id)
     if limit:
         stmt = stmt.limit(limit)
@@ -304,10 +299,18 @@ def overdue_counts(now, by, *, department_id=None, grid_ids=None, category_id=No
     key = {"grid": Case.grid_id, "department": Case.department_id, "category": Case.category_id}[by]
     stmt = (select(key.label("key_id"), func.count().label("n"))
             .where(Case.status.in_(WORKING_STATUSES), Case.resolve_due_at < now).group_by(key))
+    stmt = _where_case(stmt, department_id, grid_ids, category_id)
+    return {row.key_id: int(row.n) for row in db.session.execute(stmt)}
+
+
+def _where_case(stmt, department_id, grid_ids, category_id):
+    """The department, grids and category filters on a query of cases."""
+    from ..cases.models import Case
+
     if department_id is not None:
         stmt = stmt.where(Case.department_id == department_id)
     if grid_ids is not None:
         stmt = stmt.where(Case.grid_id.in_(grid_ids))
     if category_id is not None:
         stmt = stmt.where(Case.category_id == category_id)
-    return {row.key_id: int(row.n) for row in db.session.execute(stmt)}
+    return stmt
