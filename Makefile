@@ -44,3 +44,5 @@ bench: setup
 	$(PY) bench/client_photos.py
 	$(PY) bench/push_fanout.py
 	$(PY) bench/dispatch.py
+	$(PY) bench/dashboard.py
+	$(PY) bench/dashboard.py --postgis

@@ -18,6 +18,7 @@ PUSH_RUNNER    inline | thread | rq: how notifications are sent in the backgroun
 PUSH_CONCURRENCY             requests in flight to push services at once (default 64)
 PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
+CIVIC_SECURE_COOKIES     1 behind TLS: the session and remember cookies are sent over https only
 CIVIC_RANKING_MIN_CASES  weekly ranking: cases a department needs behind a rate to be ranked (default 5)
 CIVIC_HOT_SPIKE_MIN, CIVIC_HOT_SPIKE_RATIO  hot topics: a spike has this many reports and this ratio (5, 2.0)
 CIVIC_REOPEN_DAYS  a closed case may be reopened this many days after closing (default 7)
@@ -102,7 +103,11 @@ def from_environment(instance_path):
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Behind TLS (production): cookies only over https.
+        "SESSION_COOKIE_SECURE": _flag_env("CIVIC_SECURE_COOKIES"),
+        "REMEMBER_COOKIE_SECURE": _flag_env("CIVIC_SECURE_COOKIES"),
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open on a phone all day still submits
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # The field app (PWA): map tiles, version, heartbeat, token expiry.
