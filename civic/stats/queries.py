@@ -14,9 +14,10 @@ Volume is `dispatched`: the times cases arrived at the department (re-routes in)
 Median and p90 of the minutes to acknowledge and to resolve are estimated from
 the histogram (linear within a bucket; in the open last bucket, its lower edge).
 """
+import functools
 from datetime import timedelta
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import Integer, bindparam, case, cast, func, select
 
 from ..extensions import db
 from .models import (ACK_BUCKETS, BUCKET_EDGES, COUNTERS, RESOLVE_BUCKETS, DailyCaseStats, DailyDimensionStats,
@@ -106,6 +107,48 @@ def _sums(table):
     return [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in ALL_SUMMED]
 
 
+@functools.lru_cache(maxsize=64)
+def _by_select(group):
+    """A read of stats_daily_by for one dimension (:dimension) and days :start..:end,
+    grouped by `group` ("key_id", "day" or None for one row). Built once: making
+    the 40 sums anew cost more than running the query on a short period."""
+    columns = ([B.c[group].label(group)] if group else []) + _sums(B)
+    stmt = select(*columns).where(B.c.dimension == bindparam("dimension"), B.c.day >= bindparam("start"),
+                                  B.c.day <= bindparam("end"))
+    return stmt.group_by(B.c[group]) if group else stmt
+
+
+@functools.lru_cache(maxsize=64)
+def _fine_select(group, department, grids, category):
+    """A read of stats_daily for days :start..:end restricted to a department
+    (:department_id), grids (:grid_ids) and a category (:category_id), as present."""
+    columns = ([T.c[group].label("key_id" if group.endswith("_id") else group)] if group else []) + _sums(T)
+    stmt = select(*columns).where(T.c.day >= bindparam("start"), T.c.day <= bindparam("end"))
+    if department:
+        stmt = stmt.where(T.c.department_id == bindparam("department_id"))
+    if grids:
+        stmt = stmt.where(T.c.grid_id.in_(bindparam("grid_ids", expanding=True)))
+    if category:
+        stmt = stmt.where(T.c.category_id == bindparam("category_id"))
+    return stmt.group_by(T.c[group]) if group else stmt
+
+
+def _read(group, dimension, start_day, end_day, department_id, grid_ids, category_id):
+    """Rows of the roll-up: stats_daily_by when nothing is filtered, else stats_daily."""
+    params = {"start": start_day, "end": end_day}
+    if department_id is None and grid_ids is None and category_id is None:
+        return db.session.execute(_by_select(group), {**params, "dimension": dimension}).mappings()
+    fine_group = {"key_id": f"{dimension}_id"}.get(group, group)
+    stmt = _fine_select(fine_group, department_id is not None, grid_ids is not None, category_id is not None)
+    if department_id is not None:
+        params["department_id"] = department_id or 0
+    if grid_ids is not None:
+        params["grid_ids"] = [g or 0 for g in grid_ids]
+    if category_id is not None:
+        params["category_id"] = category_id
+    return db.session.execute(stmt, params).mappings()
+
+
 def performance(start_day, end_day, by="department", *, department_id=None, grid_ids=None, category_id=None):
     """Figures per department, grid or category (`by`) over start_day..end_day,
     as {key_id or None: figures}. With no filter, one indexed read of the
@@ -113,52 +156,22 @@ def performance(start_day, end_day, by="department", *, department_id=None, grid
     restricted to them."""
     if by not in DIMENSIONS:
         raise ValueError(by)
-    filters = _fine_filters(department_id, grid_ids, category_id)
-    if filters:
-        key = T.c[f"{by}_id"]
-        stmt = select(key.label("key_id"), *_sums(T)).where(T.c.day >= start_day, T.c.day <= end_day, *filters)
-    else:
-        key = B.c.key_id
-        stmt = select(key.label("key_id"), *_sums(B)).where(B.c.dimension == by, B.c.day >= start_day,
-                                                            B.c.day <= end_day)
-    rows = db.session.execute(stmt.group_by(key)).mappings()
+    rows = _read("key_id", by, start_day, end_day, department_id, grid_ids, category_id)
     return {row["key_id"] or None: _figures({**row, "department_id": row["key_id"]}) for row in rows}
 
 
 def totals(start_day, end_day, *, department_id=None, grid_ids=None, category_id=None):
     """The figures of everything (or of the filtered part) over the period, one dict."""
-    filters = _fine_filters(department_id, grid_ids, category_id)
-    if filters:
-        stmt = select(*_sums(T)).where(T.c.day >= start_day, T.c.day <= end_day, *filters)
-    else:
-        stmt = select(*_sums(B)).where(B.c.dimension == "all", B.c.day >= start_day, B.c.day <= end_day)
-    row = db.session.execute(stmt).mappings().one()
+    row = _read(None, "all", start_day, end_day, department_id, grid_ids, category_id).one()
     return _figures({**row, "department_id": None})
 
 
 def daily(start_day, end_day, *, department_id=None, grid_ids=None, category_id=None):
     """[(day, figures)] for every day of the period, days without activity included (zeros)."""
-    filters = _fine_filters(department_id, grid_ids, category_id)
-    if filters:
-        stmt = select(T.c.day, *_sums(T)).where(T.c.day >= start_day, T.c.day <= end_day, *filters).group_by(T.c.day)
-    else:
-        stmt = (select(B.c.day, *_sums(B)).where(B.c.dimension == "all", B.c.day >= start_day, B.c.day <= end_day)
-                .group_by(B.c.day))
-    found = {row["day"]: row for row in db.session.execute(stmt).mappings()}
+    found = {row["day"]: row for row in _read("day", "all", start_day, end_day, department_id, grid_ids, category_id)}
     zero = {c: 0 for c in ALL_SUMMED}
     days = [start_day + timedelta(days=n) for n in range((end_day - start_day).days + 1)]
     return [(day, _figures({**(found.get(day) or zero), "department_id": None})) for day in days]
-
-
-def _fine_filters(department_id, grid_ids, category_id):
-    filters = []
-    if department_id is not None:
-        filters.append(T.c.department_id == (department_id or 0))
-    if grid_ids is not None:
-        filters.append(T.c.grid_id.in_([g or 0 for g in grid_ids]))
-    if category_id is not None:
-        filters.append(T.c.category_id == category_id)
-    return filters
 
 
 def ranking(start_day, end_day, rate, minimum):
