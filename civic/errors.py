@@ -83,8 +83,10 @@ def register_error_handlers(app):
 
 
 def _refuse_nul_in_query():
-    """A NUL character in the path or query string is never meant: PostgreSQL refuses it
-    in text (a 500 if it reached a query), so every route answers 400 instead."""
+    """A NUL character in the path or the query string is never typed by a
+    person: PostgreSQL refuses it in text (a 500 if it reached a query), so every
+    route answers 400 instead. Forms and JSON fields are checked by their own
+    readers, which name the field and keep what was typed."""
     from flask import abort, request
 
     if ("\x00" in request.path or "\x00" in request.query_string.decode("latin-1")

@@ -51,7 +51,10 @@ def client_ip():
 def _field(name):
     """A field of the JSON body or of the form, whichever the request has."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # nested too deep: the view answers 400
+            return None
         return data.get(name) if isinstance(data, dict) else None
     try:
         return request.form.get(name)  # parsed already (see _body_first)

@@ -25,6 +25,7 @@ from ..photos.storage import StorageUnavailable
 from ..push import services as push
 from ..push.jobs import push_state
 from ..push.keys import VapidKeyError
+from ..sync import fields
 from ..sync.actions import find_event, parse_action, submit_action
 from ..sync.intake import submit_report
 from ..sync.meta import parse_meta
@@ -65,10 +66,13 @@ def require_login():
 
 
 def json_body():
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # [[[[…]]]] nested deeper than the parser goes
+        data = None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    return data
+    return fields.require_unicode(data)
 
 
 @bp.post("/auth/token")

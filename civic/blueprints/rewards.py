@@ -76,13 +76,13 @@ def catalogue():
 def add_item():
     _keeper()
     name = (request.form.get("name") or "").strip()[:100]
+    description = (request.form.get("description") or "")[:500]
     cost, stock = _int("cost", 1, MAX_COST), _int("stock", 0, MAX_STOCK)
-    if not name or cost is None or stock is None:
+    if not name or cost is None or stock is None or "\x00" in name + description:
         flash(_("Give a name, a cost of at least 1 point and a stock of 0 or more."), "error")
         return redirect(url_for("rewards.catalogue"))
     code = f"R{(db.session.scalar(select(func.max(RewardItem.id))) or 0) + 1:04d}"
-    db.session.add(RewardItem(code=code, name=name, description=(request.form.get("description") or "")[:500],
-                              cost=cost, stock=stock))
+    db.session.add(RewardItem(code=code, name=name, description=description, cost=cost, stock=stock))
     db.session.commit()
     flash(_("Added: %(name)s.", name=name), "success")
     return redirect(url_for("rewards.catalogue"))

@@ -68,7 +68,7 @@ def _hash(raw):
 def create_key(name, created_by=None):
     """A new key for the system `name`: (the key, its row). The key is shown once."""
     name = (name or "").strip()
-    if not name or len(name) > 100:
+    if not name or len(name) > 100 or "\x00" in name:
         raise ValueError("A key needs a name of 1 to 100 characters.")
     raw = secrets.token_urlsafe(24)
     key = ApiKey(name=name, key_hash=_hash(raw), prefix=raw[:6], created_by=created_by)

@@ -28,7 +28,7 @@ def json_object(raw, *, missing, not_json, not_object, field="meta"):
     if isinstance(raw, (str, bytes)):
         try:
             raw = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[…]]]] nested too deep
             raise ApiError(400, "invalid_json", not_json, field) from None
     return require_object(raw, not_object, field)
 
@@ -36,7 +36,28 @@ def json_object(raw, *, missing, not_json, not_object, field="meta"):
 def require_object(data, message, field=None):
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", message, field)
+    require_unicode(data, field)
     return data
+
+
+def require_unicode(value, field=None):
+    """JSON may escape half of a surrogate pair ("\\udcff"): a string that is no
+    text at all, which no database can store. Refused anywhere in the object."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(400, "invalid_json", "The JSON holds a broken character (a lone surrogate).",
+                               field) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
 
 
 def is_integer(value):
