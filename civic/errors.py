@@ -55,6 +55,8 @@ def _http_error(exc):
     if not wants_json():
         if exc.code == 401:
             return exc  # the login manager's redirect handles pages
+        if exc.code == 404 and request.path.startswith("/q/"):
+            return render_template("posters/unknown.html"), 404  # a scanned code we cannot read: the poster's page
         return render_template("error.html", error=exc), exc.code
     message = exc.description or exc.name
     if exc.code == 413:
@@ -89,6 +91,7 @@ def _refuse_nul_in_query():
     readers, which name the field and keep what was typed."""
     from flask import abort, request
 
-    if ("\x00" in request.path or "\x00" in request.query_string.decode("latin-1")
-            or any("\x00" in v for v in request.args.values())):
+    if "\x00" in request.path:
+        abort(404)  # no case, photo, poster or request is named with a NUL
+    if "\x00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
         abort(400)

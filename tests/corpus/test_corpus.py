@@ -239,3 +239,13 @@ def test_fuzzed_actions_never_fail_on_the_server(app, county, api_as, make_case)
         clear(api.client.post(f"/api/v1/cases/{case.id}/actions", headers=api.headers, json=body))
 
     check()
+
+
+@pytest.mark.parametrize("url", ["/board/%00", "/cases/CG%00", "/photos/ab/%00.jpg", "/open311/v2/requests/%00.json",
+                                 "/open311/v2/services/%00.xml", "/open311/v2/tokens/%00.json",
+                                 "/api/v1/rewards/redemptions/%00", "/api/v1/posters/%00", "/q/%00",
+                                 "/auth/lang/%00", "/posters/%00/print", "/board/?grid=%00", "/api/v1/reports?limit=%00"])
+def test_a_nul_in_a_path_or_query_is_a_clear_4xx(client, county, url):
+    client.post("/auth/login", data={"username": "admin", "password": PASSWORD})
+    response = clear(client.get(url))
+    assert response.status_code in (400, 404)
