@@ -10,7 +10,7 @@ PORT   ?= 5000
 # Tests run in this many processes (pytest-xdist); each has its own databases.
 TEST_WORKERS ?= 2
 
-.PHONY: run test bench setup system venv translations db
+.PHONY: run test bench setup system venv translations db serve-prod
 
 setup: system venv translations
 
@@ -34,6 +34,12 @@ db: setup
 
 run: db
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Production: DATABASE_URL=postgresql+psycopg://… make serve-prod (gunicorn.conf.py; nginx in front for TLS)
+serve-prod: setup
+	@test -n "$(DATABASE_URL)" || { echo "serve-prod needs DATABASE_URL (PostgreSQL + PostGIS)"; exit 2; }
+	@$(FLASK) db upgrade
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
 
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS)

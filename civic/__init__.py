@@ -68,13 +68,13 @@ def _init_extensions(app):
 
 def _init_services(app):
     from .grids.lookup import install as install_grid_index
-    from .photos.storage import FileStorage
+    from .photos.storage import make_storage
     from .notify import install as install_notify
     from .push import install as install_push
     from .rewards import install as install_rewards
     from .stats import install as install_stats
 
-    app.extensions["photo_storage"] = FileStorage(app.config["PHOTO_DIR"])
+    app.extensions["photo_storage"] = make_storage(app.config)
     install_grid_index(app)
     install_push(app)
     install_notify(app)

@@ -18,6 +18,7 @@ PUSH_RUNNER    inline | thread | rq: how notifications are sent in the backgroun
 PUSH_CONCURRENCY             requests in flight to push services at once (default 64)
 PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
+PHOTO_STORAGE            file (PHOTO_DIR, the default) or s3: S3_BUCKET, S3_ENDPOINT_URL, S3_REGION, AWS_* credentials
 CIVIC_SECURE_COOKIES     1 behind TLS: the session and remember cookies are sent over https only
 CIVIC_RANKING_MIN_CASES  weekly ranking: cases a department needs behind a rate to be ranked (default 5)
 CIVIC_HOT_SPIKE_MIN, CIVIC_HOT_SPIKE_RATIO  hot topics: a spike has this many reports and this ratio (5, 2.0)
@@ -86,6 +87,11 @@ def from_environment(instance_path):
         # Three photos of at most 20 MB plus the metadata; a larger body is refused
         # with 413 before anything is read into memory.
         "MAX_CONTENT_LENGTH": 64 * MB,
+        # Where photos are kept: the photo folder, or an S3-compatible bucket (several app nodes).
+        "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE") or "file",
+        "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": os.environ.get("S3_REGION") or None,
         "MAX_FORM_MEMORY_SIZE": 1 * MB,
         "PHOTO_MAX_BYTES": 20 * MB,
         "PHOTO_MAX_PIXELS": 50_000_000,

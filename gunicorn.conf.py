@@ -1,0 +1,23 @@
+"""gunicorn settings for production (`make serve-prod`): PostgreSQL + PostGIS
+via DATABASE_URL, behind nginx (TLS, /static/ served directly). Every value can
+be overridden from the environment (GUNICORN_*) or the command line."""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers: the app's requests are short and the database does the waiting;
+# two per core plus one, as gunicorn's documentation suggests.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))
+# A phone on a weak signal uploads three photos slowly: let it finish.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so a slow leak never grows without bound.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
+max_requests_jitter = 500
+# Behind nginx: trust its X-Forwarded-* (set CIVIC_TRUSTED_PROXIES=1 for the app too).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
