@@ -93,14 +93,19 @@ def import_grids_command(path, level):
 
 @photos_cli.command("gc")
 @click.option("--dry-run", is_flag=True)
-def photos_gc_command(dry_run):
+@click.option("--min-age", default=60, show_default=True, type=click.IntRange(0),
+              help="Minutes: younger files may belong to an upload whose row is not committed yet.")
+def photos_gc_command(dry_run, min_age):
     """Delete stored photo files that no photo row refers to (left by a crash mid-upload)."""
+    from datetime import timedelta
+
     from .photos.models import Photo
     from .photos.storage import get_storage
 
     storage = get_storage(current_app)
+    candidates = list(storage.keys(older_than=timedelta(minutes=min_age)))
     referenced = set(db.session.scalars(union(select(Photo.display_key), select(Photo.thumb_key))))
-    orphans = [key for key in storage.keys() if key not in referenced]
+    orphans = [key for key in candidates if key not in referenced]
     for key in orphans:
         if not dry_run:
             storage.delete(key)

@@ -100,13 +100,24 @@ def test_photos_gc_removes_only_orphans(app, runner, county, api_as):
     from tests.conftest import new_meta, photo_path
 
     api_as(county.worker).post_report(new_meta(address="x"), [photo_path("plain/no_exif.jpg")])
+    import os
+    import time
+
     orphan = Path(app.config["PHOTO_DIR"]) / "ab" / "abandoned.jpg"
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"left by a crash")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    # A file written a moment ago may be an upload whose row is not committed yet: it stays.
+    in_flight = Path(app.config["PHOTO_DIR"]) / "cd" / "uploading.jpg"
+    in_flight.parent.mkdir(parents=True, exist_ok=True)
+    in_flight.write_bytes(b"an upload under way")
     result = runner.invoke(args=["photos", "gc"])
     assert "1 orphan files deleted" in result.output
-    assert not orphan.exists()
-    assert len(list(Path(app.config["PHOTO_DIR"]).rglob("*.jpg"))) == 2
+    assert not orphan.exists() and in_flight.exists()
+    assert len(list(Path(app.config["PHOTO_DIR"]).rglob("*.jpg"))) == 3
+    result = runner.invoke(args=["photos", "gc", "--min-age", "0"])
+    assert "1 orphan files deleted" in result.output and not in_flight.exists()
 
 
 def assert_demo_worker_has_tasks():

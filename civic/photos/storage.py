@@ -11,7 +11,9 @@ answers 507/503 with nothing half-written."""
 import errno
 import os
 import tempfile
+import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -73,10 +75,13 @@ class FileStorage:
         except (OSError, ValueError):
             return None
 
-    def keys(self):
+    def keys(self, older_than=None):
+        """Every stored key; with `older_than` (a timedelta), only files at least that old."""
+        cutoff = time.time() - older_than.total_seconds() if older_than else None
         for path in self.root.glob("*/*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
-                yield f"{path.parent.name}/{path.name}"
+                if cutoff is None or path.stat().st_mtime <= cutoff:
+                    yield f"{path.parent.name}/{path.name}"
 
 
 UNAVAILABLE = ("Photo storage is not available; the report was not saved. It stays on your device and will be "
@@ -138,10 +143,12 @@ class S3Storage:
         except (BotoCoreError, ClientError, ValueError):
             return False
 
-    def keys(self):
+    def keys(self, older_than=None):
+        cutoff = datetime.now(timezone.utc) - older_than if older_than else None
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             for item in page.get("Contents", ()):
-                yield item["Key"]
+                if cutoff is None or item["LastModified"] <= cutoff:
+                    yield item["Key"]
 
 
 def make_storage(config):
