@@ -52,3 +52,4 @@ bench: setup
 	$(PY) bench/dispatch.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/dashboard.py --postgis
+	$(PY) bench/load.py

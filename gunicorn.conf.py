@@ -21,3 +21,11 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):
+    """Warm, before the first request, what that request would otherwise wait for:
+    the Chinese dictionary of the keyword counts (~0.6 s to load in each worker)."""
+    from civic.stats.keywords import keywords
+
+    keywords("预热：垃圾桶满溢")
