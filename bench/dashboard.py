@@ -594,18 +594,11 @@ def measure_naive(app, queries, runs, warmups=1):
     """queries: [(sql, params)], run one after the other as one sample."""
     from civic.extensions import db
 
-    times = []
-    with app.app_context():
-        for n in range(warmups + runs):
-            started = time.perf_counter()
-            for sql, params in queries:
-                db.session.execute(timestamps(sql, params), params).all()
-            elapsed = time.perf_counter() - started
-            db.session.rollback()
-            if n >= warmups:
-                times.append(elapsed * 1000)
-        db.session.remove()
-    return times
+    def run_all():
+        for sql, params in queries:
+            db.session.execute(timestamps(sql, params), params).all()
+
+    return measure_calls(app, run_all, runs, warmups)
 
 
 def timestamps(sql, params):

@@ -47,16 +47,14 @@ HTTP_CODES = {
 }
 
 
-def _http_error(exc):
+def http_error(exc):
     if request.path.startswith("/open311/"):
-        from .blueprints.open311 import http_error
+        from .blueprints.open311 import http_error as open311_error
 
-        return http_error(exc)
+        return open311_error(exc)
     if not wants_json():
         if exc.code == 401:
             return exc  # the login manager's redirect handles pages
-        if exc.code == 404 and request.path.startswith("/q/"):
-            return render_template("posters/unknown.html"), 404  # a scanned code we cannot read: the poster's page
         return render_template("error.html", error=exc), exc.code
     message = exc.description or exc.name
     if exc.code == 413:
@@ -80,7 +78,7 @@ def _unexpected(exc):
 def register_error_handlers(app):
     app.register_error_handler(ApiError, lambda e: e.to_response())
     app.before_request(_refuse_nul_in_query)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, _unexpected)
 
 

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..accounts.models import Role
-from ..errors import ApiError
+from ..errors import ApiError, http_error
 from ..extensions import db
 from ..grids.models import Grid
 from ..posters import services as posters
@@ -173,6 +173,15 @@ def print_grid():
 
 
 # -- scanning ----------------------------------------------------------------------
+
+@bp.errorhandler(404)
+def _not_found(error):
+    """A scanned code nobody can read (also one refused before the view, such as a
+    NUL in it) gets the poster's own page; other 404s here are the site's."""
+    if request.endpoint == "posters.scan":
+        return render_template("posters/unknown.html"), 404
+    return http_error(error)
+
 
 @bp.get("/q/<code>")
 def scan(code):

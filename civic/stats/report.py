@@ -50,10 +50,6 @@ class Table:
     total: dict = field(default_factory=dict)
     generated_at: datetime | None = None
 
-    @property
-    def columns(self):
-        return COLUMNS
-
 
 def names(by):
     """{id: (code, name)} of every department, grid or category (small tables)."""
@@ -102,9 +98,7 @@ def shown(value, kind):
     return str(value)
 
 
-def _label(table, row):
-    if row.get("key_id") is None and "name" in row and row["name"] is None:
-        return str(_l("(none)"))
+def _label(row):
     return row["name"] or str(_l("(none)"))
 
 
@@ -114,7 +108,7 @@ def to_csv(table):
     writer = csv.writer(out)
     writer.writerow([str(_l("Code")), str(HEADINGS[table.by])] + [str(h) for _, h, _ in COLUMNS])
     for row in table.rows:
-        writer.writerow([row["code"], _label(table, row)] + [shown(row[k], kind) for k, _, kind in COLUMNS])
+        writer.writerow([row["code"], _label(row)] + [shown(row[k], kind) for k, _, kind in COLUMNS])
     writer.writerow(["", str(_l("Total"))] + [shown(table.total[k], kind) for k, _, kind in COLUMNS])
     return "\ufeff" + out.getvalue()
 
@@ -136,7 +130,7 @@ def to_xlsx(table, title):
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for row in table.rows + [dict(table.total, code="", name=str(_l("Total")), key_id=0)]:
-        sheet.append([row["code"], _label(table, row)] + [_cell(row[k], kind) for k, _, kind in COLUMNS])
+        sheet.append([row["code"], _label(row)] + [_cell(row[k], kind) for k, _, kind in COLUMNS])
         for (key, _, kind), cell in zip(COLUMNS, sheet[sheet.max_row][2:]):
             if kind == "rate":
                 cell.number_format = "0.0%"
