@@ -100,7 +100,7 @@ def get_requests(fmt):
         found = o311.find_requests(request.args["service_request_id"])
     else:
         found = o311.list_requests(request.args)
-    return answer(fmt, [o311.request_dict(c) for c in found], "service_requests", "request")
+    return answer(fmt, o311.request_dicts(found), "service_requests", "request")
 
 
 @bp.get("/requests/<ref>.<fmt>")
@@ -109,4 +109,4 @@ def get_request(ref, fmt):
     case = o311.find_request(ref)
     if case is None:
         raise Open311Error(404, f"No request '{ref[:40]}'.")
-    return answer(fmt, [o311.request_dict(case)], "service_requests", "request")
+    return answer(fmt, o311.request_dicts([case]), "service_requests", "request")

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from ..cases import services as cases
 from ..cases.deadlines import clock_for
@@ -425,19 +426,33 @@ def list_requests(args, *, now=None):
     return db.session.scalars(stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit(LIST_LIMIT)).all()
 
 
-def _latest_public_note(case):
-    return db.session.scalar(select(CaseEvent.note).where(CaseEvent.case_id == case.id,
-                                                          CaseEvent.action.in_(PUBLIC_NOTE_ACTIONS),
-                                                          CaseEvent.note.is_not(None))
-                             .order_by(CaseEvent.id.desc()).limit(1))
+def request_dicts(cases):
+    """Cases as GeoReport requests: nothing about who reported them. Their latest
+    public replies and report events are read in two queries for the whole list,
+    and their relations in one each, not per case."""
+    ids = [c.id for c in cases]
+    if not ids:
+        return []
+    notes, reports = {}, {}
+    for case_id, note in db.session.execute(
+            select(CaseEvent.case_id, CaseEvent.note).where(CaseEvent.case_id.in_(ids),
+                                                           CaseEvent.action.in_(PUBLIC_NOTE_ACTIONS),
+                                                           CaseEvent.note.is_not(None))
+            .order_by(CaseEvent.id)):
+        notes[case_id] = note  # the later reply wins
+    for case_id, data in db.session.execute(select(CaseEvent.case_id, CaseEvent.data)
+                                            .where(CaseEvent.case_id.in_(ids), CaseEvent.action == "report")):
+        reports.setdefault(case_id, data or {})
+    loaded = {c.id: c for c in db.session.scalars(
+        select(Case).where(Case.id.in_(ids)).options(
+            selectinload(Case.category), selectinload(Case.department), selectinload(Case.grid),
+            selectinload(Case.photos)))}
+    return [_request_dict(loaded[i], notes.get(i), reports.get(i, {})) for i in ids]
 
 
-def request_dict(case):
-    """A case as a GeoReport request: nothing about who reported it."""
+def _request_dict(case, note, report_data):
     category = case.category
-    note = _latest_public_note(case)
     photo = case.photos[0] if case.photos else None
-    report_data = _report_data(case)
     media = url_for("media.photo", key=photo.display_key, _external=True) if photo else report_data.get("media_url")
     where = " ".join(x for x in ((case.grid.street if case.grid else None), (case.grid.name if case.grid else None))
                      if x) or None
@@ -460,12 +475,6 @@ def request_dict(case):
         "long": round(case.lng, 3) if case.lng is not None else None,
         "media_url": media,
     }
-
-
-def _report_data(case):
-    data = db.session.scalar(select(CaseEvent.data).where(CaseEvent.case_id == case.id,
-                                                          CaseEvent.action == "report").limit(1))
-    return data or {}
 
 
 UNITS = {"working_hours": "个工作时", "working_days": "个工作日", "calendar_hours": "小时"}
