@@ -3,7 +3,6 @@ discovery, services and their definitions, filing a request with an api_key,
 tokens, and reading requests. The logic is in civic/open311/; errors are the
 specification's list of {code, description}, in the format asked for."""
 from flask import Blueprint, current_app, request, url_for
-from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf
 from ..open311 import services as o311

@@ -70,6 +70,43 @@ class AppProcess:
         self.log.close()
 
 
+class GunicornProcess:
+    """The production server (gunicorn with gunicorn.conf.py, two workers) on the
+    test's database, in its own process group so a test can kill the arbiter and
+    its workers at once, as a crashed machine would."""
+
+    def __init__(self, app, log_path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                    "PHOTO_DIR": app.config["PHOTO_DIR"], "SECRET_KEY": "gunicorn-test",
+                    "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": "2",
+                    "GUNICORN_LOG_LEVEL": "warning"}
+        self.log = open(log_path, "ab")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
+                                         "app:app"], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=self.log, start_new_session=True)
+        return self
+
+    def workers(self):
+        """The worker processes of the arbiter (Linux: /proc lists a task's children)."""
+        return Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+
+    def kill(self):
+        """SIGKILL to the arbiter and its workers at once."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(20)
+        self.log.close()
+
+
 @pytest.fixture
 def field_server(app, runner, tmp_path):
     """The demo county, served on whichever database the test runs on."""

@@ -9,10 +9,6 @@ as a benchmark command, and the PostgreSQL restart, are still to come."""
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -29,35 +25,10 @@ from civic.cases.models import Case
 from civic.extensions import db
 from civic.photos.models import Photo
 from tests.conftest import photo_path, point_in
+from tests.e2e.conftest import GunicornProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 REPORTS = int(os.environ.get("CIVIC_FAULT_REPORTS", 30))
 KILLS = int(os.environ.get("CIVIC_FAULT_KILLS", 3))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, app, port, log):
-        self.port, self.log = port, log
-        self.env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-                    "PHOTO_DIR": app.config["PHOTO_DIR"], "SECRET_KEY": "fault-test",
-                    "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_LOG_LEVEL": "warning"}
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                                         "app:app"], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=self.log, start_new_session=True)
-
-    def kill(self):
-        """SIGKILL to the arbiter and its workers at once, as a crashed machine would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
 
 
 def multipart(meta, photos):
@@ -99,9 +70,8 @@ def test_reports_sent_through_crashes_arrive_exactly_once_with_their_photos(app,
     lat, lng = point_in("L2-1-1")
     sent = [{"client_id": str(uuid.uuid4()), "category": "E0102", "description": f"故障测试 {n}", "lat": lat,
              "lng": lng} for n in range(REPORTS)]
-    server = Server(app, free_port(), open(tmp_path / "gunicorn.log", "wb"))
-    server.start()
-    base = f"http://127.0.0.1:{server.port}"
+    server = GunicornProcess(app, tmp_path / "gunicorn.log").start()
+    base = server.url
     answers = {}
     deadline = time.monotonic() + 90
 
@@ -122,6 +92,7 @@ def test_reports_sent_through_crashes_arrive_exactly_once_with_their_photos(app,
     finally:
         if server.process.poll() is None:
             server.kill()
+        server.stop()
     assert not sender.is_alive()
     assert all(status in (200, 201) for status in answers.values()), answers
     db.session.remove()

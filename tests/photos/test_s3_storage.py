@@ -2,7 +2,6 @@
 running on this machine as a real S3 endpoint over HTTP: a report's photos
 land in the bucket and are served back, the clean-up finds orphans there, and
 an unreachable store is a 503 with nothing written."""
-import socket
 import uuid
 
 import boto3
@@ -14,12 +13,7 @@ from civic.cases.models import Case
 from civic.extensions import db
 from civic.photos.models import Photo
 from tests.conftest import new_meta, photo_path, point_in
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.e2e.conftest import free_port
 
 
 @pytest.fixture(scope="module")
