@@ -67,6 +67,14 @@ def test_ranking_performance_report_and_map(figures_server, playwright_instance)
         busiest.click()
         page.wait_for_selector("table.case-list")
         assert page.locator("table.case-list tr[data-ref]").count() == count
+
+        # On a supervisor's phone: nothing wider than the screen (wide tables scroll in their own box).
+        page.set_viewport_size({"width": 360, "height": 640})
+        for name in ("performance", "ranking", "report", "hot", "map", "cases", "sync"):
+            page.goto(f"{field_server.url}/dashboard/{name}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, name
+        page.goto(f"{field_server.url}/dashboard/performance")
+        page.screenshot(path=ARTIFACTS / "figures-performance-phone.png", full_page=True)
         assert errors == []
     finally:
         browser.close()
