@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from civic.cases.models import Case
 from civic.extensions import db
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,9 @@ def test_a_call_registered_on_a_phone_with_the_map_pin(field_server, phone):
     web_login(page, field_server.url)
     page.click("a[href='/hotline/']")  # from the nav
     page.wait_for_selector(".pin-map.leaflet-container")
-    assert page.evaluate("document.activeElement.id") == "f-caller_phone"  # type at once
+    focused = lambda: page.evaluate("document.activeElement.id")  # noqa: E731
+    # Type at once: the page's script moves the focus when it has run, which may be just after the map appears.
+    wait_until(page, lambda: focused() == "f-caller_phone", timeout=5, message="the focus on the caller's phone")
     shot(page, "form")
 
     page.fill("#f-caller_phone", "138 1234 567")  # a digit short
@@ -47,7 +49,7 @@ def test_a_call_registered_on_a_phone_with_the_map_pin(field_server, phone):
     page.click(".hotline-form button[type=submit]")
     page.wait_for_selector("#form-errors")
     assert page.input_value("#f-description") == "小区门口垃圾三天没人清，<b>味道</b>很大"
-    assert page.evaluate("document.activeElement.id") == "form-errors"
+    wait_until(page, lambda: focused() == "form-errors", timeout=5, message="the focus on the list of errors")
     shot(page, "errors")
     assert registered() == []
 
