@@ -1,6 +1,6 @@
 """`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
-vapid-keys, push worker / send-due, cases chase, notify send-due, stats rebuild,
-open311 create-key / keys / revoke-key."""
+vapid-keys, jobs worker / run, push worker / send-due, cases chase, notify send-due,
+stats rebuild, open311 create-key / keys / revoke-key."""
 import json
 
 import click
@@ -17,6 +17,7 @@ push_cli = AppGroup("push", help="Web Push notifications: the background worker 
 cases_cli = AppGroup("cases", help="Case workflow jobs.")
 notify_cli = AppGroup("notify", help="Group notifications to departments' chat groups (webhooks).")
 stats_cli = AppGroup("stats", help="Statistics roll-ups for the dashboards.")
+jobs_cli = AppGroup("jobs", help="Background jobs on RQ (with REDIS_URL): the worker and one-off runs.")
 open311_cli = AppGroup("open311", help="Open311 GeoReport v2: the api_keys other systems file requests with.")
 
 
@@ -140,16 +141,58 @@ def push_send_due_command():
     click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due")
 
 
-@push_cli.command("worker")
-@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
-def push_worker_command(burst):
-    """Run the RQ worker for push jobs (needs REDIS_URL), sending due retries every PUSH_POLL_SECONDS."""
-    from .push.jobs import run_worker
+def _start_worker(burst):
+    from .jobs import run_worker
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: notifications are sent by a thread in the app itself "
-                                   "(PUSH_RUNNER=thread); `flask push send-due` sends due retries from cron.")
+                                   "(PUSH_RUNNER=thread), and cron runs `flask push send-due`, `flask notify "
+                                   "send-due` and `flask cases chase`.")
     run_worker(current_app._get_current_object(), burst=burst)
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Enqueue the periodic jobs that are due, run every job waiting, then stop.")
+def jobs_worker_command(burst):
+    """Run the RQ worker for every background job (needs REDIS_URL): push, group notifications,
+    chasing and roll-up rebuilds; it also enqueues the periodic jobs when they are due."""
+    _start_worker(burst)
+
+
+@push_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
+def push_worker_command(burst):
+    """The same as `flask jobs worker` (kept for existing deployments)."""
+    _start_worker(burst)
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--background", is_flag=True, help="Enqueue it on RQ (REDIS_URL) instead of running it here.")
+def jobs_run_command(name, background):
+    """Run one job now: push.due, notify.due, cases.chase or stats.rebuild."""
+    from .jobs import PERIODIC, enqueue, function
+
+    allowed = sorted(set(PERIODIC) | {"stats.rebuild"})
+    if name not in allowed:
+        raise click.BadParameter(f"one of {', '.join(allowed)}", param_hint="NAME")
+    if background:
+        _enqueue_or_fail(enqueue, name)
+        return
+    result = function(name)()
+    if isinstance(result, dict):
+        result = ", ".join(f"{n} {what}" for what, n in sorted(result.items())) or "nothing due"
+    click.echo(f"{name}: {result}")
+
+
+def _enqueue_or_fail(enqueue, name):
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: run it without --background")
+    try:
+        job = enqueue(current_app._get_current_object(), name)
+    except Exception as error:
+        raise click.ClickException(f"could not enqueue {name}: {error}") from None
+    click.echo(f"enqueued {name} as job {job.id} on {current_app.config['JOBS_QUEUE']}")
 
 
 @cases_cli.command("chase")
@@ -182,10 +225,15 @@ def notify_send_due_command():
 
 
 @stats_cli.command("rebuild")
-def stats_rebuild_command():
+@click.option("--background", is_flag=True, help="Enqueue it for `flask jobs worker` (REDIS_URL) and return.")
+def stats_rebuild_command(background):
     """Count the daily roll-ups again from every case event (idempotent)."""
+    from .jobs import enqueue
     from .stats.rollups import rebuild
 
+    if background:
+        _enqueue_or_fail(enqueue, "stats.rebuild")
+        return
     events, rows = rebuild()
     click.echo(f"{events} events counted into {rows} roll-up rows")
 
@@ -229,7 +277,8 @@ def open311_revoke_key_command(key_id):
 
 
 def init_app(app):
-    for command in (users_cli, grids_cli, photos_cli, push_cli, cases_cli, notify_cli, stats_cli, open311_cli,
+    for command in (users_cli, grids_cli, photos_cli, push_cli, jobs_cli, cases_cli, notify_cli, stats_cli,
+                    open311_cli,
                     seed_demo_command,
                     catalogue_command, vapid_keys_command):
         app.cli.add_command(command)

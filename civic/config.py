@@ -28,8 +28,10 @@ CIVIC_REMIND_BEFORE_ACK_MINUTES      催办: remind this long before the acknowl
 CIVIC_REMIND_BEFORE_RESOLVE_MINUTES  催办: remind this long before the resolve deadline (default 60;
                                      working minutes unless urgent or counted in calendar hours)
 PUBLIC_BASE_URL  the site's address for links in group messages (default http://127.0.0.1:5000)
-WEBHOOK_RUNNER inline | thread: how group notifications are posted in the background
-               (default: inline when PUSH_RUNNER is inline, else an in-process thread)
+WEBHOOK_RUNNER inline | thread | rq: how group notifications are posted in the background
+               (default: as PUSH_RUNNER)
+CIVIC_JOBS_QUEUE  the RQ queue of `flask jobs worker` (civic-jobs)
+CIVIC_CHASE_INTERVAL_SECONDS  how often the worker runs chasing (60)
 """
 import os
 import secrets
@@ -149,7 +151,6 @@ def from_environment(instance_path):
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT") or "mailto:admin@civic-grid.invalid",
         "PUSH_ENABLED": True,
         "PUSH_RUNNER": os.environ.get("PUSH_RUNNER") or ("rq" if os.environ.get("REDIS_URL") else "thread"),
-        "PUSH_QUEUE": "civic-push",
         "PUSH_CONCURRENCY": _int_env("PUSH_CONCURRENCY", 64),
         "PUSH_TIMEOUT_SECONDS": 10,
         "PUSH_MAX_ATTEMPTS": 5,
@@ -169,4 +170,9 @@ def from_environment(instance_path):
         "WEBHOOK_MAX_ATTEMPTS": 4,
         "WEBHOOK_BACKOFF_SECONDS": (30, 120, 600),
         "WEBHOOK_POLL_SECONDS": 30,
+        # Background jobs on RQ (civic/jobs.py), with REDIS_URL.
+        "JOBS_QUEUE": os.environ.get("CIVIC_JOBS_QUEUE") or "civic-jobs",
+        "JOBS_TIMEOUT_SECONDS": 3600,
+        "JOBS_SCHEDULER_SECONDS": 5,
+        "CHASE_INTERVAL_SECONDS": _int_env("CIVIC_CHASE_INTERVAL_SECONDS", 60),
     }

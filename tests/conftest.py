@@ -7,6 +7,10 @@ CIVIC_TEST_PG is the maintenance URL used to create the throw-away PostGIS datab
 """
 import io
 import os
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -338,3 +342,43 @@ def new_action(action, **fields):
     body = {"client_id": str(uuid.uuid4()), "action": action}
     body.update(fields)
     return body
+
+
+# -- Redis, for the jobs on RQ --------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis server of this test process's own (no state shared with other workers or runs)."""
+    server = shutil.which("redis-server")
+    if not server:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(tmp_path_factory.mktemp("redis"))],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from redis import Redis
+
+    client = Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def rq_app(app, redis_url):
+    """The app with every background job on RQ, on a queue of this test's own."""
+    app.config.update(PUSH_RUNNER="rq", WEBHOOK_RUNNER=None, REDIS_URL=redis_url,
+                      JOBS_QUEUE=f"test-jobs-{uuid.uuid4().hex[:8]}")
+    return app

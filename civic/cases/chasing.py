@@ -1,6 +1,7 @@
 """Chasing (催办 / 督办): the periodic job that reminds before a deadline and
-escalates after it. Run by a scheduler: `flask --app app cases chase` (e.g.
-every 5 minutes from cron).
+escalates after it. Run on a clock: by `flask jobs worker` every
+CHASE_INTERVAL_SECONDS with Redis (civic/jobs.py), else `flask --app app cases
+chase` from cron (e.g. every minute).
 
 Two clocks, as on the case (deadlines.py):
 - acknowledge ("ack"): ack_due_at, while the case is dispatched;

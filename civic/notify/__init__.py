@@ -5,7 +5,7 @@ queued with the case's transaction and posted in the background after it.
 webhooks.py  the adapters: adapter_for(url_or_config).build(message) → (url, headers, body), .ok(result)
 models.py    the delivery log (webhook_deliveries)
 services.py  what is said and when (notify_group, the workflow signal), the case's list
-jobs.py      posting, retries with backoff, the runners (inline, thread)
+jobs.py      posting, retries with backoff (the runners are civic/jobs.py's)
 """
 
 
@@ -14,7 +14,8 @@ def install(app):
     from ..cases.chasing import case_chased
     from ..cases.workflow import action_applied
     from . import services
-    from .jobs import ThreadRunner, notify_state
+    from ..jobs import ThreadRunner
+    from .jobs import notify_state
 
     action_applied.connect(services.on_action_applied)
     case_chased.connect(services.on_case_chased)

@@ -1,4 +1,4 @@
-"""Posting queued group notifications, retries, and the runners that do it.
+"""Posting queued group notifications and retries.
 
 `send_deliveries(ids, now=…)` claims the due, queued ones (a conditional UPDATE
 … RETURNING, as for push: two workers never post the same one; a claim lasts
@@ -12,16 +12,12 @@ posts each one (urllib, WEBHOOK_TIMEOUT_SECONDS) and writes the outcomes:
     other 4xx, no webhook any more         failed at once
 
 `process_due(now=…)` posts whatever is due (retries); `flask notify send-due`
-runs it from cron. Runners (WEBHOOK_RUNNER, default: "inline" when PUSH_RUNNER is
-"inline", else "thread"): "inline" posts right after the commit in the same
-thread (tests); "thread" hands ids to one daemon thread per process, which also
-runs process_due every WEBHOOK_POLL_SECONDS.
+runs it from cron. The runners (WEBHOOK_RUNNER, default as PUSH_RUNNER: inline,
+thread, or rq with REDIS_URL) are civic/jobs.py's: the thread runner and
+`flask jobs worker` also run process_due every WEBHOOK_POLL_SECONDS.
 """
 import logging
-import os
-import queue
 import threading
-import time as clock
 from collections import Counter
 from datetime import timedelta
 
@@ -30,6 +26,7 @@ from sqlalchemy import select, update
 
 from .. import models as _schema  # noqa: F401  (every table known: grids refer to users)
 from ..extensions import db
+from ..jobs import make_runner
 from ..grids.models import Department
 from ..timeutil import utcnow
 from .models import WebhookDelivery
@@ -53,11 +50,7 @@ class NotifyState:
     def runner(self):
         with self._lock:
             if self._runner is None:
-                kind = self.app.config.get("WEBHOOK_RUNNER") or (
-                    "inline" if self.app.config.get("PUSH_RUNNER") == "inline" else "thread")
-                if kind not in RUNNERS:
-                    raise ValueError(f"WEBHOOK_RUNNER must be one of {', '.join(RUNNERS)}, not {kind!r}")
-                self._runner = RUNNERS[kind](self.app)
+                self._runner = make_runner(self.app, "notify")
             return self._runner
 
     def close(self):
@@ -163,110 +156,3 @@ def process_due(*, now=None, limit=CHUNK):
         counts.update(done)
         if len(ids) < limit or not sum(done.values()):
             return counts
-
-
-# -- runners (as push's: inline for tests, a thread in the app process) --------------------
-
-def _run_in_app(app, fn, *args, **kwargs):
-    with app.app_context():
-        try:
-            return fn(*args, **kwargs)
-        except Exception:
-            log.exception("webhook job failed; its deliveries stay queued and are tried again when due")
-            db.session.rollback()
-            return None
-        finally:
-            db.session.remove()
-
-
-class InlineRunner:
-    """Posts at once, in the thread that committed (tests; a one-off script)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def submit(self, ids):
-        _run_in_app(self.app, send_deliveries, list(ids))
-
-    def start(self):
-        pass
-
-    def drain(self, timeout=None):
-        return True
-
-    def stop(self, timeout=None):
-        pass
-
-
-_SWEEP, _STOP = object(), object()
-
-
-class ThreadRunner:
-    """One daemon thread per process with a queue of jobs; between jobs it runs
-    process_due every WEBHOOK_POLL_SECONDS. Started on first use (again in a fork)."""
-
-    def __init__(self, app):
-        self.app = app
-        self.poll = float(app.config.get("WEBHOOK_POLL_SECONDS", 30))
-        self._lock = threading.Lock()
-        self._thread = self._queue = None
-        self._pid = None
-
-    def start(self):
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-                return self._queue
-            self._queue, self._pid = queue.Queue(), os.getpid()
-            self._thread = threading.Thread(target=self._loop, args=(self._queue,), name="civic-webhooks",
-                                            daemon=True)
-            self._thread.start()
-            return self._queue
-
-    def submit(self, ids):
-        self.start().put(list(ids))
-
-    def _loop(self, jobs):
-        next_sweep = clock.monotonic() + self.poll
-        while True:
-            try:
-                job = jobs.get(timeout=max(0.0, next_sweep - clock.monotonic()))
-            except queue.Empty:
-                job = _SWEEP
-            try:
-                if job is _STOP:
-                    return
-                if job is _SWEEP:
-                    _run_in_app(self.app, process_due)
-                else:
-                    _run_in_app(self.app, send_deliveries, job)
-            finally:
-                if job is not _SWEEP:
-                    jobs.task_done()
-            if job is _SWEEP or clock.monotonic() >= next_sweep:
-                if job is not _SWEEP:
-                    _run_in_app(self.app, process_due)
-                next_sweep = clock.monotonic() + self.poll
-
-    def drain(self, timeout=None):
-        jobs = self._queue
-        if jobs is None:
-            return True
-        deadline = None if timeout is None else clock.monotonic() + timeout
-        with jobs.all_tasks_done:
-            while jobs.unfinished_tasks:
-                remaining = None if deadline is None else deadline - clock.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                jobs.all_tasks_done.wait(remaining)
-        return True
-
-    def stop(self, timeout=10):
-        with self._lock:
-            thread, jobs = self._thread, self._queue
-            self._thread = None
-        if thread is not None and thread.is_alive() and self._pid == os.getpid():
-            jobs.put(_STOP)
-            thread.join(timeout)
-
-
-RUNNERS = {"inline": InlineRunner, "thread": ThreadRunner}

@@ -5,7 +5,7 @@ keys.py      the VAPID key pair in the instance folder
 models.py    subscriptions, preferences, the delivery log
 services.py  subscribing, preferences, who is told what (notify_users), the status page
 sender.py    encrypting and posting to push services, many at once
-jobs.py      sending deliveries, retries, and the runners (inline, thread, RQ)
+jobs.py      sending deliveries and retries (the runners are civic/jobs.py's)
 sms.py       the SMS hook
 """
 

@@ -1,4 +1,4 @@
-"""Sending queued deliveries, retries, and the runners that do it in the background.
+"""Sending queued deliveries and retries.
 
 `send_deliveries(ids, now=…)` claims the deliveries that are due (a conditional
 UPDATE … RETURNING: two workers never send the same one; a claim lasts LEASE,
@@ -22,27 +22,22 @@ no working subscription, goes out by SMS (sms.py).
 `process_due(now=…)` sends whatever is due: retries, and notifications held for
 the night. Time is a parameter everywhere, so tests run retries without sleeping.
 
-Runners (PUSH_RUNNER): "inline" sends right after the commit in the same thread
-(tests); "thread" (default) hands the ids to one daemon thread per process,
-started on first use, which also runs process_due every PUSH_POLL_SECONDS;
-"rq" (default when REDIS_URL is set) enqueues a job for `flask push worker`,
-which also runs process_due periodically. `flask push send-due` does one
-process_due for cron.
+The runners (PUSH_RUNNER: inline, thread, or rq with REDIS_URL) are civic/jobs.py's:
+the thread runner and `flask jobs worker` also run process_due every
+PUSH_POLL_SECONDS; `flask push send-due` does one process_due for cron.
 """
 import logging
-import os
-import queue
 import threading
-import time as clock
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import bindparam, delete, select, update
 
 from ..accounts.models import User
 from ..extensions import db
+from ..jobs import make_runner
 from ..timeutil import utcnow
 from .keys import key_paths, load_or_create
 from .models import PushDelivery, PushSubscription
@@ -96,10 +91,7 @@ class PushState:
     def runner(self):
         with self._lock:
             if self._runner is None:
-                kind = self.app.config.get("PUSH_RUNNER") or "thread"
-                if kind not in RUNNERS:
-                    raise ValueError(f"PUSH_RUNNER must be one of {', '.join(RUNNERS)}, not {kind!r}")
-                self._runner = RUNNERS[kind](self.app)
+                self._runner = make_runner(self.app, "push")
             return self._runner
 
     def close(self):
@@ -372,195 +364,3 @@ def process_due(*, now=None, limit=CHUNK):
         counts.update(done)
         if len(ids) < limit or not sum(done.values()):
             return counts
-
-
-# -- runners -----------------------------------------------------------------------------
-
-def _run_in_app(app, fn, *args, **kwargs):
-    with app.app_context():
-        try:
-            return fn(*args, **kwargs)
-        except Exception:
-            log.exception("push job failed; its deliveries stay queued and are tried again when due")
-            db.session.rollback()
-            return None
-        finally:
-            db.session.remove()
-
-
-class InlineRunner:
-    """Sends at once, in the thread that committed (tests; a one-off script)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def submit(self, ids):
-        _run_in_app(self.app, send_deliveries, list(ids))
-
-    def start(self):
-        pass
-
-    def drain(self, timeout=None):
-        return True
-
-    def stop(self, timeout=None):
-        pass
-
-
-_SWEEP, _STOP = object(), object()
-
-
-class ThreadRunner:
-    """One daemon thread per process with a queue of jobs; between jobs it runs
-    process_due every PUSH_POLL_SECONDS. Started on first use (and again in a
-    forked child, which does not inherit threads)."""
-
-    def __init__(self, app):
-        self.app = app
-        self.poll = float(app.config.get("PUSH_POLL_SECONDS", 30))
-        self._lock = threading.Lock()
-        self._thread = self._queue = None
-        self._pid = None
-
-    def start(self):
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-                return self._queue
-            self._queue, self._pid = queue.Queue(), os.getpid()
-            self._thread = threading.Thread(target=self._loop, args=(self._queue,), name="civic-push", daemon=True)
-            self._thread.start()
-            return self._queue
-
-    def submit(self, ids):
-        self.start().put(list(ids))
-
-    def _loop(self, jobs):
-        next_sweep = clock.monotonic() + self.poll
-        while True:
-            try:
-                job = jobs.get(timeout=max(0.0, next_sweep - clock.monotonic()))
-            except queue.Empty:
-                job = _SWEEP
-            try:
-                if job is _STOP:
-                    return
-                if job is _SWEEP:
-                    _run_in_app(self.app, process_due)
-                else:
-                    _run_in_app(self.app, send_deliveries, job)
-            finally:
-                if job is not _SWEEP:
-                    jobs.task_done()
-            if job is _SWEEP or clock.monotonic() >= next_sweep:
-                if job is not _SWEEP:
-                    _run_in_app(self.app, process_due)
-                next_sweep = clock.monotonic() + self.poll
-
-    def drain(self, timeout=None):
-        """Wait until every submitted job is done; False on timeout."""
-        jobs = self._queue
-        if jobs is None:
-            return True
-        deadline = None if timeout is None else clock.monotonic() + timeout
-        with jobs.all_tasks_done:
-            while jobs.unfinished_tasks:
-                remaining = None if deadline is None else deadline - clock.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                jobs.all_tasks_done.wait(remaining)
-        return True
-
-    def stop(self, timeout=10):
-        with self._lock:
-            thread, jobs = self._thread, self._queue
-            self._thread = None
-        if thread is not None and thread.is_alive() and self._pid == os.getpid():
-            jobs.put(_STOP)
-            thread.join(timeout)
-
-
-class RqRunner:
-    """Enqueues one RQ job per batch of ids on REDIS_URL's queue PUSH_QUEUE; run
-    the worker with `flask --app app push worker`. If Redis cannot be reached the
-    deliveries stay queued, and the worker's periodic process_due (or `flask push
-    send-due`) sends them."""
-
-    def __init__(self, app):
-        self.app = app
-        self._queue = None
-
-    def queue(self):
-        if self._queue is None:
-            from redis import Redis
-            from rq import Queue
-
-            url = self.app.config.get("REDIS_URL")
-            if not url:
-                raise RuntimeError("PUSH_RUNNER is 'rq' but REDIS_URL is not set")
-            self._queue = Queue(self.app.config["PUSH_QUEUE"], connection=Redis.from_url(url))
-        return self._queue
-
-    def submit(self, ids):
-        try:
-            self.queue().enqueue(rq_send_deliveries, list(ids), result_ttl=0, failure_ttl=24 * 3600)
-        except Exception:
-            log.exception("could not enqueue push job; the deliveries stay queued until the next process_due")
-
-    def start(self):
-        pass
-
-    def drain(self, timeout=None):
-        return True
-
-    def stop(self, timeout=None):
-        pass
-
-
-RUNNERS = {"inline": InlineRunner, "thread": ThreadRunner, "rq": RqRunner}
-
-_job_app = None
-
-
-def rq_send_deliveries(ids):
-    """The RQ job: in `flask push worker` the CLI's app; under a plain `rq worker`, one made here."""
-    global _job_app
-    if has_app_context():
-        app = current_app._get_current_object()
-    else:
-        if _job_app is None:
-            from .. import create_app
-
-            _job_app = create_app()
-        app = _job_app
-    with app.app_context():
-        try:
-            return dict(send_deliveries(ids))
-        finally:
-            db.session.remove()
-
-
-def run_worker(app, *, burst=False):
-    """`flask push worker`: an RQ SimpleWorker on PUSH_QUEUE (jobs run in this
-    process, no fork: the app and its connection pools stay valid), plus a
-    thread running process_due every PUSH_POLL_SECONDS."""
-    from redis import Redis
-    from rq import Queue, SimpleWorker
-
-    connection = Redis.from_url(app.config["REDIS_URL"])
-    jobs = Queue(app.config["PUSH_QUEUE"], connection=connection)
-    stop = threading.Event()
-
-    def sweep():
-        while not stop.wait(float(app.config.get("PUSH_POLL_SECONDS", 30))):
-            _run_in_app(app, process_due)
-
-    sweeper = None
-    if not burst:
-        sweeper = threading.Thread(target=sweep, name="civic-push-sweep", daemon=True)
-        sweeper.start()
-    else:
-        _run_in_app(app, process_due)
-    try:
-        SimpleWorker([jobs], connection=connection).work(burst=burst, logging_level="WARNING")
-    finally:
-        stop.set()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from civic.extensions import db
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port  # noqa: F401  (free_port: used here and by importers)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -22,12 +22,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 DEMO_PASSWORD = "demo1234"
 COUNTY = {"latitude": 36.58, "longitude": 116.25, "accuracy": 12}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AppProcess:
