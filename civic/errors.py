@@ -5,10 +5,14 @@ an unexpected exception is logged, rolled back and still answered in that shape.
 An error may carry more keys in the same object (`extra`), such as the case as it
 is now when a task action was refused: `{"error": {"code", "message", "field", "case"}}`.
 """
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+
+# Seconds a client is asked to wait while the database is away (a restart or a failover takes a few).
+DATABASE_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -62,8 +66,54 @@ def http_error(exc):
     return ApiError(exc.code, HTTP_CODES.get(exc.code, "error"), message).to_response()
 
 
+def rollback_quietly():
+    """Roll back; if the connection is dead, drop it instead (a ROLLBACK on a
+    closed connection raises, and an error page must not fail in turn)."""
+    try:
+        db.session.rollback()
+    except Exception:
+        db.session().invalidate()
+
+
+def close_session_quietly(exc=None):
+    """teardown_appcontext: remove the session as Flask-SQLAlchemy does, without
+    letting a dead connection's failed ROLLBACK turn the answer (perhaps a 201)
+    into the server's bare HTML 500."""
+    try:
+        db.session.remove()
+    except Exception:
+        current_app.logger.warning("the database connection broke while the session was closed; dropped it")
+        try:
+            db.session().invalidate()
+        finally:
+            db.session.registry.clear()
+
+
+def database_unavailable(exc):
+    """The database cannot be reached (restarting, failing over, refusing
+    connections): 503 with Retry-After, which the field app's outbox and other
+    clients retry; nothing was saved. Other database errors are unexpected."""
+    if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
+        return _unexpected(exc)
+    rollback_quietly()
+    reason = (str(exc.orig or exc).strip().splitlines() or ["?"])[0]
+    current_app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path, reason)
+    message = "The database is not reachable right now; nothing was saved. Please retry in a moment."
+    if request.path.startswith("/open311/"):
+        from .open311.formats import errors
+
+        response = errors("xml" if request.path.endswith(".xml") else "json", 503, message)
+    elif wants_json():
+        response = ApiError(503, "database_unavailable", message).to_response()
+    else:
+        response = render_template("unavailable.html"), 503  # a page that reads nothing from the database
+    response = make_response(response)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def _unexpected(exc):
-    db.session.rollback()
+    rollback_quietly()
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     if request.path.startswith("/open311/"):
         from .open311.formats import errors
@@ -79,7 +129,10 @@ def register_error_handlers(app):
     app.register_error_handler(ApiError, lambda e: e.to_response())
     app.before_request(_refuse_nul_in_query)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DBAPIError, database_unavailable)
     app.register_error_handler(Exception, _unexpected)
+    # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(close_session_quietly)
 
 
 def _refuse_nul_in_query():

@@ -78,8 +78,9 @@ class FileStorage:
     def keys(self, older_than=None):
         """Every stored key; with `older_than` (a timedelta), only files at least that old."""
         cutoff = time.time() - older_than.total_seconds() if older_than else None
+        # Temporary files of writes cut short (a killed process) are keys too: no row names them, so gc takes them.
         for path in self.root.glob("*/*"):
-            if path.is_file() and not path.name.startswith(".tmp-"):
+            if path.is_file():
                 if cutoff is None or path.stat().st_mtime <= cutoff:
                     yield f"{path.parent.name}/{path.name}"
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.models import User
 from ..cases import workflow
 from ..cases.models import Case, CaseEvent
-from ..errors import ApiError
+from ..errors import ApiError, rollback_quietly
 from ..extensions import db
 from ..grids.models import Department
 from ..photos.storage import get_storage
@@ -133,12 +133,13 @@ def submit_action(case, meta, uploads, user):
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
-    written_keys = []
+    written_keys, committing = [], False
     try:
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
                                       until=meta.until, into=into, rating=meta.rating)
+        committing = True
         db.session.commit()
         return ActionResult(event, created=True)
     except (IntegrityError, ApiError):
@@ -150,6 +151,6 @@ def submit_action(case, meta, uploads, user):
             raise
         return _replay(existing, case, fingerprint, user)
     except BaseException:
-        db.session.rollback()
-        photo_steps.remove(storage, written_keys)
+        rollback_quietly()
+        photo_steps.remove_unless_committing(storage, written_keys, committing)
         raise

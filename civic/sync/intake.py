@@ -22,7 +22,7 @@ from ..accounts.models import Role
 from ..cases import services as cases
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Channel, LocationSource
-from ..errors import ApiError
+from ..errors import ApiError, rollback_quietly
 from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
@@ -144,7 +144,7 @@ def submit_report(meta, uploads, user):
     destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
 
     storage = get_storage(current_app)
-    written_keys = []
+    written_keys, committing = [], False
     try:
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys)
         received = utcnow()
@@ -159,6 +159,7 @@ def submit_report(meta, uploads, user):
             deadlines=clock_for(current_app).deadlines(received, category),
             photos=photos, received_at=received, poster=poster,
         )
+        committing = True
         db.session.commit()
         return IntakeResult(case, created=True)
     except IntegrityError:
@@ -169,6 +170,6 @@ def submit_report(meta, uploads, user):
             raise
         return _replay(existing, fingerprint, user)
     except BaseException:
-        db.session.rollback()
-        photo_steps.remove(storage, written_keys)
+        rollback_quietly()
+        photo_steps.remove_unless_committing(storage, written_keys, committing)
         raise
