@@ -81,6 +81,8 @@ ZH = {
     "Your role may not open this page.": "您的角色无权打开此页面。",
     "Something went wrong": "出错了",
     "Nothing was saved. Please try again in a moment.": "没有保存任何内容，请稍后重试。",
+    "The service is busy for a moment": "服务暂时繁忙",
+    "The database cannot be reached right now, so nothing was saved. This page tries again by itself; the field app keeps your reports and sends them when it can.": "暂时无法连接数据库，本次没有保存任何内容。本页会自动重试；外勤应用会保留您的上报，待恢复后自动发送。",
     "Back to the start": "返回首页",
     "Log in": "登录",
     "Username or phone": "用户名或手机号",
