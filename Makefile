@@ -53,3 +53,4 @@ bench: setup
 	$(PY) bench/dashboard.py
 	$(PY) bench/dashboard.py --postgis
 	$(PY) bench/load.py
+	$(PY) bench/faults.py
