@@ -76,10 +76,14 @@ def answer(description, schema=None, media=JSON):
 
 
 def operation(summary, responses, *, tag, auth=True, params=(), request=None, operation_id):
-    """An operation; every one may answer a 4xx error in the API's error shape."""
+    """An operation; every one may answer a 4xx error in the API's error shape, and
+    503 database_unavailable (with Retry-After) while the database is away."""
     responses = {str(code): value for code, value in responses.items()}
     responses.setdefault("4XX", answer("Refused: the error says why (code, message, the field at fault).",
                                        ref("Error")))
+    responses.setdefault("503", {**answer("The database (or the photo store) is away for a moment; nothing was "
+                                          "saved. Send it again after Retry-After seconds.", ref("Error")),
+                                 "headers": {"Retry-After": {"schema": INTEGER}}})
     op = {"summary": summary, "tags": [tag], "operationId": operation_id, "responses": responses}
     if params:
         op["parameters"] = list(params)
@@ -187,7 +191,7 @@ def api_paths():
                 "Send a report (idempotent by client_id)",
                 {201: answer("A new case", ref("Case")), 200: answer("The same report again: the same case",
                                                                     ref("Case")),
-                 503: answer("Photo storage unreachable; nothing was saved", ref("Error")),
+                 503: answer("Photo storage or the database unreachable; nothing was saved", ref("Error")),
                  507: answer("Photo storage full; nothing was saved", ref("Error"))},
                 tag=t, operation_id="createReport",
                 request={"required": True, "content": {"multipart/form-data": {"schema": MULTIPART_REPORT},
@@ -206,7 +210,7 @@ def api_paths():
             {201: answer("Applied", obj({"event": obj(), "case": ref("Case")}, ["event", "case"])),
              200: answer("The same step again: applied once", obj({"event": obj(), "case": ref("Case")},
                                                                   ["event", "case"])),
-             503: answer("Photo storage unreachable", ref("Error")), 507: answer("Photo storage full", ref("Error"))},
+             503: answer("Photo storage or the database unreachable", ref("Error")), 507: answer("Photo storage full", ref("Error"))},
             tag="workflow", params=[case_id], operation_id="postAction",
             request={"required": True, "content": {JSON: {"schema": ACTION}, "multipart/form-data": {
                 "schema": MULTIPART_REPORT}}})},
@@ -292,7 +296,11 @@ def o311(summary, responses, *, params=(), request=None, operation_id):
     errors = {"description": "Errors: a list of {code, description}",
               "content": {JSON: {"schema": O311_ERRORS}, XML: {"schema": STRING}}}
     op = {"summary": summary, "tags": ["open311"], "operationId": operation_id,
-          "parameters": [*params, FORMAT], "responses": {**responses, "4XX": errors}, "security": []}
+          "parameters": [*params, FORMAT], "security": [],
+          "responses": {**responses, "4XX": errors,
+                        "503": {**errors, "description": "The database is away for a moment: send it again after "
+                                                         "Retry-After seconds",
+                                "headers": {"Retry-After": {"schema": INTEGER}}}}}
     if request:
         op["requestBody"] = request
     return op
