@@ -27,7 +27,30 @@ function retryAfterSeconds(response) {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
-export async function api(path, { method = "GET", json, form, timeout = 30000, headers = {} } = {}) {
+// Requests under way, so that an update can wait for a quiet page (see app.js).
+let underWay = 0;
+let held = null;
+const whenQuiet = [];
+
+export async function api(path, options) {
+  if (held) await held;
+  underWay += 1;
+  try {
+    return await request(path, options);
+  } finally {
+    underWay -= 1;
+    if (!underWay) whenQuiet.splice(0).forEach((resolve) => resolve());
+  }
+}
+
+// No new request leaves the page from now on (it reloads into the new version
+// instead); resolves once those under way have ended.
+export function holdRequests() {
+  held ??= new Promise(() => {});
+  return new Promise((resolve) => (underWay ? whenQuiet.push(resolve) : resolve()));
+}
+
+async function request(path, { method = "GET", json, form, timeout = 30000, headers = {} } = {}) {
   const token = await getToken();
   const sent = { ...headers };
   if (token) sent.Authorization = `Bearer ${token}`;

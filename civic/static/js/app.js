@@ -1,6 +1,6 @@
 // The field app: boots, routes between screens, keeps the sync status in view,
 // and runs the outbox's flushes. Screens live in screens/*.js.
-import { api } from "./api.js";
+import { api, holdRequests } from "./api.js";
 import { startWatching, stopWatching } from "./notices.js";
 import { disablePush, enablePush } from "./push.js";
 import { blobUrl, h, releaseBlobUrls, toast } from "./dom.js";
@@ -171,28 +171,53 @@ function reloadOnce() {
 
 function showUpdateBanner() {
   const banner = document.getElementById("update-banner");
-  if (app.busy) return; // never in the middle of a capture
+  if (app.busy || app.reloadRequested) return; // never in the middle of a capture; once tapped, it stays tapped
   banner.hidden = false;
   banner.replaceChildren(
     h("span", {}, t("A new version is ready.")),
     h("button.button.small", {
       type: "button",
-      onclick: () => {
-        app.reloadRequested = true;
-        const worker = app.updateWorker;
-        // controllerchange normally brings the reload; "activated" is the fallback
-        // when it comes before the listener sees it (a busy phone).
-        worker.addEventListener("statechange", () => { if (worker.state === "activated") reloadOnce(); });
-        worker.postMessage({ type: "SKIP_WAITING" });
+      onclick: (event) => {
+        event.currentTarget.disabled = true;
+        update();
       },
     }, t("Update now")),
   );
 }
 
+// Chromium lets the new worker take over only once the old one has stopped, and
+// stops it as soon as it is idle. A request from this page that reaches the old
+// worker as it stops starts it again, and the task poll then keeps it running:
+// the new worker would wait the 5 minutes Chromium allows. So the page goes
+// quiet first: nothing new is sent (the page reloads instead), and once what is
+// under way has ended, images included, the waiting worker takes over.
+async function update() {
+  app.reloadRequested = true;
+  stopWatching();
+  await holdRequests();
+  const loading = [...document.images].filter((img) => !img.complete && img.loading !== "lazy");
+  await Promise.all(loading.map((img) => img.decode().catch(() => {})));
+  app.handingOver = true;
+  const registration = await navigator.serviceWorker.getRegistration();
+  skipWaiting(registration?.waiting || app.updateWorker); // the newest, should another have come since the banner
+}
+
+function skipWaiting(worker) {
+  if (!worker) return;
+  // controllerchange normally brings the reload; "activated" is the fallback
+  // when it comes before the listener sees it (a busy phone).
+  worker.addEventListener("statechange", () => { if (worker.state === "activated") reloadOnce(); });
+  worker.postMessage({ type: "SKIP_WAITING" });
+}
+
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
   const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
-  const offer = (worker) => { app.updateWorker = worker; showUpdateBanner(); };
+  const offer = (worker) => {
+    app.updateWorker = worker;
+    if (app.handingOver) skipWaiting(worker); // a newer one came while the last was taking over
+    else showUpdateBanner();
+  };
   if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
   registration.addEventListener("updatefound", () => {
     const worker = registration.installing;

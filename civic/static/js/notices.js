@@ -2,6 +2,7 @@
 // If-None-Match (a 304 costs a few bytes), and show a banner and a badge for
 // tasks not seen before. Works where push cannot reach (blocked push service,
 // permission refused, iOS outside the home screen).
+import { api } from "./api.js";
 import { getValue, setValue } from "./idb.js";
 import { getToken } from "./session.js";
 
@@ -11,14 +12,14 @@ let etag = null;
 let timer = null;
 
 async function fetchTasks() {
-  const token = await getToken();
-  if (!token) return null;
-  const headers = { Authorization: `Bearer ${token}` };
-  if (etag) headers["If-None-Match"] = etag;
-  const response = await fetch("/api/v1/tasks", { headers, credentials: "omit", cache: "no-store" });
-  if (response.status === 304 || !response.ok) return null;
-  etag = response.headers.get("ETag");
-  return (await response.json()).tasks;
+  if (!(await getToken())) return null;
+  try {
+    const { data, headers } = await api("/api/v1/tasks", { headers: etag ? { "If-None-Match": etag } : {} });
+    etag = headers.get("ETag");
+    return data.tasks;
+  } catch {
+    return null; // 304: nothing new; or offline: try at the next tick
+  }
 }
 
 // Tasks not seen before by this device. The first look only learns what exists.
