@@ -99,14 +99,15 @@ def run_in_app(app, name, *args):
 
 # -- runners -----------------------------------------------------------------------------
 
-class InlineRunner:
-    """Runs at once, in the thread that committed (tests; a one-off script)."""
+class Runner:
+    """What every runner does: take ids (submit), and start, drain and stop, which
+    only the thread runner has anything to do for."""
 
     def __init__(self, app, channel):
         self.app, self.channel = app, channel
 
     def submit(self, ids):
-        run_in_app(self.app, self.channel.send, list(ids))
+        raise NotImplementedError
 
     def start(self):
         pass
@@ -118,16 +119,23 @@ class InlineRunner:
         pass
 
 
+class InlineRunner(Runner):
+    """Runs at once, in the thread that committed (tests; a one-off script)."""
+
+    def submit(self, ids):
+        run_in_app(self.app, self.channel.send, list(ids))
+
+
 _SWEEP, _STOP = object(), object()
 
 
-class ThreadRunner:
+class ThreadRunner(Runner):
     """One daemon thread per process with a queue of jobs; between jobs it runs the
     channel's sweep every poll seconds. Started on first use (and again in a forked
     child, which does not inherit threads)."""
 
     def __init__(self, app, channel):
-        self.app, self.channel = app, channel
+        super().__init__(app, channel)
         self.poll = float(app.config.get(channel.poll_key, 30))
         self._lock = threading.Lock()
         self._thread = self._queue = None
@@ -188,28 +196,16 @@ class ThreadRunner:
             thread.join(timeout)
 
 
-class RqRunner:
+class RqRunner(Runner):
     """Enqueues the channel's job on REDIS_URL's JOBS_QUEUE for `flask jobs worker`.
     If Redis cannot be reached the rows stay queued, and the worker's periodic
     sweep (or the cron command) sends them."""
-
-    def __init__(self, app, channel):
-        self.app, self.channel = app, channel
 
     def submit(self, ids):
         try:
             enqueue(self.app, self.channel.send, list(ids))
         except Exception:
             log.exception("could not enqueue %s; the rows stay queued until the next sweep", self.channel.send)
-
-    def start(self):
-        pass
-
-    def drain(self, timeout=None):
-        return True
-
-    def stop(self, timeout=None):
-        pass
 
 
 RUNNERS = {"inline": InlineRunner, "thread": ThreadRunner, "rq": RqRunner}
