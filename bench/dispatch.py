@@ -47,28 +47,22 @@ from datetime import timedelta
 
 from _common import make_app
 
+from civic.jobs import Runner
+
 CHANNELS = (["grid_worker", "resident", "hotline", "qr"], [60, 22, 10, 8])  # as the demo's cases
 ASSIGNED_SHARE = 0.35  # dispatched to the grid's own worker, as in the demo; the rest to the department
 FALLBACK_DEPARTMENT = "ENF"  # where the dispatcher sends what no rule routes (and what is outside every grid)
 
 
-class _Capture:
+class _Capture(Runner):
     """A runner that only keeps the ids handed over after the commit: nothing is sent."""
 
     def __init__(self):
+        super().__init__(app=None, channel=None)
         self.ids = []
 
     def submit(self, ids):
         self.ids.extend(ids)
-
-    def start(self):
-        pass
-
-    def drain(self, timeout=None):
-        return True
-
-    def stop(self, timeout=None):
-        pass
 
 
 # -- set-up --------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def push_send_due_command():
     from .push.jobs import process_due
 
     counts = process_due()
-    click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due")
+    click.echo(_counts(counts))
 
 
 def _start_worker(burst):
@@ -171,21 +171,26 @@ def push_worker_command(burst):
 @click.option("--background", is_flag=True, help="Enqueue it on RQ (REDIS_URL) instead of running it here.")
 def jobs_run_command(name, background):
     """Run one job now: push.due, notify.due, cases.chase or stats.rebuild."""
-    from .jobs import PERIODIC, enqueue, function
+    from .jobs import PERIODIC, function
 
     allowed = sorted(set(PERIODIC) | {"stats.rebuild"})
     if name not in allowed:
         raise click.BadParameter(f"one of {', '.join(allowed)}", param_hint="NAME")
     if background:
-        _enqueue_or_fail(enqueue, name)
+        _enqueue_or_fail(name)
         return
     result = function(name)()
-    if isinstance(result, dict):
-        result = ", ".join(f"{n} {what}" for what, n in sorted(result.items())) or "nothing due"
-    click.echo(f"{name}: {result}")
+    click.echo(f"{name}: {_counts(result) if isinstance(result, dict) else result}")
 
 
-def _enqueue_or_fail(enqueue, name):
+def _counts(counts):
+    """{"sent": 2, "retry": 1} → "1 retry, 2 sent"."""
+    return ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due"
+
+
+def _enqueue_or_fail(name):
+    from .jobs import enqueue
+
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: run it without --background")
     try:
@@ -221,18 +226,17 @@ def notify_send_due_command():
     from .notify.jobs import process_due
 
     counts = process_due()
-    click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "nothing due")
+    click.echo(_counts(counts))
 
 
 @stats_cli.command("rebuild")
 @click.option("--background", is_flag=True, help="Enqueue it for `flask jobs worker` (REDIS_URL) and return.")
 def stats_rebuild_command(background):
     """Count the daily roll-ups again from every case event (idempotent)."""
-    from .jobs import enqueue
     from .stats.rollups import rebuild
 
     if background:
-        _enqueue_or_fail(enqueue, "stats.rebuild")
+        _enqueue_or_fail("stats.rebuild")
         return
     events, rows = rebuild()
     click.echo(f"{events} events counted into {rows} roll-up rows")

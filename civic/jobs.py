@@ -40,6 +40,7 @@ from importlib import import_module
 
 from flask import current_app, has_app_context
 
+from .errors import rollback_quietly
 from .extensions import db
 
 log = logging.getLogger("civic.jobs")
@@ -91,7 +92,7 @@ def run_in_app(app, name, *args):
             return function(name)(*args)
         except Exception:
             log.exception("job %s failed; what it was sending stays queued and is tried again when due", name)
-            db.session.rollback()
+            rollback_quietly()  # a dead connection must not end the thread runner's loop
             return None
         finally:
             db.session.remove()
@@ -100,14 +101,11 @@ def run_in_app(app, name, *args):
 # -- runners -----------------------------------------------------------------------------
 
 class Runner:
-    """What every runner does: take ids (submit), and start, drain and stop, which
-    only the thread runner has anything to do for."""
+    """What every runner has besides its own submit(ids): start, drain and stop,
+    which only the thread runner has anything to do for."""
 
     def __init__(self, app, channel):
         self.app, self.channel = app, channel
-
-    def submit(self, ids):
-        raise NotImplementedError
 
     def start(self):
         pass
@@ -247,13 +245,12 @@ def rq_queue(app):
     return Queue(app.config["JOBS_QUEUE"], connection=redis_connection(app))
 
 
-def enqueue(app, name, *args, job_timeout=None):
+def enqueue(app, name, *args):
     """Put job NAME on the RQ queue; raises if Redis cannot be reached."""
     if name not in JOBS:
         raise KeyError(name)
     return rq_queue(app).enqueue(run_job, name, *args, result_ttl=0, failure_ttl=24 * 3600,
-                                 job_timeout=job_timeout or app.config.get("JOBS_TIMEOUT_SECONDS", 600),
-                                 description=name)
+                                 job_timeout=app.config["JOBS_TIMEOUT_SECONDS"], description=name)
 
 
 _job_app = None
@@ -272,8 +269,7 @@ def run_job(name, *args):
         app = _job_app
     with app.app_context():
         try:
-            result = function(name)(*args)
-            return dict(result) if isinstance(result, dict) else result
+            return function(name)(*args)  # raises: RQ keeps the failure (the rows stay due)
         finally:
             db.session.remove()
 
