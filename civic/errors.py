@@ -98,16 +98,10 @@ def database_unavailable(exc):
     rollback_quietly()
     reason = (str(exc.orig or exc).strip().splitlines() or ["?"])[0]
     current_app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path, reason)
-    message = "The database is not reachable right now; nothing was saved. Please retry in a moment."
-    if request.path.startswith("/open311/"):
-        from .open311.formats import errors
-
-        response = errors("xml" if request.path.endswith(".xml") else "json", 503, message)
-    elif wants_json():
-        response = ApiError(503, "database_unavailable", message).to_response()
-    else:
-        response = render_template("unavailable.html"), 503  # a page that reads nothing from the database
-    response = make_response(response)
+    response = make_response(_server_error(
+        503, "database_unavailable",
+        "The database is not reachable right now; nothing was saved. Please retry in a moment.",
+        "unavailable.html"))  # a page that reads nothing from the database
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
 
@@ -115,14 +109,20 @@ def database_unavailable(exc):
 def _unexpected(exc):
     rollback_quietly()
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return _server_error(500, "server_error", "Something went wrong on the server; nothing was saved. Please retry.",
+                         "error.html", error=None)
+
+
+def _server_error(status, code, message, template, **context):
+    """A 5xx in the shape the client reads: Open311's error list (JSON or XML), the
+    API's error object, or the page `template` renders."""
     if request.path.startswith("/open311/"):
         from .open311.formats import errors
 
-        fmt = "xml" if request.path.endswith(".xml") else "json"
-        return errors(fmt, 500, "Something went wrong on the server; nothing was saved. Please retry.")
+        return errors("xml" if request.path.endswith(".xml") else "json", status, message)
     if wants_json():
-        return ApiError(500, "server_error", "Something went wrong on the server; nothing was saved. Please retry.").to_response()
-    return render_template("error.html", error=None), 500
+        return ApiError(status, code, message).to_response()
+    return render_template(template, **context), status
 
 
 def register_error_handlers(app):
