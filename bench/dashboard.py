@@ -64,7 +64,6 @@ from _common import ROOT  # noqa: F401  (puts the project on sys.path)
 SPAN_DAYS = 3 * 365
 CHUNK = 1_000_000
 TZ_OFFSET = 8 * 3600  # Asia/Shanghai: UTC+8 all year
-PG_ADMIN_URL = os.environ.get("CIVIC_TEST_PG", "postgresql+psycopg:///postgres?host=/var/run/postgresql")
 WORKING = ("dispatched", "acknowledged", "in_progress")
 GOAL_MS, GOAL_RATIO = 200.0, 30.0
 
@@ -86,25 +85,10 @@ WORDS = """垃圾 满溢 井盖 占道 停车 消防通道 暴露垃圾 垃圾�
 # -- the database ----------------------------------------------------------------------
 
 def create_postgis_database():
-    """A throw-away database with PostGIS (as tests/conftest.py makes one): (url, drop)."""
-    from sqlalchemy import create_engine, text
+    """A throw-away database with PostGIS, civic_bench_<pid>, as the tests make one: (url, drop)."""
+    from tests.conftest import create_postgis_database as create
 
-    name = f"civic_bench_{os.getpid()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    engine.dispose()
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.render_as_string(hide_password=False), drop
+    return create(f"civic_bench_{os.getpid()}")
 
 
 def make_app(url, workdir):

@@ -102,12 +102,12 @@ def report(title, baseline, faulted):
 
 
 def kill_bench(args, workdir):
-    from tests.conftest import _create_postgis_database
+    from tests.conftest import create_postgis_database
     from tests.fault.scenarios import dispose, kill_scenario, migrated_app, seed_reporter
 
     runs = []
     for name, kills in (("baseline", 0), ("SIGKILL", args.kills)):
-        url, drop = _create_postgis_database()
+        url, drop = create_postgis_database()
         try:
             app = migrated_app(url, workdir / f"kill-{name}")
             try:

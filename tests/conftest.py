@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.security import generate_password_hash
 
 from civic import create_app
@@ -38,23 +38,29 @@ def photo_path(relative):
     return path
 
 
-def _create_postgis_database():
-    name = f"civic_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name)
+def create_postgis_database(name=None, admin_url=PG_ADMIN_URL):
+    """A new database with PostGIS, made through the maintenance database at
+    `admin_url` (the local server's; the benchmarks and the fault suite's own
+    cluster use it too): (its URL, a function that drops it)."""
+    name = name or f"civic_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    def as_admin(statement):
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            admin.dispose()
+
+    as_admin(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    engine.dispose()
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.render_as_string(hide_password=False), drop
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    finally:
+        engine.dispose()
+    return url.render_as_string(hide_password=False), lambda: as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +69,7 @@ def database_urls(tmp_path_factory):
     if "sqlite" in BACKENDS:
         urls["sqlite"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
     if "postgis" in BACKENDS:
-        urls["postgis"], drop = _create_postgis_database()
+        urls["postgis"], drop = create_postgis_database()
         cleanups.append(drop)
     migrated = set()
     yield urls, migrated

@@ -33,10 +33,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from civic.extensions import db
-from tests.conftest import ORIGIN, PASSWORD_HASH, SQUARE, _make_app, photo_path, point_in, square
+from tests.conftest import (ORIGIN, PASSWORD_HASH, SQUARE, _make_app, create_postgis_database, photo_path, point_in,
+                            square)
 from tests.e2e.conftest import GunicornProcess, free_port
 
 OUTBOX_RETRY = (408, 429)  # besides every 5xx and every network error
@@ -546,19 +547,7 @@ class ThrowawayCluster:
 
     def create_database(self, name):
         """A new database with PostGIS: its URL."""
-        admin = create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            admin.dispose()
-        engine = create_engine(self.url(name), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("CREATE EXTENSION postgis"))
-        finally:
-            engine.dispose()
-        return self.url(name)
+        return create_postgis_database(name, admin_url=self.url())[0]
 
     def destroy(self):
         """Stops the server (whatever state it is in) and deletes its folder."""
