@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED_PHOTOS = Path(os.environ.get("CIVIC_SHARED_DIR", ROOT.parent / "shared")) / "fixtures" / "photos"
+SHARED_PHOTOS = ROOT / "tests" / "fixtures" / "photos"  # the tests' photos (CC BY-SA 4.0)
 
 
 def make_app():

@@ -35,8 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("CIVIC_SHARED_DIR", ROOT.parent / "shared"))
-PHOTOS = sorted((SHARED / "fixtures" / "photos" / "gps").glob("*.jpg"))
+PHOTOS = sorted((ROOT / "tests" / "fixtures" / "photos" / "gps").glob("*.jpg"))
 GOAL_P95_MS = 500
 
 

@@ -22,8 +22,8 @@ from civic import create_app
 from civic.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("CIVIC_SHARED_DIR", ROOT.parent / "shared"))
-PHOTOS = SHARED / "fixtures" / "photos"
+# Real camera and phone photos (CC BY-SA 4.0; see the LICENSE.md beside them).
+PHOTOS = ROOT / "tests" / "fixtures" / "photos"
 BACKENDS = [b.strip() for b in os.environ.get("CIVIC_TEST_BACKENDS", "sqlite,postgis").split(",") if b.strip()]
 PG_ADMIN_URL = os.environ.get("CIVIC_TEST_PG", "postgresql+psycopg:///postgres?host=/var/run/postgresql")
 PASSWORD = "pw-for-tests"
@@ -34,7 +34,7 @@ PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 def photo_path(relative):
     path = PHOTOS / relative
     if not path.exists():
-        pytest.fail(f"photo fixture missing: {path} (set CIVIC_SHARED_DIR to the shared/ folder)")
+        pytest.fail(f"photo fixture missing: {path}")
     return path
 
 

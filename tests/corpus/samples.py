@@ -85,7 +85,7 @@ BAD_PHOTOS = [
     ("gif polyglot", b"GIF89a/*\x00\x00\x00\x00*/=1;alert(1)//" + b"\x00" * 64),
     ("jpeg with a zip after it", jpeg_with_zip()),
     ("text", "这不是照片".encode()),
-] + [(f"shared broken/{p.name}", p.read_bytes()) for p in sorted(Path(PHOTOS / "broken").glob("*.jpg"))]
+] + [(f"fixture broken/{p.name}", p.read_bytes()) for p in sorted(Path(PHOTOS / "broken").glob("*.jpg"))]
 
 HOSTILE_TEXTS = [
     ("xss", '<script>alert("x")</script><img src=x onerror=alert(1)>'),
