@@ -18,6 +18,9 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
 max_requests_jitter = 500
 # Behind nginx: trust its X-Forwarded-* (set CIVIC_TRUSTED_PROXIES=1 for the app too).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Production is served over TLS (nginx in front): the session and remember cookies
+# are Secure unless CIVIC_SECURE_COOKIES=0 says this intranet has plain HTTP only.
+os.environ.setdefault("CIVIC_SECURE_COOKIES", "1")
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -29,3 +32,18 @@ def post_worker_init(worker):
     from civic.stats.keywords import keywords
 
     keywords("预热：垃圾桶满溢")
+
+
+def on_starting(server):
+    """Say at start what an operator must know about this server's safety."""
+    if os.environ["CIVIC_SECURE_COOKIES"].strip().lower() not in ("1", "true", "yes", "on"):
+        server.log.warning("CIVIC_SECURE_COOKIES is off: login cookies travel over plain HTTP and can be read "
+                           "on the network. Only for an intranet without TLS.")
+    storage = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL")
+    if storage and storage.startswith("memory://"):
+        server.log.warning("abuse limits count in each worker's memory (RATELIMIT_STORAGE_URI=memory://): "
+                           "every worker allows the full limit. Use Redis or the database.")
+    elif storage:
+        server.log.info("abuse limits: counted in %s, shared by every worker", storage.split("://")[0])
+    else:
+        server.log.info("abuse limits: counted in the database (no REDIS_URL), shared by every worker")

@@ -35,12 +35,25 @@ def create_app(test_config=None):
     _register_blueprints(app)
     _register_shell_and_cli(app)
     _add_security_headers(app)
+    _warn_about_the_public_address(app)
     return app
+
+
+def _warn_about_the_public_address(app):
+    """At start: QR posters and chat-group links are built from PUBLIC_BASE_URL."""
+    from urllib.parse import urlsplit
+
+    from .urls import is_loopback
+
+    base = app.config["PUBLIC_BASE_URL"]
+    if not app.testing and is_loopback(urlsplit(base).hostname or ""):
+        app.logger.warning("PUBLIC_BASE_URL is %s, a loopback address: QR posters and links in chat groups will "
+                           "not open on phones. Set it to the address people reach this site at "
+                           "(make run HOST=0.0.0.0 uses this machine's address).", base)
 
 
 def _init_extensions(app):
     from . import models  # noqa: F401  (every table known before migrations or queries)
-    from .accounts.models import User
 
     db.init_app(app)
     with app.app_context():
@@ -53,6 +66,13 @@ def _init_extensions(app):
     login_manager.login_message = None
 
     @app.before_request
+    def small_bodies_unless_photos():
+        # Only a multipart upload may carry photos (MAX_CONTENT_LENGTH); a JSON or
+        # form body has the small limit, which werkzeug checks while reading.
+        if request.mimetype != "multipart/form-data":
+            request.max_content_length = app.config["MAX_BODY_BYTES"]
+
+    @app.before_request
     def forget_previous_user():
         # Each request finds its own user. (An app context, and so `g`, can
         # outlive one request, as in tests that keep one pushed.)
@@ -60,10 +80,9 @@ def _init_extensions(app):
 
     @login_manager.user_loader
     def load_user(user_id):
-        try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            return None
+        from .accounts.sessions import load
+
+        return load(user_id)
 
 
 def _init_services(app):
@@ -97,13 +116,18 @@ def _register_blueprints(app):
     from .blueprints import api_accounts, auth_register  # noqa: F401  (residents' accounts: routes on api and auth)
     from .blueprints import dashboard_stats, dashboard_sync  # noqa: F401  (figures and sync: routes on dashboard)
     from .blueprints import api, api_rewards, auth, board, dashboard, field, hotline, main, media, posters, rewards  # noqa: F401
-    from .blueprints import docs, open311, open311_keys
+    from .blueprints import admin_messages, docs, open311, open311_keys
     from .errors import register_error_handlers
 
-    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards, open311, open311_keys, docs):
+    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards, open311, open311_keys, docs,
+                   admin_messages):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
     _install_rate_limits(app)
+
+    from .urls import external_url
+
+    app.add_template_global(external_url)
 
     @app.context_processor
     def inject_locale():

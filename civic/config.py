@@ -10,13 +10,23 @@ CIVIC_MAP_TILE_ATTRIBUTION  the tiles' attribution text
 CIVIC_RELEASE               optional deploy id, part of the field app's shell version: set a new
                             one to roll phones forward when only server code changed
 CIVIC_DEVICE_TOKEN_IDLE_DAYS  a device token unused this long is refused (default 30)
+RATELIMIT_STORAGE_URI   where abuse-limit counters live: redis://…, civic+db:// (the database) or memory://
+                        (one process only: tests); default REDIS_URL when set, else civic+db://
+RATELIMIT_LOGIN_PER_NAME_IP, RATELIMIT_LOGIN_PER_IP, RATELIMIT_CODES_PER_PHONE, RATELIMIT_CODES_PER_IP,
+RATELIMIT_ACCOUNT_PER_IP, RATELIMIT_REPORTS_PER_ACCOUNT, RATELIMIT_REPORTS_PER_IP
+                        the abuse limits ("10 per minute; 100 per day"; defaults in docs/security.md)
+CIVIC_TRUSTED_PROXIES   how many proxies in front (nginx: 1) whose X-Forwarded-For gives the client's address
+CIVIC_SESSION_MAX_DAYS  a login on the site (and its remember cookie) lasts at most this long (default 30)
+CIVIC_MAX_BODY_KB       the largest body that is not a photo upload (JSON, forms; default 1024 KB)
 VAPID_PRIVATE_KEY_FILE / VAPID_PUBLIC_KEY_FILE  the Web Push key pair (PEM; default
                instance/vapid_private.pem and instance/vapid_public.pem, made on first need)
 VAPID_SUBJECT  contact for push services (default mailto:admin@civic-grid.invalid)
 PUSH_RUNNER    inline | thread | rq: how notifications are sent in the background
                (default: rq when REDIS_URL is set, else an in-process thread)
 PUSH_CONCURRENCY             requests in flight to push services at once (default 64)
-PUSH_ALLOW_HTTP_LOCALHOST    accept http:// push endpoints on localhost (tests only; default off)
+PUSH_ALLOW_HTTP_LOCALHOST    accept push endpoints on localhost, and send to them (tests only; default off)
+CIVIC_PUSH_SERVICE_HOSTS     push services a subscription may name besides FCM, Mozilla, Apple and Microsoft
+                             (comma-separated hosts or domains, e.g. a phone vendor's domestic service)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
 PHOTO_STORAGE            file (PHOTO_DIR, the default) or s3: S3_BUCKET, S3_ENDPOINT_URL, S3_REGION, AWS_* credentials
 CIVIC_SECURE_COOKIES     1 behind TLS: the session and remember cookies are sent over https only
@@ -35,6 +45,7 @@ CIVIC_CHASE_INTERVAL_SECONDS  how often the worker runs chasing (60)
 """
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from .version import APP_VERSION
@@ -89,6 +100,9 @@ def from_environment(instance_path):
         # Three photos of at most 20 MB plus the metadata; a larger body is refused
         # with 413 before anything is read into memory.
         "MAX_CONTENT_LENGTH": 64 * MB,
+        # Every other body (JSON, a plain form) is small: refused with 413 past this,
+        # counted while it is read, before anything is parsed.
+        "MAX_BODY_BYTES": _int_env("CIVIC_MAX_BODY_KB", 1024) * 1024,
         # Where photos are kept: the photo folder, or an S3-compatible bucket (several app nodes).
         "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE") or "file",
         "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
@@ -113,6 +127,10 @@ def from_environment(instance_path):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # A login on the site lasts at most this long (its remember cookie too), and
+        # ends earlier on logout, a password reset or deactivation (accounts/sessions.py).
+        "SESSION_MAX_DAYS": _int_env("CIVIC_SESSION_MAX_DAYS", 30),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int_env("CIVIC_SESSION_MAX_DAYS", 30)),
         # Behind TLS (production): cookies only over https.
         "SESSION_COOKIE_SECURE": _flag_env("CIVIC_SECURE_COOKIES"),
         "REMEMBER_COOKIE_SECURE": _flag_env("CIVIC_SECURE_COOKIES"),
@@ -145,6 +163,25 @@ def from_environment(instance_path):
         # A token unused this long is refused (the phone logs in again). Workers may
         # be offline for days, so this is generous; last_used_at is its clock.
         "DEVICE_TOKEN_IDLE_DAYS": _int_env("CIVIC_DEVICE_TOKEN_IDLE_DAYS", 30),
+        # Abuse limits (civic/ratelimit.py): where the counters live. Default: REDIS_URL when
+        # set, else the database (civic+db://); either way every worker shares them.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "civic",
+        # The limits, in the `limits` notation ("10 per minute; 100 per day"):
+        # failed logins for one username or phone from one address, and from one address;
+        "RATELIMIT_LOGIN_PER_NAME_IP": os.environ.get("RATELIMIT_LOGIN_PER_NAME_IP") or "10 per minute",
+        "RATELIMIT_LOGIN_PER_IP": os.environ.get("RATELIMIT_LOGIN_PER_IP") or "30 per minute",
+        # texted codes for one phone, and from one address;
+        "RATELIMIT_CODES_PER_PHONE": os.environ.get("RATELIMIT_CODES_PER_PHONE") or "1 per minute; 5 per hour",
+        "RATELIMIT_CODES_PER_IP": os.environ.get("RATELIMIT_CODES_PER_IP") or "20 per hour",
+        # registering, resetting a password, deleting an account, from one address;
+        "RATELIMIT_ACCOUNT_PER_IP": os.environ.get("RATELIMIT_ACCOUNT_PER_IP") or "10 per hour",
+        # residents' new reports per account, and residents' and anonymous ones per address.
+        "RATELIMIT_REPORTS_PER_ACCOUNT": os.environ.get("RATELIMIT_REPORTS_PER_ACCOUNT") or "20 per hour; 60 per day",
+        "RATELIMIT_REPORTS_PER_IP": os.environ.get("RATELIMIT_REPORTS_PER_IP") or "60 per hour",
+        # Behind nginx: how many proxies' X-Forwarded-For to believe for the client's address.
+        "TRUSTED_PROXIES": _int_env("CIVIC_TRUSTED_PROXIES", 0),
         # Web Push (civic/push/): keys, subject, how and how hard to send.
         "VAPID_PRIVATE_KEY_FILE": os.environ.get("VAPID_PRIVATE_KEY_FILE") or None,
         "VAPID_PUBLIC_KEY_FILE": os.environ.get("VAPID_PUBLIC_KEY_FILE") or None,
@@ -157,6 +194,14 @@ def from_environment(instance_path):
         "PUSH_BACKOFF_SECONDS": (30, 120, 600, 1800),
         "PUSH_POLL_SECONDS": 30,
         "PUSH_ALLOW_HTTP_LOCALHOST": _flag_env("PUSH_ALLOW_HTTP_LOCALHOST"),
+        # The push services a subscription may name (a host, or a domain and all its
+        # subdomains): the ones browsers use, and any a deployment adds (domestic phones'
+        # vendor services) in CIVIC_PUSH_SERVICE_HOSTS, comma-separated. The server POSTs
+        # to these and nowhere else, and never to an address inside this network.
+        "PUSH_SERVICE_HOSTS": ("fcm.googleapis.com", "android.googleapis.com", "push.services.mozilla.com",
+                               "push.apple.com", "notify.windows.com",
+                               *(h.strip().lower().lstrip("*.") for h in
+                                 os.environ.get("CIVIC_PUSH_SERVICE_HOSTS", "").split(",") if h.strip())),
         "SMS_SENDER": os.environ.get("SMS_SENDER") or "log",
         # The workflow (civic/cases/workflow.py) and the chasing job (civic/cases/chasing.py).
         "REOPEN_DAYS": _int_env("CIVIC_REOPEN_DAYS", 7),

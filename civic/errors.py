@@ -51,6 +51,12 @@ HTTP_CODES = {
 }
 
 
+def too_large_message():
+    if request.mimetype == "multipart/form-data":
+        return f"The upload is too large (at most {current_app.config['PHOTO_MAX_BYTES'] // 2**20} MB a photo)."
+    return f"The request is too large (at most {current_app.config['MAX_BODY_BYTES'] // 1024} KB without photos)."
+
+
 def http_error(exc):
     if request.path.startswith("/open311/"):
         from .blueprints.open311 import http_error as open311_error
@@ -62,7 +68,7 @@ def http_error(exc):
         return render_template("error.html", error=exc), exc.code
     message = exc.description or exc.name
     if exc.code == 413:
-        message = "The upload is too large (at most 20 MB a photo)."
+        message = too_large_message()
     return ApiError(exc.code, HTTP_CODES.get(exc.code, "error"), message).to_response()
 
 

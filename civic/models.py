@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
-from .accounts.models import DeviceToken, OneTimeCode, Role, User  # noqa: F401
+from .accounts.models import DeviceToken, LoginSession, OneTimeCode, Role, User  # noqa: F401
+from .ratelimit_store import RateLimitCounter  # noqa: F401
 from .cases.models import Case, CaseEvent, CaseFollower, Rating, Recheck, Channel, LocationSource, Status  # noqa: F401
 from .devices.models import Device  # noqa: F401
 from .grids.models import Category, Department, Grid, RoutingRule, grid_members  # noqa: F401

@@ -39,7 +39,7 @@ CODE_NAME = obj({"code": STRING, "name": STRING}, ["code", "name"])
 PHOTO = obj({"kind": STRING, "url": STRING, "thumb_url": STRING, "width": null(INTEGER), "height": null(INTEGER)},
             ["kind", "url", "thumb_url"])
 CASE = obj({
-    "id": INTEGER, "ref": null(STRING), "client_id": STRING, "status": {"type": "string", "enum": [
+    "id": INTEGER, "ref": null(STRING), "client_id": null(STRING), "status": {"type": "string", "enum": [
         "reported", "accepted", "rejected", "dispatched", "acknowledged", "in_progress", "handled", "closed"]},
     "channel": STRING, "category": obj({"code": STRING, "name": STRING, "name_en": STRING}, ["code"]),
     "description": STRING, "lat": null(NUMBER), "lng": null(NUMBER), "location_source": STRING,
@@ -156,6 +156,9 @@ def api_paths():
                                 {200: answer("Deleted", obj({"deleted": BOOLEAN}, ["deleted"]))}, tag="accounts",
                                 operation_id="deleteMe", request=body(obj({"password": STRING}, ["password"]))),
         },
+        "/api/v1/me/logout-everywhere": {"post": operation(
+            "Log out everywhere: end every session and device token of mine, this one's too",
+            {200: answer("Done", obj({"ok": BOOLEAN}, ["ok"]))}, tag="accounts", operation_id="logoutEverywhere")},
         "/api/v1/me/export": {"get": operation("Everything about me, as a download", {200: answer(
             "My data", obj({"account": obj(), "reports": array(obj()), "exported_at": STRING}, ["account"]))},
             tag="accounts", operation_id="exportMe")},

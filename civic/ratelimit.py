@@ -1,22 +1,29 @@
-"""Abuse limits (Flask-Limiter): guessing passwords, texting codes to strangers'
-phones, and flooding the city with reports.
+"""Abuse limits: guessing passwords, texting codes to strangers' phones, and
+flooding the city with reports.
 
 One table says which endpoint counts against which bucket; the rates come from
-the config (RATELIMIT_*; tests lower them), stored in Redis when REDIS_URL is
-set (every worker process shares the counts), else in this process's memory.
-Each app has its own Limiter, so one app's counts never reach another's.
+the config (RATELIMIT_*; tests lower them). The counters live in Redis when
+REDIS_URL is set, else in the app's database (civic/ratelimit_store.py): in
+both, every worker process of every node shares them, so a limit holds however
+many gunicorn workers serve the requests. (memory:// counts per process: for
+tests and single-process tools only.)
+
+Each request takes its token *before* the work, in one atomic increment, and
+gives it back afterwards where the rule says so (a login that succeeded, a code
+that was not sent): with check-then-count, a hundred parallel requests would all
+see "one left". Counting attempts rather than successes also makes a refused
+upload (decoded, then rejected) cost its sender as much as a stored one.
 
 Staff are never limited on reports: a grid worker's phone sends a whole day
 offline at once, and many workers share an office's address. A report that
-replays one already stored (same client_id) is never refused either, and only
-new cases count (201), so a phone's retries cost nothing. Logins count only
-the failed ones, and codes only the ones sent.
+replays one already stored (same client_id) is never refused either, so a
+phone's retries cost nothing, and a report the server failed (5xx) is given back.
 
 Over a limit: 429 with Retry-After; `{"error": {"code": "rate_limited", ...}}`
 on the API, a page on the site. The field app's outbox waits and sends again.
 """
 import json
-import os
+import logging
 import time
 from dataclasses import dataclass
 from functools import wraps
@@ -24,24 +31,29 @@ from typing import Callable
 
 from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
+from . import phones
 from .errors import ApiError, wants_json
+from .ratelimit_store import DatabaseStorage
 
-DEFAULTS = {
-    "RATELIMIT_LOGIN_PER_NAME": "10 per minute",    # failed logins for one username or phone
-    "RATELIMIT_LOGIN_PER_IP": "30 per minute",      # failed logins from one address
-    "RATELIMIT_CODES_PER_PHONE": "1 per minute; 5 per hour",
-    "RATELIMIT_CODES_PER_IP": "20 per hour",
-    "RATELIMIT_ACCOUNT_PER_IP": "10 per hour",      # register, reset a password, delete an account
-    "RATELIMIT_REPORTS_PER_ACCOUNT": "20 per hour; 60 per day",  # residents' new reports
-    "RATELIMIT_REPORTS_PER_IP": "60 per hour",      # residents' and anonymous new reports
-    "RATELIMIT_STRATEGY": "fixed-window",
-    "RATELIMIT_KEY_PREFIX": "civic",
-}
-WRITES = ["POST", "DELETE"]
+log = logging.getLogger(__name__)
+
+WRITES = ("POST", "DELETE")
+DATABASE = "civic+db://"
+
+
+class RateLimited(HTTPException):
+    code = 429
+
+    def __init__(self, rule, retry_after):
+        super().__init__(rule.message)
+        self.rule, self.retry_after = rule, retry_after
 
 
 def client_ip():
@@ -56,34 +68,25 @@ def _field(name):
         except RecursionError:  # nested too deep: the view answers 400
             return None
         return data.get(name) if isinstance(data, dict) else None
-    try:
-        return request.form.get(name)  # parsed already (see _body_first)
-    except Exception:
-        return None
+    return request.form.get(name)  # parsed already, before the limits (see _limited)
 
 
-def _body_first(view):
-    """Parses a form body before the limits read it, so that a body the parser
-    refuses (a field over MAX_FORM_MEMORY_SIZE: 413) is answered as the view
-    would answer it, not half-read inside the limiter."""
-    @wraps(view)
-    def parsed(*args, **kwargs):
-        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            request.form  # noqa: B018  (werkzeug parses on first access and keeps the result)
-        return view(*args, **kwargs)
-
-    return parsed
-
-
-def _login_name():
+def login_name():
+    """The name a login is for, as the account lookup reads it: a phone in any
+    form (full-width digits, +86, spaces) is one name."""
     value = _field("username")
-    return "name:" + (value.strip().lower()[:64] if isinstance(value, str) and value.strip() else "-")
+    if not isinstance(value, str) or not value.strip():
+        return "-"
+    value = value.strip()
+    return phones.mobile(value) or value.lower()[:64]
+
+
+def _name_and_ip():
+    return f"{login_name()}@{client_ip()}"
 
 
 def _phone():
-    from .accounts.codes import normalise_phone
-
-    return "phone:" + (normalise_phone(_field("phone"))[:20] or "-")
+    return phones.normalise(_field("phone"))[:20] or "-"
 
 
 def _account():
@@ -100,39 +103,38 @@ def _replayed_report():
     from .cases.models import Case
     from .extensions import db
 
-    try:
-        if request.mimetype == "multipart/form-data":
-            raw = request.form.get("meta")  # parsed once (see _body_first); the view reads the same form
-        elif request.mimetype == "application/json":
-            raw = request.get_data(cache=True)
-        else:
-            return False
-        client_id = json.loads(raw).get("client_id") if raw else None
-    except Exception:  # a broken body: not a replay; the view says what is wrong
+    if request.mimetype == "multipart/form-data":
+        raw = request.form.get("meta")  # parsed once (see _limited); the view reads the same form
+    elif request.mimetype == "application/json":
+        raw = request.get_data(cache=True)
+    else:
         return False
-    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+    try:
+        meta = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):  # a broken body: not a replay; the view says what is wrong
+        return False
+    client_id = meta.get("client_id") if isinstance(meta, dict) else None
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64 or "\x00" in client_id:
         return False
     return db.session.scalar(select(Case.id).where(Case.client_id == client_id)) is not None
 
 
 def _report_exempt():
-    # Cached on the request (not on g, which can outlive a request while an app
-    # context stays pushed): each limit asks again.
-    if "civic.report_exempt" not in request.environ:
-        request.environ["civic.report_exempt"] = _is_staff() or _replayed_report()
-    return request.environ["civic.report_exempt"]
+    return _is_staff() or _replayed_report()
 
 
-def _failed(response):
-    return response.status_code >= 400
+def _succeeded(status):
+    return status < 400
 
 
-def _sent(response):
-    return request.environ.get("civic.code_sent", False)
+def _not_sent(status):
+    return not request.environ.get("civic.code_sent", False)
 
 
-def _created(response):
-    return response.status_code == 201
+def _report_costs_nothing(status):
+    """A report the server failed (5xx), or one refused (4xx) before any photo was
+    decoded: given back. A refused photo upload cost a second of CPU: it counts."""
+    return status >= 500 or (status >= 400 and not request.files)
 
 
 @dataclass(frozen=True)
@@ -142,25 +144,27 @@ class Rule:
     message: str  # the API's words
     page_message: object  # the site's (translated)
     exempt: Callable[[], bool] | None = None
-    counts: Callable | None = None  # which responses count; None: every request
+    give_back: Callable[[int], bool] | None = None  # after the view, given its status: True returns the token
 
 
 RULES = {
-    "login-name": Rule("RATELIMIT_LOGIN_PER_NAME", _login_name, "Too many failed logins for this account",
-                       _l("Too many failed logins for this account."), counts=_failed),
+    "login-name": Rule("RATELIMIT_LOGIN_PER_NAME_IP", _name_and_ip, "Too many failed logins for this account",
+                       _l("Too many failed logins for this account."), give_back=_succeeded),
     "login-ip": Rule("RATELIMIT_LOGIN_PER_IP", client_ip, "Too many failed logins from this network",
-                     _l("Too many failed logins from this network."), counts=_failed),
+                     _l("Too many failed logins from this network."), give_back=_succeeded),
     "codes-phone": Rule("RATELIMIT_CODES_PER_PHONE", _phone, "Too many codes asked for this number",
-                        _l("A code was sent to this number a moment ago."), counts=_sent),
+                        _l("A code was sent to this number a moment ago."), give_back=_not_sent),
     "codes-ip": Rule("RATELIMIT_CODES_PER_IP", client_ip, "Too many codes asked from this network",
-                     _l("Too many codes were asked for from this network."), counts=_sent),
+                     _l("Too many codes were asked for from this network."), give_back=_not_sent),
     "account-ip": Rule("RATELIMIT_ACCOUNT_PER_IP", client_ip, "Too many account requests from this network",
                        _l("Too many account requests from this network.")),
     "reports-account": Rule("RATELIMIT_REPORTS_PER_ACCOUNT", _account, "Too many reports from this account",
                             _l("Too many reports from this account."),
-                            exempt=lambda: not current_user.is_authenticated or _report_exempt(), counts=_created),
+                            exempt=lambda: not current_user.is_authenticated or _report_exempt(),
+                            give_back=_report_costs_nothing),
     "reports-ip": Rule("RATELIMIT_REPORTS_PER_IP", client_ip, "Too many reports from this network",
-                       _l("Too many reports from this network."), exempt=_report_exempt, counts=_created),
+                       _l("Too many reports from this network."), exempt=_report_exempt,
+                       give_back=_report_costs_nothing),
 }
 
 # Endpoint → the buckets it counts against. A bucket shared by two endpoints
@@ -178,12 +182,116 @@ ENDPOINTS = {
 }
 
 
-def _provider(setting):
-    return lambda: current_app.config[setting]
+class Limits:
+    """The app's counters and the one way to take and give back a token."""
+
+    def __init__(self, app):
+        self.uri = app.config["RATELIMIT_STORAGE_URI"]
+        self.prefix = app.config["RATELIMIT_KEY_PREFIX"]
+        self.storage = self._storage(self.uri)
+        # Redis away: count in the database rather than refuse everyone or count nothing.
+        self.fallback = FixedWindowRateLimiter(DatabaseStorage()) if not self.uri.startswith("civic+db") else None
+        self.strategy = FixedWindowRateLimiter(self.storage)
+
+    @staticmethod
+    def _storage(uri):
+        if uri.startswith("civic+db"):
+            return DatabaseStorage()
+        return storage_from_string(uri)
+
+    def describe(self):
+        if self.uri.startswith("memory://"):
+            return "in this process's memory (each worker counts on its own: tests only)"
+        if self.uri.startswith("civic+db"):
+            return "in the database (shared by every worker)"
+        return f"in {self.uri.split('://')[0]} (shared by every worker)"
+
+    def _hit(self, item, identifiers, cost):
+        try:
+            return self.strategy.hit(item, *identifiers, cost=cost)
+        except self.storage.base_exceptions:
+            if self.fallback is None:
+                raise
+            log.warning("rate-limit storage %s unreachable: counting in the database", self.uri.split("://")[0])
+            return self.fallback.hit(item, *identifiers, cost=cost)
+
+    def _retry_after(self, item, identifiers):
+        try:
+            reset = self.strategy.get_window_stats(item, *identifiers).reset_time
+        except self.storage.base_exceptions:
+            reset = time.time() + item.get_expiry()
+        return max(1, int(reset - time.time() + 0.999))
+
+    def take(self, scope, rule):
+        """Take one token from each window of `rule` for this request; raises
+        RateLimited (giving back what it took) when one is spent. Returns what
+        to give back later."""
+        identifiers = (self.prefix, scope, rule.key())
+        taken = []
+        for item in parse_many(current_app.config[rule.setting]):
+            if self._hit(item, identifiers, 1):
+                taken.append(item)
+                continue
+            self.give_back(taken, identifiers)
+            raise RateLimited(rule, self._retry_after(item, identifiers))
+        return taken, identifiers
+
+    def give_back(self, items, identifiers):
+        for item in items:
+            self._hit(item, identifiers, -1)
 
 
-def _storage_uri(app):
-    return os.environ.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
+def _limited(view, scopes):
+    @wraps(view)
+    def limited(*args, **kwargs):
+        limits = current_app.extensions["civic_limiter"]
+        if request.method not in WRITES or not current_app.config["RATELIMIT_ENABLED"]:
+            return view(*args, **kwargs)
+        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            # Parse the body now, so that one the parser refuses (a field over
+            # MAX_FORM_MEMORY_SIZE: 413) is answered as the view would answer it.
+            request.form  # noqa: B018  (werkzeug parses on first access and keeps the result)
+        held = []
+        try:
+            for scope in scopes:
+                rule = RULES[scope]
+                if rule.exempt is not None and rule.exempt():
+                    continue
+                held.append((rule, *limits.take(scope, rule)))
+        except RateLimited:
+            for _rule, items, identifiers in held:
+                limits.give_back(items, identifiers)
+            raise
+        status = 500  # a bug in the view: counted as the server's failure
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+            status = response.status_code
+            return response
+        except ApiError as error:
+            status = error.status
+            raise
+        except HTTPException as error:
+            status = error.code or 500
+            raise
+        finally:
+            for rule, items, identifiers in held:
+                if rule.give_back is not None and rule.give_back(status):
+                    limits.give_back(items, identifiers)
+
+    return limited
+
+
+def install(app):
+    """After the blueprints are registered: wraps the endpoints in ENDPOINTS."""
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or DATABASE
+    _trust_proxies(app)
+    limits = Limits(app)
+    app.extensions["civic_limiter"] = limits
+    for endpoint, scopes in ENDPOINTS.items():
+        app.view_functions[endpoint] = _limited(app.view_functions[endpoint], scopes)
+    app.register_error_handler(RateLimited, too_many_requests)
+    return limits
 
 
 def _trust_proxies(app):
@@ -197,61 +305,27 @@ def _trust_proxies(app):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
-def install(app):
-    """After the blueprints are registered: wraps the endpoints in ENDPOINTS."""
-    for name, value in DEFAULTS.items():
-        app.config.setdefault(name, value)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", _storage_uri(app))
-    app.config.setdefault("TRUSTED_PROXIES", int(os.environ.get("CIVIC_TRUSTED_PROXIES") or 0))
-    _trust_proxies(app)
-    uri = app.config["RATELIMIT_STORAGE_URI"]
-    limiter = Limiter(client_ip, storage_uri=uri, headers_enabled=False,
-                      # Redis down: count in this process's memory rather than refuse everyone.
-                      in_memory_fallback_enabled=not uri.startswith("memory://"))
-    limiter.init_app(app)
-    app.extensions["civic_limiter"] = limiter
-    for endpoint, scopes in ENDPOINTS.items():
-        view = app.view_functions[endpoint]
-        for scope in scopes:
-            rule = RULES[scope]
-            view = limiter.shared_limit(_provider(rule.setting), scope, key_func=rule.key, methods=WRITES,
-                                        exempt_when=rule.exempt, deduct_when=rule.counts,
-                                        error_message=rule.message)(view)
-        app.view_functions[endpoint] = _body_first(view)
-    app.register_error_handler(RateLimitExceeded, too_many_requests)
-    return limiter
-
-
-def retry_after_seconds():
-    """Seconds until the limit that was hit lets the next request through."""
-    hit = current_app.extensions["civic_limiter"].current_limit
-    if hit is None:
-        return 60
-    return max(1, int(hit.reset_at - time.time()))
-
-
 def _back():
     """The page the refused form was on (a same-site path), else the start."""
     from urllib.parse import urlsplit
 
     from flask import url_for
 
-    path = urlsplit(request.referrer or "").path
+    from .urls import same_site_path
+
     if request.method == "GET":
         return request.full_path
-    return path if path.startswith("/") and not path.startswith("//") else url_for("main.home")
+    return same_site_path(urlsplit(request.referrer or "").path) or url_for("main.home")
 
 
 def too_many_requests(exc):
-    seconds = retry_after_seconds()
-    rule = RULES.get(exc.limit.scope if isinstance(exc.limit.scope, str) else "")
+    seconds = exc.retry_after
+    rule = exc.rule
     if wants_json():
-        what = rule.message if rule else "Too many requests"
-        response = ApiError(429, "rate_limited", f"{what}; try again in {seconds} seconds.").to_response()
+        response = ApiError(429, "rate_limited", f"{rule.message}; try again in {seconds} seconds.").to_response()
         response = current_app.make_response(response)
     else:
-        page = render_template("rate_limited.html", what=rule.page_message if rule else None, seconds=seconds,
-                               back=_back())
+        page = render_template("rate_limited.html", what=rule.page_message, seconds=seconds, back=_back())
         response = current_app.make_response((page, 429))
     response.headers["Retry-After"] = str(seconds)
     return response

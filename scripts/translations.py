@@ -386,6 +386,8 @@ ZH = {
         "请立即复制并交给该系统的运维人员：密钥只显示这一次。",
     "System": "系统", "e.g. 12345 hotline": "例如：12345 热线", "Make a key": "生成密钥", "Key": "密钥",
     "Requests": "诉求数", "Last used": "最近使用", "Revoke": "停用", "revoked": "已停用", "No keys yet.": "尚无密钥。",
+    # Hardening (issue 17)
+    "Previous period": "上期",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

@@ -18,8 +18,12 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.security import generate_password_hash
 
-from civic import create_app
-from civic.extensions import db
+from tests import clock
+
+clock.install()  # CIVIC_TEST_NOW: the whole run as if it started at that moment (before the app is imported)
+
+from civic import create_app  # noqa: E402
+from civic.extensions import db  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real camera and phone photos (CC BY-SA 4.0; see the LICENSE.md beside them).
@@ -29,6 +33,10 @@ PG_ADMIN_URL = os.environ.get("CIVIC_TEST_PG", "postgresql+psycopg:///postgres?h
 PASSWORD = "pw-for-tests"
 # Hashing is slow on purpose; tests share one cheap hash of the same password.
 PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+def pytest_report_header(config):
+    return clock.describe()
 
 
 def photo_path(relative):
@@ -95,6 +103,8 @@ def _make_app(url, photo_dir, **extra):
         "WEBHOOK_RUNNER": "inline",
         # Abuse limits count in this app's own memory: nothing carries over to the next test.
         "RATELIMIT_STORAGE_URI": "memory://",
+        # The fake push services run on this machine: allowed by this setting, never by default.
+        "PUSH_ALLOW_HTTP_LOCALHOST": True,
     }
     config.update(extra)
     return create_app(config)
@@ -259,6 +269,16 @@ def api_as(client):
         return Api(client, token)
 
     return make
+
+
+def phone_clock(hours_ago=1):
+    """What a phone's clock read `hours_ago` hours before now, as the phone sends it
+    (local time with its offset) and as the server answers it (UTC, Z): relative to
+    the suite's clock, since the server refuses a time in the future."""
+    from datetime import datetime, timedelta, timezone
+
+    at = (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).replace(microsecond=0)
+    return at.astimezone(timezone(timedelta(hours=8))).isoformat(), at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_meta(**fields):

@@ -10,11 +10,14 @@ anonymous visitor of a page is sent to log in). The sample case is one every
 signed-in role may see (the resident's report, in the worker's grid, for the
 staff member's department), so object-level refusals do not hide route-level
 ones; those are tested on their own (tests/test_privacy.py, tests/api/)."""
+import hashlib
 import re
+import secrets
 import uuid
 
 import pytest
 
+from civic.accounts.models import LoginSession
 from civic.accounts.services import issue_token
 from civic.extensions import db
 from civic.open311.models import ApiKey
@@ -41,7 +44,7 @@ DECISIONS = {
     ("main.case_detail", "GET"): "signed_in",
     ("main.case_action", "POST"): "signed_in",
     ("auth.login", "GET"): "public", ("auth.login", "POST"): "public",
-    ("auth.logout", "POST"): "signed_in",
+    ("auth.logout", "POST"): "signed_in", ("auth.logout_everywhere", "POST"): "signed_in",
     ("auth.set_language", "GET"): "public",
     ("auth.register_page", "GET"): "public", ("auth.register", "POST"): "public",
     ("auth.send_code", "POST"): "public",
@@ -59,6 +62,7 @@ DECISIONS = {
     ("hotline.grids", "GET"): "oversight", ("hotline.locate", "GET"): "oversight",
     ("open311_keys.index", "GET"): "admin", ("open311_keys.create", "POST"): "admin",
     ("open311_keys.revoke", "POST"): "admin",
+    ("admin_messages.index", "GET"): "admin",
     **{(f"dashboard.{name}", "GET"): "oversight" for name in (
         "queue", "push", "sync", "sync_json", "performance", "performance_export", "ranking", "report",
         "report_export", "hot", "grid_map", "case_list")},
@@ -69,6 +73,7 @@ DECISIONS = {
     ("api.request_code", "POST"): "public", ("api.register", "POST"): "public",
     ("api.reset_password", "POST"): "public",
     ("api.me", "GET"): "signed_in", ("api.delete_me", "DELETE"): "resident", ("api.export_me", "GET"): "signed_in",
+    ("api.logout_everywhere", "POST"): "signed_in",
     ("api.my_grids", "GET"): "signed_in",
     ("api.get_notification_preferences", "GET"): "signed_in", ("api.put_notification_preferences", "PUT"): "signed_in",
     ("api.my_points", "GET"): "resident", ("api.set_leaderboard", "PUT"): "resident",
@@ -145,8 +150,11 @@ def ask(app, county, role, method, url):
             db.session.commit()
             headers["Authorization"] = f"Bearer {token}"
         else:
+            key = secrets.token_urlsafe(16)  # a login session, as accounts.sessions.sign_in starts one
+            db.session.add(LoginSession(user=user, key_hash=hashlib.sha256(key.encode()).hexdigest()))
+            db.session.commit()
             with client.session_transaction() as session:
-                session["_user_id"] = str(user.id)
+                session["_user_id"] = f"s:{key}"
                 session["_fresh"] = True
     if url.startswith("/api/") and method != "GET":
         return client.open(url, method=method, headers=headers, json={})

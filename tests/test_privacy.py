@@ -101,3 +101,69 @@ def test_the_case_page_masks_a_residents_number_for_the_department(client, count
     page = client.get(f"/cases/{ref}").get_data(as_text=True)
     assert_anonymous(page)
     assert "139****5678" in page
+
+
+# -- followers (issue 17, item 1) ----------------------------------------------------
+
+def merged_with_a_follower(county, api_as, make_case):
+    """resident2 reported the surviving case with private details; resident's own
+    report was merged into it, so resident follows it."""
+    from civic.cases.models import Case, CaseEvent
+
+    lat, lng = point_in("L2-1-1", 0.31234, 0.61234)
+    original = api_as(county.resident2).post_report(new_meta(
+        lat=lat, lng=lng, accuracy_m=4, location_source="device", address="幸福小区3号楼2单元501",
+        description=f"门口垃圾，联系我 {PHONE}"), [photo_path("plain/no_exif.jpg")]).json
+    dispatcher = api_as(county.dispatcher)
+    assert post_action(dispatcher, original["id"], new_action("accept")).status_code == 201
+    assert post_action(dispatcher, original["id"], new_action("dispatch", department="SAN",
+                                                             note="内部：联系李四 13700002222")).status_code == 201
+    near = point_in("L2-1-1", 0.35, 0.65)
+    duplicate = api_as(county.resident).post_report(new_meta(lat=near[0], lng=near[1], description="同一处垃圾")).json
+    assert post_action(dispatcher, duplicate["id"], new_action("merge", into=original["ref"])).status_code == 201
+    case = db.session.get(Case, original["id"])
+    db.session.add(CaseEvent(case=case, actor=county.staff_san, action="note", note="员工备注 13600003333"))
+    db.session.commit()
+    return original, lat, lng
+
+
+def test_a_follower_sees_the_case_as_the_board_shows_it(client, county, api_as, make_case):
+    original, lat, lng = merged_with_a_follower(county, api_as, make_case)
+    follower = api_as(county.resident)
+    shown = follower.get(f"/api/v1/cases/{original['id']}")
+    assert shown.status_code == 200
+    case = shown.json
+    assert case["following"] is True and case["reported_by_me"] is False
+    assert (case["lat"], case["lng"]) == (round(lat, 3), round(lng, 3))
+    assert case["accuracy_m"] is None and case["address"] is None and case["client_id"] is None
+    assert case["assignee"] is None and "reporter" not in case
+    assert "139****5678" in case["description"]
+    text = shown.get_data(as_text=True)
+    assert_anonymous(text)
+    for secret in ("幸福小区", "13700002222", "13600003333", "内部", "员工备注", original["client_id"],
+                   f"{lat:.6f}", f"{lat:.4f}", county.staff_san.display_name, county.dispatcher.display_name):
+        assert secret not in text, secret
+    # The same in the list of their reports, and on the case's page with its map.
+    listed = follower.get("/api/v1/reports").get_data(as_text=True)
+    for secret in ("幸福小区", original["client_id"], f"{lat:.6f}"):
+        assert secret not in listed, secret
+    assert_anonymous(listed)
+    client.post("/auth/login", data={"username": "resident", "password": "pw-for-tests"})
+    page = client.get(f"/cases/{original['ref']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert_anonymous(html)
+    for secret in ("幸福小区", "13700002222", "13600003333", "内部", f"{lat:.6f}", f"{lat:.4f}", "±4 m",
+                   county.staff_san.display_name, county.dispatcher.display_name):
+        assert secret not in html, secret
+    assert f"{round(lat, 3):.3f}" in html
+
+
+def test_the_reporter_and_the_staff_still_see_the_case_in_full(county, api_as, make_case):
+    original, lat, lng = merged_with_a_follower(county, api_as, make_case)
+    mine = api_as(county.resident2).get(f"/api/v1/cases/{original['id']}").json
+    assert (mine["lat"], mine["address"], mine["client_id"]) == (lat, "幸福小区3号楼2单元501", original["client_id"])
+    assert PHONE in mine["description"]
+    staff = api_as(county.staff_san).get(f"/api/v1/cases/{original['id']}").json
+    assert staff["lat"] == lat and staff["address"] == "幸福小区3号楼2单元501"
+    assert any(e["note"] == "员工备注 13600003333" for e in staff["events"])

@@ -13,12 +13,12 @@ No request objects here: the views pass the secret, the caller's address and
 """
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from .. import phones
 from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import utcnow
@@ -29,7 +29,6 @@ CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 RESEND_AFTER_SECONDS = 60  # the per-phone rate limit's default (RATELIMIT_CODES_PER_PHONE)
 KEEP_FOR = timedelta(days=1)  # spent and stale codes are deleted after this
-MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 SIGN = "【网格通】"
 TEXTS = {
@@ -41,20 +40,15 @@ TEXTS = {
 
 
 def normalise_phone(raw):
-    """The number as typed, without spaces, dashes or a +86 prefix ('' if not text)."""
-    if not isinstance(raw, str):
-        return ""
-    phone = re.sub(r"[\s\-()]", "", raw)
-    for prefix in ("+86", "0086"):
-        if phone.startswith(prefix):
-            phone = phone[len(prefix):]
-    return phone
+    """The number as typed, in ASCII digits, without separators or the +86 prefix
+    ('' if not text): civic.phones.normalise, the one reading of a number."""
+    return phones.normalise(raw)
 
 
 def parse_phone(raw, field="phone"):
     """A mainland mobile number (11 digits starting 13–19), else a 422 naming the field."""
-    phone = normalise_phone(raw)
-    if not MAINLAND_MOBILE.match(phone):
+    phone = phones.mobile(raw)
+    if phone is None:
         raise ApiError(422, "invalid_phone", "Enter a mainland China mobile number (11 digits, starting with 1).",
                        field)
     return phone

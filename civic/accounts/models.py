@@ -86,6 +86,15 @@ class User(UserMixin, db.Model):
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
 
+    # The login session this object was loaded for (accounts/sessions.py): what
+    # Flask-Login keeps in the session cookie and the remember cookie.
+    login_session_key = None
+
+    def get_id(self):
+        if not self.login_session_key:
+            raise RuntimeError("log users in with accounts.sessions.sign_in, which starts a login session")
+        return f"s:{self.login_session_key}"
+
     def __repr__(self):
         return f"<User {self.username} {self.role}>"
 
@@ -104,6 +113,23 @@ class DeviceToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    user = relationship("User")
+
+
+class LoginSession(db.Model):
+    """One login on the site (a browser): the session and remember cookies carry
+    its key, and only its SHA-256 is kept. Logging out ends it; a password reset,
+    a deactivation or "log out everywhere" ends all of a user's. A cookie whose
+    session has ended, or is older than SESSION_MAX_DAYS, logs nobody in."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
 
     user = relationship("User")
 

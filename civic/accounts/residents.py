@@ -12,7 +12,8 @@ from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import utcnow
 from . import codes
-from .models import DeviceToken, OneTimeCode, Role, User, mask_phone
+from .models import DeviceToken, LoginSession, OneTimeCode, Role, User, mask_phone
+from .sessions import end_everywhere
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 DISPLAY_NAME_MAX = 100
@@ -89,14 +90,9 @@ def reset_password(data, *, secret, now=None):
         # Only when the account went away (or changed hands) within the code's five minutes.
         raise ApiError(422, "code_expired", "This code has expired or was already used; ask for a new one.", "code")
     user.set_password(password)
-    revoke_all_tokens(user, now=now)
+    # Whoever knew the old password is logged out too: every session, remember cookie and device token.
+    end_everywhere(user, now=now)
     return user
-
-
-def revoke_all_tokens(user, now=None):
-    db.session.execute(update(DeviceToken)
-                       .where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
-                       .values(revoked_at=now or utcnow()))
 
 
 def delete_resident(user, password, *, now=None):
@@ -141,6 +137,7 @@ def delete_resident(user, password, *, now=None):
     # rows is loaded in the session. Point entries first: they refer to redemptions.
     for model, column in ((CaseFollower, CaseFollower.user_id), (PointEntry, PointEntry.user_id),
                           (Redemption, Redemption.user_id), (DeviceToken, DeviceToken.user_id),
+                          (LoginSession, LoginSession.user_id),
                           (PushDelivery, PushDelivery.user_id), (PushSubscription, PushSubscription.user_id),
                           (NotificationPreference, NotificationPreference.user_id), (Device, Device.user_id)):
         db.session.execute(delete(model).where(column == uid).execution_options(synchronize_session=False))

@@ -1,10 +1,13 @@
 """Creating users, checking passwords, and device tokens."""
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import phones
 from ..extensions import db
 from ..grids.models import Department, Grid
 from ..timeutil import utcnow
@@ -40,14 +43,27 @@ def create_user(username, role, password, *, display_name=None, phone=None, grid
     return user
 
 
+@functools.cache
+def _dummy_hash():
+    """A hash of nothing, made the way real ones are: checked when there is no such
+    account, so that an unknown name costs as long as a wrong password."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(login, password):
-    """The active user with this username or phone and password, else None."""
+    """The active user with this username or phone and password, else None.
+    Takes as long whether or not the account exists: the answer's timing must
+    not tell which names and phone numbers have accounts."""
     if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
         return None
-    if len(login) > 64 or "\x00" in login:  # no such username or phone can exist (and PostgreSQL refuses NUL)
+    user = None
+    if len(login) <= 64 and "\x00" not in login:  # else no such name can exist (and PostgreSQL refuses NUL)
+        phone = phones.mobile(login)  # 138 1234 5678, +86…, full-width digits: the number it is
+        user = db.session.scalar(select(User).where(or_(User.username == login, User.phone == (phone or login))))
+    if user is None or not user.active:
+        check_password_hash(_dummy_hash(), password[:256])
         return None
-    user = db.session.scalar(select(User).where(or_(User.username == login, User.phone == login)))
-    if user is None or not user.active or not user.check_password(password):
+    if not user.check_password(password):
         return None
     return user
 

@@ -205,7 +205,7 @@ def list_reports():
     raw = request.args.get("limit")
     limit = REPORTS_DEFAULT
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= REPORTS_MAX:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= REPORTS_MAX:
             raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {REPORTS_MAX}.", "limit")
         limit = int(raw)
     followed = select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
@@ -292,7 +292,9 @@ def client_config():
 @bp.post("/devices/heartbeat")
 def heartbeat():
     user = require_login()
-    record_heartbeat(user, json_body(), user_agent=request.headers.get("User-Agent"))
+    token = g.device_token
+    record_heartbeat(user, json_body(), user_agent=request.headers.get("User-Agent"),
+                     logged_in_on=token.device_id if token is not None else None)
     return jsonify(ok=True, server_time=isoformat(utcnow()))
 
 
@@ -326,9 +328,10 @@ def _subscription_to_dict(sub):
 def push_subscribe():
     """Save this browser's PushSubscription for the user: 201 new, 200 known endpoint."""
     user = require_login()
-    allow_http = bool(current_app.config.get("PUSH_ALLOW_HTTP_LOCALHOST") or current_app.testing)
+    config = current_app.config
     sub, created = push.save_subscription(user, json_body(), user_agent=request.headers.get("User-Agent"),
-                                          allow_http_local=allow_http)
+                                          allow_http_local=config["PUSH_ALLOW_HTTP_LOCALHOST"],
+                                          allowed_hosts=config["PUSH_SERVICE_HOSTS"])
     return jsonify(_subscription_to_dict(sub)), 201 if created else 200
 
 

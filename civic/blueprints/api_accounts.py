@@ -5,21 +5,23 @@ their abuse limits are in civic/ratelimit.py.
 
     POST   /auth/codes     {phone, purpose: register|reset}  → 202 {sent, expires_in, resend_after}
     POST   /auth/register  {phone, code, password, display_name?, device_id?, device_name?} → 201 {token, user}
-    POST   /auth/reset     {phone, code, password}            → 200 {ok}; the user's tokens revoked
+    POST   /auth/reset     {phone, code, password}            → 200 {ok}; every session and token of the user ended
+    POST   /me/logout-everywhere                              → 200 {ok}; every session and token ended
     GET    /me/export      → 200, a JSON attachment
     DELETE /me             {password}                         → 200 {deleted}; residents only
 """
 from datetime import date
 
-from flask import current_app, jsonify, request, session, url_for
+from flask import current_app, jsonify, request, session
 from flask_login import logout_user
 
-from ..accounts import codes, residents
+from ..accounts import codes, residents, sessions
 from ..accounts import services as accounts
 from ..accounts.export import export_user
 from ..errors import ApiError
 from ..extensions import db
 from ..push.jobs import push_state
+from ..urls import external_url
 from .api import bp, json_body, require_login
 
 
@@ -89,10 +91,21 @@ def reset_password():
     return jsonify(ok=True)
 
 
+@bp.post("/me/logout-everywhere")
+def logout_everywhere():
+    """End every login session and device token of the current user, this one's too."""
+    user = require_login()
+    sessions.end_everywhere(user)
+    db.session.commit()
+    if "_user_id" in session:
+        logout_user()
+    return jsonify(ok=True)
+
+
 @bp.get("/me/export")
 def export_me():
     user = require_login()
-    body = export_user(user, photo_url=lambda key: url_for("media.photo", key=key, _external=True))
+    body = export_user(user, photo_url=lambda key: external_url("media.photo", key=key))
     response = jsonify(body)
     filename = f"civic-grid-my-data-{date.today().isoformat()}.json"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

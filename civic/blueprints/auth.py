@@ -1,14 +1,15 @@
 """Login and logout for the pages, and the language switch."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..accounts import sessions
 from ..accounts.services import authenticate
+from ..extensions import db
+from ..urls import same_site_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -17,16 +18,6 @@ class LoginForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=256)])
     remember = BooleanField("remember", default=True)
-
-
-def _safe_next(target):
-    """Only same-site paths: never redirect to another host after login."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,8 +29,9 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.username.data.strip(), form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+            sessions.sign_in(user, remember=form.remember.data)
+            db.session.commit()
+            return redirect(same_site_path(request.args.get("next")) or url_for("main.home"))
         flash(_("Wrong username or password."), "error")
         status = 401
     elif request.method == "POST":
@@ -51,8 +43,22 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    sessions.sign_out(current_user)
+    db.session.commit()
     flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every session, remember cookie and device token of this user: a lost
+    phone, a shared computer left logged in."""
+    user = current_user._get_current_object()
+    sessions.end_everywhere(user)
+    sessions.sign_out(user)
+    db.session.commit()
+    flash(_("You have logged out on every device."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -62,4 +68,4 @@ def set_language(code):
 
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+    return redirect(same_site_path(request.args.get("next")) or url_for("main.home"))

@@ -5,11 +5,11 @@ and a password. The same services and limits as the API's /auth/codes and
 """
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
-from ..accounts import codes, residents
+from ..accounts import codes, residents, sessions
 from ..accounts.models import mask_phone
 from ..errors import ApiError
 from ..extensions import db
@@ -86,7 +86,7 @@ def register():
         user = checked(lambda: residents.register_resident(registration, secret=secret))
     except ApiError as error:
         return _page(form, {error.field or "form": _message(error)}, error.status, code_sent=True)
+    sessions.sign_in(user, remember=True)
     db.session.commit()
-    login_user(user, remember=True)
     flash(_("Welcome! Your account is ready."), "info")
     return redirect(url_for("main.home"))

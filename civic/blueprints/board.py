@@ -47,12 +47,16 @@ def _query(grid, category):
 @bp.get("/")
 def index():
     grid, category = _filters()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
+    page = request.args.get("page", "1")
+    # ASCII digits only ("²".isdigit() is true, int("²") is not), and no page past the last:
+    # a huge number would overflow the database's OFFSET.
+    if not (page.isascii() and page.isdigit()) or len(page) > 9 or int(page) < 1:
         abort(404)
+    page = int(page)
     query = _query(grid, category)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    if page > max(1, -(-total // PER_PAGE)):
+        abort(404)
     cases = db.session.scalars(query.order_by(Case.received_at.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     box = grid_box(grid)
     points = [(round(c.lat, 3), round(c.lng, 3), c.status, c.ref) for c in cases if c.lat is not None]

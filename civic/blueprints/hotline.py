@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import phones
 from ..accounts.models import OVERSIGHT_ROLES
 from ..cases.models import Case, Channel, LocationSource
 from ..cases.serialize import masked_caller_phone
@@ -39,10 +40,6 @@ bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
 FIELDS = ("caller_phone", "category", "description", "address", "lat", "lng")
 TYPED_MAX = 40  # a phone number or a coordinate as typed, spaces and all
-MOBILE = re.compile(r"1[3-9][0-9]{9}")
-# Area code and number: 010 and 02x take 8 digits, the 4-digit codes 7 or 8.
-LANDLINE = re.compile(r"0(?:10|2[0-9])[0-9]{8}|0[3-9][0-9]{2}[0-9]{7,8}")
-SEPARATORS = re.compile(r"[\s\-–—.()]+")
 COORDINATE = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?")
 
 
@@ -60,19 +57,6 @@ def can_take_calls():
 
 
 bp.add_app_template_global(masked_caller_phone, "masked_caller_phone")
-
-
-def normalise_phone(raw):
-    """'138 1234-5678', '+86 13812345678', '(0531) 8812 3456', full-width digits:
-    the digits alone ('13812345678', '053188123456'); None when it is not a
-    Chinese mobile number or a landline with its area code."""
-    text = SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
-    for prefix in ("+86", "0086"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
-    if len(text) == 13 and text.startswith("86"):
-        text = text[2:]
-    return text if MOBILE.fullmatch(text) or LANDLINE.fullmatch(text) else None
 
 
 def _text(value):
@@ -111,7 +95,7 @@ def _validate(values, categories):
     phone = values["caller_phone"].strip()
     if not phone:
         errors["caller_phone"] = _("Type the caller's phone number.")
-    elif len(phone) > TYPED_MAX or (clean_phone := normalise_phone(phone)) is None:
+    elif len(phone) > TYPED_MAX or (clean_phone := phones.mobile_or_landline(phone)) is None:
         errors["caller_phone"] = _("Not a phone number. Type a mobile number (11 digits, 13x–19x) "
                                    "or a landline with its area code (0531-8812 3456).")
     else:

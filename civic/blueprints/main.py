@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..accounts.models import OVERSIGHT_ROLES, Role
-from ..cases.access import can_view_case, get_case_or_404, worker_grid_ids
+from ..cases.access import can_view_case, get_case_or_404, sees_in_full, worker_grid_ids
 from ..cases.duplicates import suggest
 from ..cases.models import Case
 from ..cases.workflow import allowed_actions, pending_extension, pending_recheck
@@ -58,7 +58,9 @@ def case_detail(ref):
 
 def _render_case(case, *, error=None, form=None, status=200):
     actions = allowed_actions(case, current_user)
-    context = {"case": case, "map_svg": case_map(case), "actions": actions, "error": error, "form": form or {},
+    full = sees_in_full(current_user, case)  # a follower sees the case as the public board shows it
+    context = {"case": case, "full": full, "map_svg": case_map(case, approximate=not full), "actions": actions,
+               "error": error, "form": form or {},
                # A fresh id per page: submitting the same page twice applies once.
                "client_id": (form or {}).get("client_id") or str(uuid.uuid4()),
                "recheck_pending": pending_recheck(case) is not None}
@@ -173,6 +175,28 @@ def action_label(action):
         "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"),
     }
     return labels.get(action, action)
+
+
+@bp.app_template_global()
+def grid_label(case):
+    """The case's grid; outside every grid, whether the dispatcher still has to place it."""
+    from flask_babel import gettext as _
+
+    if case.grid is not None:
+        return case.grid.name
+    if case.status in ("reported", "accepted"):
+        return _("Outside every grid: waits for the dispatcher")
+    return _("Outside every grid")
+
+
+@bp.app_template_global()
+def event_view(event):
+    """(the actor's name or None, the note or None) of a timeline entry as the
+    current user may read them: the same rule as the API's events."""
+    from ..cases.serialize import event_to_dict
+
+    shown = event_to_dict(event, current_user)
+    return shown["actor"], shown["note"]
 
 
 @bp.app_template_global()

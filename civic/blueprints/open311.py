@@ -2,12 +2,13 @@
 discovery, services and their definitions, filing a request with an api_key,
 tokens, and reading requests. The logic is in civic/open311/; errors are the
 specification's list of {code, description}, in the format asked for."""
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 
 from ..extensions import csrf
 from ..open311 import services as o311
 from ..open311.formats import FORMATS, JSON_TYPE, XML_TYPE, answer, errors
 from ..open311.services import Open311Error
+from ..urls import external_url
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # other systems post with an api_key, not a browser session
@@ -44,7 +45,7 @@ def http_error(error):
 def discovery(fmt):
     fmt = _format(fmt)
     config = current_app.config
-    base = url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
+    base = external_url("open311.discovery", fmt="json").rsplit("/", 1)[0] + "/"
     value = {
         "changeset": config["OPEN311_CHANGESET"],
         "contact": config["OPEN311_CONTACT"],

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..grids.models import Grid
 from ..posters import services as posters
 from ..posters.models import KINDS, Poster
+from ..urls import base_url_problem
 
 bp = Blueprint("posters", __name__)
 
@@ -36,6 +37,20 @@ def managers_only(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+@bp.app_template_global()
+def poster_address_warning():
+    """A warning for the posters' pages when the codes would not open on a phone."""
+    problem = base_url_problem(request.host)
+    if problem is None:
+        return None
+    kind, base = problem
+    if kind == "loopback":
+        return _("The QR codes point to %(url)s, an address only this computer can open: phones cannot. "
+                 "Set PUBLIC_BASE_URL to the address residents reach this site at before printing.", url=base)
+    return _("The QR codes point to %(url)s, but this page is served from %(host)s. Check PUBLIC_BASE_URL "
+             "before printing.", url=base, host=request.host)
 
 
 @bp.app_template_global()

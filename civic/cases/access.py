@@ -43,6 +43,16 @@ def can_view_case(user, case):
     return is_follower(user, case)
 
 
+def sees_in_full(user, case):
+    """Whether `user` sees `case` as those who handle it do: the exact point, the
+    address, every note and the staff's names. That is the staff who may see it and
+    its reporter; a follower (their own report merged into it) sees it as the public
+    board shows it, and their own report in full on its own page."""
+    if not user or not user.is_authenticated:
+        return False
+    return user.is_staff or (case.reporter_id is not None and case.reporter_id == user.id)
+
+
 def can_see_reporter(user):
     """Reporters' identities (masked phone) are for oversight roles only."""
     return user.is_authenticated and user.role_enum in OVERSIGHT_ROLES

@@ -3,8 +3,8 @@ from flask import url_for
 
 from ..accounts.models import mask_phone
 from ..timeutil import isoformat
-from .access import can_see_reporter, is_follower
-from .privacy import scrub
+from .access import can_see_reporter, is_follower, sees_in_full
+from .privacy import public_note, public_point, scrub
 from .workflow import allowed_actions, handling_round, pending_recheck, rating_of
 
 
@@ -47,12 +47,11 @@ def case_to_dict(case, viewer):
     }
     if case.merged_into_id is not None:
         data["merged_into"] = {"id": case.merged_into_id, "ref": case.merged_into.ref}
-    if viewer.is_authenticated and not viewer.is_staff and not data["reported_by_me"]:
+    data["description"] = description_for(case, viewer)
+    if not sees_in_full(viewer, case):
         # A follower: someone else's report, shown as the public board shows it.
-        data["following"] = is_follower(viewer, case)
-        data["description"] = scrub(case.description)
-    else:
-        data["description"] = description_for(case, viewer)
+        data.update(public_fields(case))
+        data["following"] = viewer.is_authenticated and is_follower(viewer, case)
     if can_see_reporter(viewer) and case.reporter is not None:
         data["reporter"] = {"name": case.reporter.display_name, "phone": case.reporter.phone_masked}
     if can_see_reporter(viewer):
@@ -60,9 +59,20 @@ def case_to_dict(case, viewer):
     return data
 
 
+def public_fields(case):
+    """What the case JSON shows in place of the private fields to someone who sees
+    a case as the public does: the point to about 100 m, the text masked, no
+    address, accuracy or client id, nobody's name."""
+    lat, lng = public_point(case.lat, case.lng)
+    return {"lat": lat, "lng": lng, "accuracy_m": None, "address": None, "client_id": None,
+            "assignee": None, "assigned_at": None}
+
+
 def description_for(case, viewer):
     """A resident stays anonymous to the department too: a number they typed in
     their report is masked for everyone but them and oversight."""
+    if not sees_in_full(viewer, case):
+        return scrub(case.description)
     mine = viewer.is_authenticated and case.reporter_id == viewer.id
     by_resident = case.reporter is not None and case.reporter.role == "resident"
     return scrub(case.description) if by_resident and not mine and not can_see_reporter(viewer) else case.description
@@ -78,13 +88,15 @@ def event_to_dict(event, viewer):
     """One step of the audit trail. The actor's name is shown when the actor is
     staff or the viewer: a resident never learns another resident's identity."""
     actor = event.actor
-    show = actor is not None and (actor.is_staff or (viewer.is_authenticated and actor.id == viewer.id))
+    own = actor is not None and viewer.is_authenticated and actor.id == viewer.id
+    full = sees_in_full(viewer, event.case)
+    show = actor is not None and ((full and actor.is_staff) or own)
     return {
         "id": event.id,
         "action": event.action,
         "from_status": event.from_status,
         "to_status": event.to_status,
-        "note": event.note,
+        "note": event.note if full or own else public_note(event),
         "at": isoformat(event.created_at),
         "actor": actor.display_name if show else None,
     }

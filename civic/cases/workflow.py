@@ -307,14 +307,22 @@ def _has_after_photo(case):
         select(func.count(Photo.id)).where(Photo.case_id == case.id, Photo.kind == "after")))
 
 
+def check_permission(case, action, actor):
+    """Raise the 403 of `action` on `case` for `actor`, if it is one: asked before
+    any target of the action is looked up, so that whoever may not act learns
+    nothing of which cases and people exist."""
+    rule = rule_for(action)
+    if not permits(rule, actor, case):
+        raise _forbidden(rule, actor, case)
+    return rule
+
+
 def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None,
                  into=None, rating=None):
     """Raise the error `apply_action` would raise for this, without writing anything.
     Order: who (403), then the status (409: also the reopen window and pending
     extension requests), then what the action needs (422)."""
-    rule = rule_for(action)
-    if not permits(rule, actor, case):
-        raise _forbidden(rule, actor, case)
+    rule = check_permission(case, action, actor)
     if case.status not in rule.from_statuses:
         raise _not_now(rule, case)
     if rule.reopen_window and _reopen_expired(case, utcnow()):

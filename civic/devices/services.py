@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..errors import ApiError
 from ..extensions import db
 from ..sync import fields
 from ..timeutil import utcnow
@@ -64,10 +65,22 @@ def _insert():
     return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(Device)
 
 
-def record_heartbeat(user, data, *, user_agent=None, now=None):
+def may_report_for(user, device_id, logged_in_on=None):
+    """Whether `user` may send heartbeats for `device_id`: a new device, one already
+    theirs, or the phone they logged in on (their token names it: a phone shared by
+    two workers moves to whoever logged in last). Anyone else's is not theirs to take."""
+    owner = db.session.scalar(db.select(Device.user_id).where(Device.device_id == device_id))
+    return owner is None or owner == user.id or (logged_in_on is not None and logged_in_on == device_id)
+
+
+def record_heartbeat(user, data, *, user_agent=None, logged_in_on=None, now=None):
     """Validate the heartbeat `data` (a decoded JSON object) from `user`'s device
-    and upsert its row: the device is now this user's. Commits; returns the Device."""
+    and upsert its row: the device is now this user's. `logged_in_on`: the device
+    id the user's token was issued for. Commits; returns the Device."""
     beat = parse_heartbeat(data)
+    if not may_report_for(user, beat.device_id, logged_in_on):
+        raise ApiError(409, "device_taken", "This device belongs to another account; log in on it to use it.",
+                       "device_id")
     now = now or utcnow()
     values = {
         "user_id": user.id,

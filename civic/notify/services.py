@@ -24,6 +24,7 @@ from .. import models as _schema  # noqa: F401  (every table known: grids refer 
 from ..extensions import db
 from ..grids.models import Department
 from ..timeutil import utcnow
+from ..urls import public_base_url
 from .models import WebhookDelivery
 from .webhooks import Message, adapter_for
 
@@ -42,8 +43,7 @@ def _local(value, zone):
 
 
 def case_link(case):
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return f"{base}/cases/{case.ref}"
+    return f"{public_base_url()}/cases/{case.ref}"  # built in jobs too, outside any request
 
 
 def build_message(case, kind, *, now=None, note=None, clock=None, due_at=None):

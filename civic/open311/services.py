@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from .. import phones
 from ..cases import services as cases
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Channel, LocationSource, Status
@@ -35,6 +36,7 @@ from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
 from ..grids.routing import route
 from ..timeutil import utcnow
+from ..urls import external_url
 from .models import ApiKey
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -231,9 +233,13 @@ def parse_request(form):
     new.media_url = _text(form, "media_url", URL_MAX)
     if new.media_url and not URL.match(new.media_url):
         raise Open311Error(400, "media_url: an http or https URL is expected.")
-    new.phone = _text(form, "phone", 20)
-    if new.phone and not PHONE.match(new.phone):
-        raise Open311Error(400, "phone: digits, spaces, '-' and a leading '+' only.")
+    typed = _text(form, "phone", 20)
+    if typed:
+        typed = phones.plain(typed)  # full-width and other scripts' digits are digits
+        if not PHONE.match(typed):
+            raise Open311Error(400, "phone: digits, spaces, '-' and a leading '+' only.")
+    # The one reading of a Chinese number (as registration and the hotline read it); another country's as sent.
+    new.phone = (phones.mobile_or_landline(typed) or typed) if typed else typed
     email = _text(form, "email", 254)
     if email and not EMAIL.match(email):
         raise Open311Error(400, "email: not an e-mail address.")
@@ -453,7 +459,7 @@ def request_dicts(cases):
 def _request_dict(case, note, report_data):
     category = case.category
     photo = case.photos[0] if case.photos else None
-    media = url_for("media.photo", key=photo.display_key, _external=True) if photo else report_data.get("media_url")
+    media = external_url("media.photo", key=photo.display_key) if photo else report_data.get("media_url")
     where = " ".join(x for x in ((case.grid.street if case.grid else None), (case.grid.name if case.grid else None))
                      if x) or None
     return {

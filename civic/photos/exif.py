@@ -5,6 +5,7 @@ missing references, text where numbers belong), so every reader here returns
 None rather than raising on values it cannot make sense of.
 """
 import math
+import struct
 from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags
@@ -48,7 +49,7 @@ def gps_position(exif):
     """(lat, lng) in WGS-84 degrees, or None when absent, broken or (0, 0)."""
     try:
         gps = exif.get_ifd(GPS_IFD)
-    except Exception:  # a malformed IFD pointer: treat as no GPS
+    except (OSError, SyntaxError, ValueError, struct.error):  # a malformed IFD pointer: treat as no GPS
         return None
     if not gps:
         return None
@@ -83,7 +84,7 @@ def taken_at(exif, local_tz):
     offset tag says which zone, else the configured local zone is assumed."""
     try:
         sub = exif.get_ifd(EXIF_IFD)
-    except Exception:
+    except (OSError, SyntaxError, ValueError, struct.error):  # a malformed IFD pointer
         sub = {}
     raw = sub.get(DATETIME_ORIGINAL) or exif.get(DATETIME)
     if isinstance(raw, bytes):

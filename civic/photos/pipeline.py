@@ -7,7 +7,9 @@ refused photo never leaves a half-written case behind.
 """
 import hashlib
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +33,11 @@ TRANSPOSE = {
     8: [Image.Transpose.ROTATE_90],
 }
 JPEG_QUALITY = 82
+# What the decoders raise for a file that is not what it says (Pillow: OSError for
+# truncated data, SyntaxError for a broken PNG/GIF structure, struct.error or
+# ValueError for bad fields; pillow-heif: ValueError). Anything else is a bug of
+# ours: it must be a logged 500 that the tests catch, never "your photo is damaged".
+DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
 
 
 class PhotoRejected(Exception):
@@ -77,7 +84,7 @@ def inspect(data, *, max_bytes, max_pixels, local_tz):
         if isinstance(exc, (Image.DecompressionBombWarning, Image.DecompressionBombError)):
             raise PhotoRejected(422, "photo_too_many_pixels", "The photo has too many pixels.") from exc
         raise PhotoRejected(415, "photo_unsupported", "Not a readable photo: send a JPEG, PNG, WebP or HEIC image.") from exc
-    except Exception as exc:  # a header so broken the decoder gives up at once
+    except DECODER_ERRORS as exc:  # a header so broken the decoder gives up at once
         raise PhotoRejected(422, "photo_unreadable", "The photo is damaged and cannot be read.") from exc
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
@@ -85,7 +92,7 @@ def inspect(data, *, max_bytes, max_pixels, local_tz):
                             f"The photo has too many pixels (at most {max_pixels // 1_000_000} megapixels).")
     try:
         exif = image.getexif()
-    except Exception:  # malformed EXIF: the pixels may still be fine
+    except DECODER_ERRORS:  # malformed EXIF: the pixels may still be fine
         exif = Image.Exif()
     return Inspected(
         data=data,
@@ -111,8 +118,8 @@ def _resampling(size, target):
     bilinear is as good as Lanczos and much cheaper on a small CPU; a big step
     (PNG, WebP, HEIC: no DCT scaling) reduces by whole factors first."""
     if target[0] / size[0] >= 0.5:
-        return Image.Resampling.BILINEAR, None
-    return Image.Resampling.LANCZOS, 2.0
+        return {"resample": Image.Resampling.BILINEAR}
+    return {"resample": Image.Resampling.LANCZOS, "reducing_gap": 2.0}
 
 
 def _to_rgb(image):
@@ -164,11 +171,9 @@ def render(inspected, *, display_max, thumb_max):
         image.load()
         image = _to_rgb(image)
         if image.size != target:
-            image = image.resize(target, *_resampling(image.size, target))
+            image = image.resize(target, **_resampling(image.size, target))
         image = _upright(image, inspected.orientation)
-    except PhotoRejected:
-        raise
-    except Exception as exc:  # truncated or corrupt pixel data
+    except DECODER_ERRORS as exc:  # truncated or corrupt pixel data
         raise PhotoRejected(422, "photo_unreadable", "The photo is damaged and cannot be read.") from exc
     thumb = image.resize(_fit(image.size, thumb_max), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return Rendered(

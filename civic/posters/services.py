@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.models import Grid
+from ..urls import public_base_url
 from .models import KINDS, Poster
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -156,7 +157,7 @@ def deactivate(poster):
 # -- the scan URL and the QR code -------------------------------------------------
 
 def scan_url(poster):
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/q/{poster.code}"
+    return f"{public_base_url()}/q/{poster.code}"
 
 
 def short_url(poster):

@@ -77,7 +77,8 @@ class PushState:
             if self._sender is None:
                 config = self.app.config
                 self._sender = PushSender(keys, config["VAPID_SUBJECT"], timeout=config["PUSH_TIMEOUT_SECONDS"],
-                                          concurrency=config["PUSH_CONCURRENCY"])
+                                          concurrency=config["PUSH_CONCURRENCY"],
+                                          allow_local=config["PUSH_ALLOW_HTTP_LOCALHOST"])
             return self._sender
 
     @property

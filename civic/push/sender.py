@@ -28,7 +28,7 @@ from webpush import WebPush
 from webpush.types import WebPushSubscription
 from webpush.vapid import VAPID
 
-from .transport import AsyncHttpPool, HttpError, LoopThread
+from .transport import AsyncHttpPool, ForbiddenAddress, HttpError, LoopThread
 
 # RFC 8030 §5.3: a notification older than its TTL is dropped by the push service.
 DAY = 24 * 3600
@@ -160,7 +160,8 @@ def encode_payload(payload):
 class PushSender:
     """Sends encrypted notifications with this server's VAPID keys."""
 
-    def __init__(self, keys, subject, *, timeout=10.0, concurrency=64, clock=time.time, ssl_context=None):
+    def __init__(self, keys, subject, *, timeout=10.0, concurrency=64, clock=time.time, ssl_context=None,
+                 allow_local=False):
         self.keys = keys
         self.vapid = CachingVapid(keys.private_pem, keys.public_pem, subject, clock=clock)
         self._webpush = WebPush(private_key=keys.private_pem, public_key=keys.public_pem, subscriber=subject)
@@ -168,11 +169,13 @@ class PushSender:
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
         self.ssl_context = ssl_context  # None: the system's CAs
+        self.allow_local = allow_local  # the tests' fake push service on this machine
         self.pool, self._pool_loop = self._new_pool(), None
         self._io = LoopThread()
 
     def _new_pool(self):
-        return AsyncHttpPool(self.timeout, max_idle=self.concurrency, ssl_context=self.ssl_context)
+        return AsyncHttpPool(self.timeout, max_idle=self.concurrency, ssl_context=self.ssl_context,
+                             allow_local=self.allow_local)
 
     def message(self, target, payload, *, ttl, urgency="normal", topic=None):
         """(url, body, headers) of one encrypted notification for `target`."""
@@ -202,6 +205,8 @@ class PushSender:
             return refused
         try:
             status, headers, data = await self.pool.post(*message)
+        except ForbiddenAddress as exc:  # never worth a retry: the subscription goes
+            return Outcome("gone", error=f"refused: {exc}"[:ERROR_TEXT_MAX])
         except (OSError, EOFError, HttpError, asyncio.TimeoutError) as exc:
             return Outcome("retry", error=(f"{type(exc).__name__}: {exc}".rstrip(": "))[:ERROR_TEXT_MAX])
         except Exception as exc:  # a bug must not lose the other results

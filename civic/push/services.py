@@ -18,6 +18,7 @@ No request objects here; API views pass plain values.
 """
 import binascii
 import hashlib
+import ipaddress
 import math
 import re
 import uuid
@@ -70,7 +71,21 @@ def endpoint_hash(endpoint):
     return hashlib.sha256(endpoint.encode()).hexdigest()
 
 
-def _endpoint(value, allow_http_local):
+def known_push_service(host, allowed):
+    """Whether `host` is one of the push services in `allowed` (a name, or a domain
+    whose subdomains all count: "push.apple.com" takes "web.push.apple.com")."""
+    return any(host == entry or host.endswith("." + entry) for entry in allowed)
+
+
+def _is_ip_literal(host):
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def _endpoint(value, allow_http_local, allowed_hosts=()):
     if value is None or value == "":
         raise _invalid("endpoint", "endpoint is required.", "required")
     if not isinstance(value, str):
@@ -88,11 +103,16 @@ def _endpoint(value, allow_http_local):
     host = (parts.hostname or "").lower()
     if not host or parts.username is not None or parts.password is not None or parts.fragment:
         raise _invalid("endpoint", "endpoint must be an https URL of a push service.")
-    if parts.scheme == "https":
-        return value
-    if parts.scheme == "http" and allow_http_local and host in LOCAL_HOSTS:
-        return value
-    raise _invalid("endpoint", "endpoint must be an https URL.", "https_required")
+    if allow_http_local and host in LOCAL_HOSTS and parts.scheme in ("http", "https"):
+        return value  # the tests' fake push service, with PUSH_ALLOW_HTTP_LOCALHOST only
+    if parts.scheme != "https":
+        raise _invalid("endpoint", "endpoint must be an https URL.", "https_required")
+    # The server will POST to this URL: only to the push services browsers use, never
+    # to an address of this network (a probe of the intranet through our server).
+    if _is_ip_literal(host) or not known_push_service(host, allowed_hosts):
+        raise _invalid("endpoint", "endpoint must be the URL of a known push service (FCM, Mozilla, Apple, "
+                                   "Microsoft, or one this deployment trusts).", "unknown_push_service")
+    return value
 
 
 def _b64url(value, field, length):
@@ -113,11 +133,11 @@ def _b64url(value, field, length):
     return raw, bare
 
 
-def parse_subscription(data, *, allow_http_local=False):
+def parse_subscription(data, *, allow_http_local=False, allowed_hosts=()):
     """A PushSubscription.toJSON() from a browser, plus the app's device_id."""
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    endpoint = _endpoint(data.get("endpoint"), allow_http_local)
+    endpoint = _endpoint(data.get("endpoint"), allow_http_local, allowed_hosts)
     keys = data.get("keys")
     if keys is None:
         raise _invalid("keys", "keys (p256dh and auth) are required.", "required")
@@ -146,26 +166,31 @@ def _insert(model):
     return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(model)
 
 
-def save_subscription(user, data, *, user_agent=None, allow_http_local=False, now=None):
+def save_subscription(user, data, *, user_agent=None, allow_http_local=False, allowed_hosts=(), now=None):
     """Insert or update the subscription (by endpoint) as `user`'s, in one statement;
     another user's subscription of the same endpoint becomes this user's (one
     browser, one person at a time). An older subscription of the same device is
     removed: the browser has replaced it. Commits; returns (subscription, created)."""
-    sub = parse_subscription(data, allow_http_local=allow_http_local)
+    sub = parse_subscription(data, allow_http_local=allow_http_local, allowed_hosts=allowed_hosts)
     now = now or utcnow()
     digest = endpoint_hash(sub.endpoint)
     existed = db.session.scalar(select(PushSubscription.id).where(PushSubscription.endpoint_hash == digest))
     values = {"user_id": user.id, "device_id": sub.device_id, "endpoint": sub.endpoint, "p256dh": sub.p256dh,
               "auth": sub.auth, "user_agent": (user_agent or "")[:USER_AGENT_MAX] or None, "updated_at": now}
     statement = _insert(PushSubscription).values(endpoint_hash=digest, created_at=now, failures=0, **values)
-    # Same endpoint again: new keys or a new user mean a fresh start for its failure count.
-    statement = statement.on_conflict_do_update(index_elements=["endpoint_hash"],
-                                                set_={**values, "failures": 0})
+    # Same endpoint again: new keys or a new user mean a fresh start for its failure count, and
+    # a new owner learns nothing of how deliveries to the previous one went.
+    same_owner = PushSubscription.user_id == user.id
+    statement = statement.on_conflict_do_update(index_elements=["endpoint_hash"], set_={
+        **values, "failures": 0,
+        "last_success_at": sql_case((same_owner, PushSubscription.last_success_at), else_=None),
+        "last_failure_at": sql_case((same_owner, PushSubscription.last_failure_at), else_=None)})
     try:
         db.session.execute(statement)
-        if sub.device_id:
+        if sub.device_id:  # the browser replaced its own older subscription (never another user's)
             db.session.execute(delete(PushSubscription).where(
-                PushSubscription.device_id == sub.device_id, PushSubscription.endpoint_hash != digest))
+                PushSubscription.device_id == sub.device_id, PushSubscription.endpoint_hash != digest,
+                PushSubscription.user_id == user.id))
         db.session.commit()
     except BaseException:
         db.session.rollback()

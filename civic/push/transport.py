@@ -13,7 +13,9 @@ local tests and the benchmark. The loop runs in a daemon thread of its own,
 started on first use (again after a fork); `post_many` is called from any thread.
 """
 import asyncio
+import ipaddress
 import os
+import socket
 import ssl
 import threading
 from urllib.parse import urlsplit
@@ -88,20 +90,49 @@ class _Connection:
                 data += chunk[:-2]
 
 
-class AsyncHttpPool:
-    """Kept-alive connections per (scheme, host, port), used from one event loop."""
+class ForbiddenAddress(OSError):
+    """The host resolved to an address inside this network (loopback, private,
+    link-local…): a push endpoint there would let anyone probe the intranet."""
 
-    def __init__(self, timeout, max_idle=64, ssl_context=None):
+
+def public_addresses(infos):
+    """The addresses of getaddrinfo's answer that are on the public internet."""
+    addresses = []
+    for family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].split("%")[0])
+        if address.is_global and not address.is_multicast:
+            addresses.append((family, sockaddr))
+    return addresses
+
+
+class AsyncHttpPool:
+    """Kept-alive connections per (scheme, host, port), used from one event loop.
+    Connects only to public addresses, checked after DNS resolution (a name may
+    point anywhere), unless `allow_local` (the tests' fake push service)."""
+
+    def __init__(self, timeout, max_idle=64, ssl_context=None, allow_local=False):
         self.timeout, self.max_idle = timeout, max_idle
         self._idle = {}
         self._ssl = ssl_context or ssl.create_default_context()
+        self.allow_local = allow_local
         self.opened = 0
+
+    async def _address(self, host, port):
+        if self.allow_local:
+            return host
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        usable = public_addresses(infos)
+        if not usable:
+            raise ForbiddenAddress(f"{host} resolves to no public address")
+        return usable[0][1][0]
 
     async def _connect(self, key):
         scheme, host, port = key
         self.opened += 1
+        address = await self._address(host, port)
         reader, writer = await asyncio.open_connection(
-            host, port, ssl=self._ssl if scheme == "https" else None, limit=HEAD_MAX)
+            address, port, ssl=self._ssl if scheme == "https" else None, limit=HEAD_MAX,
+            server_hostname=host if scheme == "https" else None)
         return _Connection(reader, writer)
 
     async def post(self, url, body, headers):

@@ -249,6 +249,12 @@ def redeem(user, item_id, client_id, now=None):
     now = now or utcnow()
     try:
         _lock(user.id)
+        # A twin with the same client_id may have committed while this one waited for
+        # the lock: then its redemption is the answer (not "not enough points", which
+        # is only true because the twin spent them).
+        twin = db.session.scalar(select(Redemption).where(Redemption.client_id == client_id))
+        if twin is not None:
+            return _replay(twin, user, item_id)
         have = balance(user.id)
         if have < item.cost:
             raise ApiError(409, "not_enough_points", f"{item.name} needs {item.cost} points; you have {have}.")

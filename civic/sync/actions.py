@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..cases import workflow
+from ..cases.access import can_view_case
 from ..cases.models import Case, CaseEvent
 from ..errors import ApiError, rollback_quietly
 from ..extensions import db
@@ -91,11 +92,13 @@ def _replay(existing, case, fingerprint, user):
                    "This client_id was already used for a different action.", "client_id")
 
 
-def _merge_target(meta):
+def _merge_target(meta, user):
+    """The case to merge into: one that does not exist and one the user may not see
+    get the same answer."""
     if meta.into is None:
         return None
     into = db.session.scalar(select(Case).where(Case.ref == meta.into))
-    if into is None:
+    if into is None or not can_view_case(user, into):
         raise invalid("into", f"No case {meta.into}.")
     return into
 
@@ -104,8 +107,8 @@ def _dispatch_targets(meta):
     assignee = department = None
     if meta.assignee_id is not None:
         assignee = db.session.get(User, meta.assignee_id)
-        if assignee is None:
-            raise invalid("assignee_id", f"No user with id {meta.assignee_id}.")
+        if assignee is None or not assignee.active or not assignee.is_staff:  # the same answer for both
+            raise invalid("assignee_id", "A case can only be assigned to active staff.")
     if meta.department is not None:
         department = db.session.scalar(select(Department).where(Department.code == meta.department,
                                                                 Department.active.is_(True)))
@@ -125,8 +128,9 @@ def submit_action(case, meta, uploads, user):
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
 
+    workflow.check_permission(case, meta.action, user)  # 403 before any target is looked up
     assignee, department = _dispatch_targets(meta)
-    into = _merge_target(meta)
+    into = _merge_target(meta, user)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
                           assignee=assignee, department=department, until=meta.until, into=into,
                           rating=meta.rating)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from civic.cases.models import Case, CaseEvent
 from civic.extensions import db
 from civic.photos.models import Photo
-from tests.conftest import new_action, photo_path, post_action
+from tests.conftest import new_action, phone_clock, photo_path, post_action
 
 
 def count(model, *where):
@@ -77,7 +77,8 @@ def test_case_needs_login(client, county, make_case):
 def test_acknowledge_then_replay_then_conflict(county, make_case, api_as):
     case = make_case("dispatched", assignee=county.worker)
     api = api_as(county.worker)
-    body = new_action("acknowledge", note="收到，马上去", at="2026-11-20T09:30:00+08:00")
+    device_at, device_at_utc = phone_clock()
+    body = new_action("acknowledge", note="收到，马上去", at=device_at)
     first = post_action(api, case.id, body)
     assert first.status_code == 201, first.json
     assert set(first.json) == {"event", "case"}
@@ -87,7 +88,7 @@ def test_acknowledge_then_replay_then_conflict(county, make_case, api_as):
     assert shown["status"] == "acknowledged" and shown["events"][-1] == event
     assert shown["allowed_actions"] == ["start", "handle", "add_photo", "return", "request_extension"]
     stored = db.session.get(CaseEvent, event["id"])
-    assert stored.client_id == body["client_id"] and stored.data["device_at"] == "2026-11-20T01:30:00Z"
+    assert stored.client_id == body["client_id"] and stored.data["device_at"] == device_at_utc
     assert db.session.get(Case, case.id).acknowledged_at == stored.created_at
 
     again = post_action(api, case.id, body)

@@ -28,27 +28,28 @@ def token_login(client, username, password="wrong-password", ip="10.0.0.1"):
 
 def test_the_defaults(app):
     config = app.config
-    assert config["RATELIMIT_LOGIN_PER_NAME"] == "10 per minute" and config["RATELIMIT_LOGIN_PER_IP"] == "30 per minute"
+    assert config["RATELIMIT_LOGIN_PER_NAME_IP"] == "10 per minute" and config["RATELIMIT_LOGIN_PER_IP"] == "30 per minute"
     assert config["RATELIMIT_CODES_PER_PHONE"] == "1 per minute; 5 per hour"
     assert config["RATELIMIT_REPORTS_PER_ACCOUNT"] == "20 per hour; 60 per day"
     assert config["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
 def test_failed_logins_for_one_name_are_limited_on_the_api_and_the_site(app, client, county):
-    limit(app, LOGIN_PER_NAME="3 per minute")
+    limit(app, LOGIN_PER_NAME_IP="3 per minute")
     for _ in range(3):
         assert token_login(client, "worker").status_code == 401
     # Even the right password waits now; another name does not.
     assert_limited(token_login(client, "worker", PASSWORD), "Too many failed logins for this account")
     assert token_login(client, "worker2", PASSWORD).status_code == 201
     # The site's login form counts in the same bucket, and answers with a page.
-    page = client.post("/auth/login", data={"username": "worker", "password": PASSWORD})
+    page = client.post("/auth/login", data={"username": "worker", "password": PASSWORD},
+                       environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
     assert page.mimetype == "text/html" and "请稍候" in page.get_data(as_text=True)
 
 
 def test_successful_logins_do_not_count(app, client, county):
-    limit(app, LOGIN_PER_NAME="2 per minute", LOGIN_PER_IP="2 per minute")
+    limit(app, LOGIN_PER_NAME_IP="2 per minute", LOGIN_PER_IP="2 per minute")
     for _ in range(4):
         assert token_login(client, "worker", PASSWORD).status_code == 201
 
@@ -149,7 +150,7 @@ def test_staff_are_never_limited(app, api_as, county, role):
 def test_each_app_counts_on_its_own(app, client, county):
     from civic import create_app
 
-    limit(app, LOGIN_PER_NAME="1 per minute")
+    limit(app, LOGIN_PER_NAME_IP="1 per minute")
     token_login(client, "worker")
     assert token_login(client, "worker").status_code == 429
     other = create_app({**app.config})

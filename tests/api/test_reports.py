@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from civic.cases.models import Case, CaseEvent
 from civic.extensions import db
 from civic.photos.models import Photo
-from tests.conftest import PHOTOS, new_meta, photo_path, point_in
+from tests.conftest import PHOTOS, new_meta, phone_clock, photo_path, point_in
 from tests.photos.test_pipeline import EXPECTED_GPS, png_header
 
 
@@ -28,7 +28,8 @@ def nothing_written(app):
 def test_new_report_in_a_grid_is_routed(county, api_as):
     api = api_as(county.worker)
     lat, lng = point_in("L2-1-1")
-    response = api.post_report(new_meta(lat=lat, lng=lng, accuracy_m=8, captured_at="2026-11-20T09:30:00+08:00"),
+    captured, captured_utc = phone_clock()
+    response = api.post_report(new_meta(lat=lat, lng=lng, accuracy_m=8, captured_at=captured),
                                [photo_path("plain/no_exif.jpg")])
     assert response.status_code == 201, response.json
     body = response.json
@@ -38,7 +39,7 @@ def test_new_report_in_a_grid_is_routed(county, api_as):
     assert body["department"]["code"] == "SAN"  # 暴露垃圾 → sanitation
     assert body["category"]["code"] == "E0102"
     assert body["deadlines"]["acknowledge"] and body["deadlines"]["resolve"]
-    assert body["captured_at"] == "2026-11-20T01:30:00Z"
+    assert body["captured_at"] == captured_utc
     assert response.headers["Location"].endswith(f"/api/v1/reports/{body['id']}")
     [photo] = body["photos"]
     assert photo["width"] > 0 and photo["url"] and photo["thumb_url"]
@@ -104,6 +105,15 @@ def test_three_photos_kept_in_order_and_a_fourth_refused(app, county, api_as):
         Image.open(p).size[0] if i != 1 else 640 for i, p in enumerate(photos)]
     response = api.post_report(new_meta(address="x"), photos + [photo_path("plain/no_exif.jpg")])
     assert response.status_code == 422 and response.json["error"]["code"] == "too_many_photos"
+
+
+@pytest.mark.parametrize("format_name, name", [("HEIF", "IMG_0001.HEIC"), ("PNG", "screen.png"), ("WEBP", "photo.webp")])
+def test_a_12_megapixel_heic_png_or_webp_is_stored(county, api_as, format_name, name):
+    from tests.photos.test_pipeline import large_photo
+
+    response = api_as(county.worker).post_report(new_meta(address="x"), [(large_photo(format_name), name)])
+    assert response.status_code == 201, response.data
+    assert (response.json["photos"][0]["width"], response.json["photos"][0]["height"]) == (1600, 1200)
 
 
 @pytest.mark.parametrize("relative", sorted(p.relative_to(PHOTOS).as_posix()

@@ -140,7 +140,8 @@ def test_hostile_text_in_open311_and_heartbeats(app, client, county, api_as, nam
             "api_key": key, "service_code": "E0102", "lat": str(lat), "long": str(lng), "description": text,
             "first_name": text, "address_string": text}))
         assert RAW_SCRIPT not in client.get(f"/open311/v2/requests.{fmt}").get_data(as_text=True)
-        assert response.status_code in (200, 201, 400)
+        # 413: three 100,000-character fields make a form over the 1 MB that a body without photos may have.
+        assert response.status_code in (200, 201, 400) or (response.status_code == 413 and name == "long")
     api = api_as(county.worker)
     clear(api.client.post("/api/v1/devices/heartbeat", headers=api.headers,
                           json={"device_id": text, "app_version": text, "last_failure": text}))

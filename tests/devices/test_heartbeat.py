@@ -44,12 +44,24 @@ def test_first_heartbeat_makes_the_row(county, api_as):
     assert device.first_seen_at == device.last_seen_at
 
 
-def test_later_heartbeats_update_it_and_the_device_follows_its_user(county, api_as):
+def logged_in_on(client, user, device_id):
+    """`user`'s API client with a token issued for `device_id`, as the field app logs in on a phone."""
+    from civic.accounts.services import issue_token
+    from tests.conftest import Api
+
+    token = issue_token(user, device_id=device_id)
+    db.session.commit()
+    return Api(client, token)
+
+
+def test_later_heartbeats_update_it_and_the_device_follows_its_user(client, county, api_as):
     assert post(api_as(county.worker), beat()).status_code == 200
     [first] = devices()
     seen = first.first_seen_at
-    response = post(api_as(county.other_worker), beat(pending=0, oldest_pending_at=None, persisted=None,
-                                                       storage_used=None), **{"User-Agent": "x" * 1000})
+    # A phone shared by two workers: the second logs in on it, and the device is theirs now.
+    response = post(logged_in_on(client, county.other_worker, DEVICE),
+                    beat(pending=0, oldest_pending_at=None, persisted=None, storage_used=None),
+                    **{"User-Agent": "x" * 1000})
     assert response.status_code == 200
     [device] = devices()
     assert device.user_id == county.other_worker.id and device.pending == 0
@@ -159,3 +171,17 @@ def test_concurrent_first_heartbeats_make_one_row(app, county, api_as):
         thread.join(60)
     assert statuses == [200] * 8
     assert db.session.scalar(select(func.count(Device.id))) == 1
+
+
+# -- issue 17, item 15: a device is not anyone's to take -------------------------------
+
+def test_another_users_heartbeat_cannot_take_a_device_over(client, county, api_as):
+    assert post(api_as(county.worker), beat(pending=7)).status_code == 200
+    stolen = post(api_as(county.other_worker), beat(pending=0))  # their own token, the worker's device id
+    assert stolen.status_code == 409 and stolen.json["error"]["code"] == "device_taken"
+    [device] = devices()
+    assert device.user_id == county.worker.id and device.pending == 7
+    # Logged in on another phone of theirs does not help either.
+    other_phone = logged_in_on(client, county.other_worker, "another-phone")
+    assert post(other_phone, beat(pending=0)).status_code == 409
+

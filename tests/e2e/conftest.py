@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,9 @@ def phone(playwright_instance, tmp_path):
             permissions=["geolocation"] if located else [],
         )
         context.set_default_timeout(15000)
+        if os.environ.get("CIVIC_TEST_CLOCK_SHIFT"):
+            # The phone's clock reads the suite's time (CIVIC_TEST_NOW), as the server's does.
+            context.clock.set_system_time(datetime.now(timezone.utc))
         contexts.append(context)
         return context
 

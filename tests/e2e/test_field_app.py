@@ -95,6 +95,18 @@ def test_installable_with_an_active_service_worker(field_server, phone):
     shot(page, "home")
 
 
+def test_the_category_search_shows_the_matches_and_nothing_else(field_server, phone):
+    page = phone().new_page()
+    login(page, field_server.url)
+    page.click(".tabbar .tab-report")
+    page.fill("input[type=search]", "垃圾")
+    page.wait_for_selector(".category-picker .chips .chip")
+    assert "null" not in page.inner_text(".category-picker")  # a null child was written as the word
+    page.fill("input[type=search]", "zzzz")
+    page.wait_for_selector(".category-picker p.muted")
+    assert "null" not in page.inner_text(".category-picker")
+
+
 def test_an_offline_day_of_reports_arrives_exactly_once(field_server, phone):
     context = phone()
     page = context.new_page()

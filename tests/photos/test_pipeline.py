@@ -145,3 +145,39 @@ def test_perceptual_hash_survives_recompression():
     first, second = render(data).phash, render(again.getvalue()).phash
     distance = bin(int(first, 16) ^ int(second, 16)).count("1")
     assert distance <= 6
+
+
+SAVE_QUICKLY = {"HEIF": {"quality": 50, "enc_params": {"preset": "ultrafast"}}, "PNG": {"compress_level": 1},
+                "WEBP": {"quality": 50, "method": 0}}
+
+
+def large_photo(format_name, size=(4032, 3024)):
+    """A picture the size of a 12-megapixel phone camera's (4032×3024), made here
+    in smooth gradients that the encoders write in a second."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    gradient, radial = Image.linear_gradient("L").resize(size), Image.radial_gradient("L").resize(size)
+    image = Image.merge("RGB", (gradient, radial, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    out = io.BytesIO()
+    image.save(out, format_name, **SAVE_QUICKLY[format_name])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("format_name", ["HEIF", "PNG", "WEBP"])
+def test_large_photos_that_need_more_than_halving_are_rendered(format_name):
+    """A 12-megapixel iPhone HEIC, a large PNG or WebP: no DCT scaling, so the
+    resize reduces by more than 2×; they were refused as "damaged" before."""
+    data = large_photo(format_name)
+    out = render(data)
+    assert (out.width, out.height) == (1600, 1200)
+    assert Image.open(io.BytesIO(out.display)).format == "JPEG"
+
+
+def test_a_bug_in_the_pipeline_is_not_told_to_the_user_as_a_damaged_photo(monkeypatch):
+    def broken_resize(*args, **kwargs):
+        raise TypeError("a programming error")
+
+    monkeypatch.setattr(pipeline.Image.Image, "resize", broken_resize)
+    with pytest.raises(TypeError):
+        render(photo_path("mobile/jolla.jpg").read_bytes())

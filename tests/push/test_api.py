@@ -72,12 +72,20 @@ def test_a_new_endpoint_of_the_same_device_replaces_the_old(county, api_as, fake
     assert sorted(s.endpoint.rsplit("/", 1)[1] for s in subs()) == ["new", "other"]
 
 
+def test_subscribing_push_never_removes_another_users_subscription(app, county, api_as, fake_push):
+    victim = fake_push.subscriber("victim").json(device_id="dev-victim")
+    assert post_sub(api_as(county.worker), victim).status_code == 201
+    mine = fake_push.subscriber("mine").json(device_id="dev-victim")  # the same device id, another account
+    assert post_sub(api_as(county.other_worker), mine).status_code == 201
+    owners = sorted(s.user_id for s in subs())
+    assert owners == sorted([county.worker.id, county.other_worker.id])
+
 def test_https_endpoints_are_accepted(county, api_as, fake_push):
     body = fake_push.subscriber("x").json(endpoint="https://fcm.googleapis.com/fcm/send/abc:APA91b")
     assert post_sub(api_as(county.worker), body).status_code == 201
 
 
-@pytest.mark.parametrize("app", [{"TESTING": False}], indirect=True)
+@pytest.mark.parametrize("app", [{"TESTING": False, "PUSH_ALLOW_HTTP_LOCALHOST": False}], indirect=True)
 def test_http_localhost_only_when_allowed(app, county, api_as, fake_push):
     api = api_as(county.worker)
     response = post_sub(api, fake_push.subscriber("x").json())
@@ -92,7 +100,7 @@ def _valid():
 
     point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962,
                                                                               PublicFormat.UncompressedPoint)
-    return {"endpoint": "https://push.example/abc", "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}}
+    return {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}}
 
 
 def _with(**changes):

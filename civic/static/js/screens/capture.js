@@ -160,7 +160,8 @@ export async function render(root, app, query = "") {
     const query = search.value.trim().toLowerCase();
     if (query) {
       const hits = categories.filter((c) => `${c.name} ${c.name_en} ${c.code}`.toLowerCase().includes(query));
-      picker.replaceChildren(h("div.chips", {}, hits.map(chip)), hits.length ? null : h("p.muted", {}, t("No category matches.")));
+      // replaceChildren writes a null as the text "null": only the nodes there are.
+      picker.replaceChildren(h("div.chips", {}, hits.map(chip)), ...(hits.length ? [] : [h("p.muted", {}, t("No category matches."))]));
       return;
     }
     const sections = [];
