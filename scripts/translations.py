@@ -388,6 +388,17 @@ ZH = {
     "Requests": "诉求数", "Last used": "最近使用", "Revoke": "停用", "revoked": "已停用", "No keys yet.": "尚无密钥。",
     # Hardening (issue 17)
     "Previous period": "上期",
+    "Log out on every device": "在所有设备上退出登录", "You have logged out on every device.": "已在所有设备上退出登录。",
+    "about 100 m": "约 100 米", "Outside every grid": "不在任何网格内",
+    "Text messages": "短信", "Phone": "手机号", "Text": "内容", "No text messages yet.": "还没有短信。",
+    "Demo mode: no text message leaves this server. What would have been sent is listed here, newest first, so that a registration can be tried.":
+        "演示模式：短信不会真正发出。本应发送的短信按时间倒序列在这里，便于试用注册。",
+    "Text messages go to the phones through the SMS gateway; their contents (codes above all) are shown to nobody here.":
+        "短信经短信网关发送到手机；其内容（尤其是验证码）不在此显示。",
+    "The QR codes point to %(url)s, an address only this computer can open: phones cannot. Set PUBLIC_BASE_URL to the address residents reach this site at before printing.":
+        "二维码指向 %(url)s，只有本机能打开，手机无法访问。打印前请把 PUBLIC_BASE_URL 设为居民访问本站的地址。",
+    "The QR codes point to %(url)s, but this page is served from %(host)s. Check PUBLIC_BASE_URL before printing.":
+        "二维码指向 %(url)s，但本页来自 %(host)s。打印前请检查 PUBLIC_BASE_URL。",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

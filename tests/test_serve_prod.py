@@ -31,6 +31,10 @@ def test_gunicorn_serves_the_app_and_replaces_a_killed_worker(app, backend, tmp_
                 time.sleep(0.2)
         assert status == 200
         assert get(f"{base}/board/")[0] == 200
+        # Production's cookies are Secure unless CIVIC_SECURE_COOKIES=0 says otherwise (issue 17, item 19).
+        with urllib.request.urlopen(f"{base}/auth/login", timeout=10) as response:
+            cookies = response.headers.get_all("Set-Cookie") or []
+        assert cookies and all("Secure" in cookie and "HttpOnly" in cookie for cookie in cookies), cookies
         workers = server.workers()
         assert len(workers) == 2
         os.kill(int(workers[0]), signal.SIGKILL)  # a worker dies mid-life

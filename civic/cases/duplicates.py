@@ -44,6 +44,20 @@ def phash_distance(a, b):
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
+def mirrored_phash(value):
+    """The difference hash of the left-right mirror of the picture whose hash is
+    `value` (photos.pipeline.difference_hash: 8 rows of 8 "left brighter than
+    right" bits): each row's bits reversed and inverted. Computed from the hash,
+    so a mirrored copy is found among the stored hashes without decoding anything."""
+    bits = int(value, 16)
+    mirrored = 0
+    for row in range(8):
+        byte = (bits >> (8 * (7 - row))) & 0xFF
+        flipped = int(f"{byte:08b}"[::-1], 2) ^ 0xFF
+        mirrored = (mirrored << 8) | flipped
+    return f"{mirrored:016x}"
+
+
 def _candidates(case, metres):
     """Open cases in a box around the case (the index does the rough cut, haversine the exact one)."""
     dlat = metres / 111_320

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import Role, User, mask_phone
-from ..cases.duplicates import distance_m, phash_distance
+from ..cases.duplicates import distance_m, mirrored_phash, phash_distance
 from ..cases.models import Case, Channel, Status
 from ..errors import ApiError
 from ..extensions import db
@@ -102,8 +102,10 @@ def photo_used_before(case):
     if db.session.scalar(select(Photo.id).where(earlier, Photo.sha256.in_([s for s, _ in photos])).limit(1)):
         return True
     bits = setting("REWARD_PHASH_BITS")
+    # A left-right mirror is the cheapest way to make a used photo look new: its hash is compared too.
+    hashes = [h for _, mine in photos for h in (mine, mirrored_phash(mine))]
     for (other,) in db.session.execute(_comparable_photos(case)):
-        if any(phash_distance(other, mine) <= bits for _, mine in photos):
+        if any(phash_distance(other, mine) <= bits for mine in hashes):
             return True
     return False
 

@@ -247,3 +247,33 @@ def test_a_near_copy_of_ones_own_photo_far_away_is_still_reused(county, report):
     act(first, "accept", county.dispatcher)
     act(report(0.5, 0.5, grid="L2-1-4", phash="ffff0000ffff0003"), "accept", county.dispatcher)
     assert [e[1:] for e in entries(county.resident)] == [(VALID, None), (0, "photo_reused")]
+
+
+def _phash_of(image):
+    """The stored hash of `image` as the photo pipeline makes it from an upload."""
+    import io
+    from zoneinfo import ZoneInfo
+
+    from civic.photos import pipeline
+
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=60)
+    limits = {"max_bytes": 20 * 2**20, "max_pixels": 50_000_000, "local_tz": ZoneInfo("Asia/Shanghai")}
+    return pipeline.render(pipeline.inspect(out.getvalue(), **limits), display_max=1600, thumb_max=320).phash
+
+
+@pytest.mark.parametrize("change", ["mirrored", "cropped", "recompressed"])
+def test_a_mirrored_cropped_or_recompressed_copy_earns_nothing_again(county, report, change):
+    """Issue 17, item 14: a left-right mirror was passed off as a new photo."""
+    from PIL import Image, ImageOps
+
+    from tests.conftest import photo_path
+
+    image = ImageOps.exif_transpose(Image.open(photo_path("mobile/jolla.jpg"))).convert("RGB")
+    width, height = image.size
+    copy = {"mirrored": lambda: image.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            "cropped": lambda: image.crop((width * 3 // 100, height * 3 // 100, width * 97 // 100, height * 97 // 100)),
+            "recompressed": lambda: image.resize((width // 2, height // 2))}[change]()
+    act(report(0.1, 0.1, reporter=county.resident2, phash=_phash_of(image)), "accept", county.dispatcher)
+    act(report(0.9, 0.9, phash=_phash_of(copy)), "accept", county.dispatcher)
+    assert entries(county.resident) == [("report_valid", 0, "photo_reused")]
