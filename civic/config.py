@@ -12,7 +12,7 @@ CIVIC_RELEASE               optional deploy id, part of the field app's shell ve
 CIVIC_DEVICE_TOKEN_IDLE_DAYS  a device token unused this long is refused (default 30)
 RATELIMIT_STORAGE_URI   where abuse-limit counters live: redis://…, civic+db:// (the database) or memory://
                         (one process only: tests); default REDIS_URL when set, else civic+db://
-RATELIMIT_LOGIN_PER_NAME_IP, RATELIMIT_LOGIN_PER_IP, RATELIMIT_CODES_PER_PHONE, RATELIMIT_CODES_PER_IP,
+RATELIMIT_LOGIN_PER_NAME_IP, RATELIMIT_LOGIN_PER_IP, RATELIMIT_LOGIN_PER_NAME, RATELIMIT_CODES_PER_PHONE, RATELIMIT_CODES_PER_IP,
 RATELIMIT_ACCOUNT_PER_IP, RATELIMIT_REPORTS_PER_ACCOUNT, RATELIMIT_REPORTS_PER_IP
                         the abuse limits ("10 per minute; 100 per day"; defaults in docs/security.md)
 CIVIC_TRUSTED_PROXIES   how many proxies in front (nginx: 1) whose X-Forwarded-For gives the client's address
@@ -172,6 +172,8 @@ def from_environment(instance_path):
         # failed logins for one username or phone from one address, and from one address;
         "RATELIMIT_LOGIN_PER_NAME_IP": os.environ.get("RATELIMIT_LOGIN_PER_NAME_IP") or "10 per minute",
         "RATELIMIT_LOGIN_PER_IP": os.environ.get("RATELIMIT_LOGIN_PER_IP") or "30 per minute",
+        # and for one name from everywhere: past it, the right password also needs a texted code.
+        "RATELIMIT_LOGIN_PER_NAME": os.environ.get("RATELIMIT_LOGIN_PER_NAME") or "50 per hour",
         # texted codes for one phone, and from one address;
         "RATELIMIT_CODES_PER_PHONE": os.environ.get("RATELIMIT_CODES_PER_PHONE") or "1 per minute; 5 per hour",
         "RATELIMIT_CODES_PER_IP": os.environ.get("RATELIMIT_CODES_PER_IP") or "20 per hour",

@@ -123,6 +123,11 @@ def _report_exempt():
     return _is_staff() or _replayed_report()
 
 
+def second_factor_due():
+    """Whether this login must also give a texted code (the per-name backstop is spent)."""
+    return request.environ.get("civic.second_factor", False)
+
+
 def _succeeded(status):
     return status < 400
 
@@ -145,11 +150,18 @@ class Rule:
     page_message: object  # the site's (translated)
     exempt: Callable[[], bool] | None = None
     give_back: Callable[[int], bool] | None = None  # after the view, given its status: True returns the token
+    # When spent: refuse (429), or only mark the request (the login then asks for a texted code).
+    when_spent: str = "refuse"
 
 
 RULES = {
     "login-name": Rule("RATELIMIT_LOGIN_PER_NAME_IP", _name_and_ip, "Too many failed logins for this account",
                        _l("Too many failed logins for this account."), give_back=_succeeded),
+    # The backstop for one name from everywhere: when it is spent, the right password still
+    # logs in, with a code texted to the account's phone (accounts.services.second_factor).
+    "login-name-anywhere": Rule("RATELIMIT_LOGIN_PER_NAME", login_name, "Too many failed logins for this account",
+                                _l("Too many failed logins for this account."), give_back=_succeeded,
+                                when_spent="second_factor"),
     "login-ip": Rule("RATELIMIT_LOGIN_PER_IP", client_ip, "Too many failed logins from this network",
                      _l("Too many failed logins from this network."), give_back=_succeeded),
     "codes-phone": Rule("RATELIMIT_CODES_PER_PHONE", _phone, "Too many codes asked for this number",
@@ -170,8 +182,8 @@ RULES = {
 # Endpoint → the buckets it counts against. A bucket shared by two endpoints
 # (the site's login and the API's) is one count.
 ENDPOINTS = {
-    "auth.login": ("login-name", "login-ip"),
-    "api.create_token": ("login-name", "login-ip"),
+    "auth.login": ("login-name", "login-ip", "login-name-anywhere"),
+    "api.create_token": ("login-name", "login-ip", "login-name-anywhere"),
     "api.request_code": ("codes-phone", "codes-ip"),
     "auth.send_code": ("codes-phone", "codes-ip"),
     "api.register": ("account-ip",),
@@ -231,6 +243,10 @@ class Limits:
         for item in parse_many(current_app.config[rule.setting]):
             if self._hit(item, identifiers, 1):
                 taken.append(item)
+                continue
+            if rule.when_spent == "second_factor":
+                request.environ["civic.second_factor"] = True
+                taken.append(item)  # counted like the others (a success gives it back)
                 continue
             self.give_back(taken, identifiers)
             raise RateLimited(rule, self._retry_after(item, identifiers))

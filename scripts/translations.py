@@ -388,6 +388,11 @@ ZH = {
     "Requests": "诉求数", "Last used": "最近使用", "Revoke": "停用", "revoked": "已停用", "No keys yet.": "尚无密钥。",
     # Hardening (issue 17)
     "Previous period": "上期",
+    "The code is wrong or has expired; a new one is texted when you log in again without it.":
+        "验证码错误或已过期；不填验证码再登录一次即会发送新的验证码。",
+    "Many wrong passwords were tried for this account. We texted a code to %(phone)s: enter it with your password.":
+        "此账号近来被多次输错密码。验证码已发送至 %(phone)s，请连同密码一起填写。",
+    "Enter the code from the text message with your password.": "请连同密码填写短信验证码。",
     "Log out on every device": "在所有设备上退出登录", "You have logged out on every device.": "已在所有设备上退出登录。",
     "about 100 m": "约 100 米", "Outside every grid": "不在任何网格内",
     "Text messages": "短信", "Phone": "手机号", "Text": "内容", "No text messages yet.": "还没有短信。",

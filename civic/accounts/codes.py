@@ -24,7 +24,8 @@ from ..extensions import db
 from ..timeutil import utcnow
 from .models import OneTimeCode, Role, User
 
-PURPOSES = ("register", "reset")
+PURPOSES = ("register", "reset")  # what a client may ask a code for
+LOGIN = "login"  # the second factor, texted by the login itself (accounts/services.second_factor)
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 RESEND_AFTER_SECONDS = 60  # the per-phone rate limit's default (RATELIMIT_CODES_PER_PHONE)
@@ -72,6 +73,8 @@ def account_for(phone):
 
 def _refusal(phone, purpose):
     """The text that goes instead of a code, or None when a code may be sent."""
+    if purpose == LOGIN:
+        return None  # asked for by a login whose password was right: the account exists
     user = account_for(phone)
     if purpose == "register":
         return TEXTS["registered"] if user is not None else None
@@ -141,3 +144,15 @@ def check_code(phone, purpose, code, *, secret, now=None):
     if not used:  # another request used it a moment ago
         raise _code_error("code_expired", "This code has expired or was already used; ask for a new one.")
     return record
+
+
+def send_text(phone, text):
+    """After the commit: one SMS through the app's sender (SMS_SENDER); 503 if it fails."""
+    from flask import current_app
+
+    from ..push.jobs import push_state
+
+    result = push_state().sms.send(phone, text)
+    if not result.ok:
+        current_app.logger.warning("SMS failed: %s", result.error)
+        raise ApiError(503, "sms_unavailable", "The text message could not be sent; try again in a minute.")

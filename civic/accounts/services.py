@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import phones
+from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department, Grid
 from ..timeutil import utcnow
@@ -66,6 +67,54 @@ def authenticate(login, password):
     if not user.check_password(password):
         return None
     return user
+
+
+def second_factor(user, code, *, secret, ip=None):
+    """After many wrong passwords for this account from anywhere (the per-name
+    backstop of civic/ratelimit.py), the right password alone does not log in:
+    a code is texted to the account's phone and the login is sent again with it.
+    So whoever types wrong passwords for a name can neither guess on for long
+    nor keep its owner out. Returns the text to send after the commit, or None
+    when `code` checked out; raises the 401/422 the client answers with."""
+    from . import codes
+
+    if not user.phone:
+        raise ApiError(429, "rate_limited", "Too many failed logins for this account; ask an administrator to "
+                       "check it.")
+    if code is None or code == "":
+        text = codes.issue_code(user.phone, codes.LOGIN, secret=secret, ip=ip)
+        return text
+    codes.check_code(user.phone, codes.LOGIN, code, secret=secret)
+    return None
+
+
+def log_in(login, password, code=None, *, second_factor_due, secret, ip=None):
+    """The login of both the site and the API: the user, or None for a wrong name or
+    password; with `second_factor_due` (the per-name backstop is spent) the texted
+    code too. Commits what it must keep: a code issued, a wrong code's try."""
+    from . import codes
+
+    user = authenticate(login, password)
+    if user is None or not second_factor_due:
+        return user
+    try:
+        text = second_factor(user, code if isinstance(code, str) else None, secret=secret, ip=ip)
+    except ApiError as error:
+        if error.field == "code":
+            db.session.commit()  # the wrong try stays counted
+        raise
+    if text is not None:
+        db.session.commit()
+        codes.send_text(user.phone, text)
+        raise SecondFactorRequired(user)
+    return user
+
+
+class SecondFactorRequired(ApiError):
+    def __init__(self, user):
+        super().__init__(401, "second_factor_required",
+                         f"Many wrong passwords were tried for this account: enter the code texted to "
+                         f"{user.phone_masked}.", "code", extra={"phone": user.phone_masked})
 
 
 def _digest(token):

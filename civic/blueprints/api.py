@@ -18,6 +18,7 @@ from ..cases.tasks import LIST_LOADS, tasks_etag, tasks_for
 from ..cases.workflow import WorkflowError
 from ..devices.services import record_heartbeat
 from ..errors import ApiError
+from ..ratelimit import second_factor_due
 from ..extensions import csrf, db
 from ..grids.geojson import feature_collection
 from ..grids.models import Category
@@ -78,7 +79,9 @@ def json_body():
 @bp.post("/auth/token")
 def create_token():
     data = json_body()
-    user = accounts.authenticate(data.get("username"), data.get("password"))
+    user = accounts.log_in(data.get("username"), data.get("password"), data.get("code"),
+                           second_factor_due=second_factor_due(), secret=current_app.config["SECRET_KEY"],
+                           ip=request.remote_addr)
     if user is None:
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None

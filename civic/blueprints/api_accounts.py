@@ -20,17 +20,11 @@ from ..accounts import services as accounts
 from ..accounts.export import export_user
 from ..errors import ApiError
 from ..extensions import db
-from ..push.jobs import push_state
 from ..urls import external_url
 from .api import bp, json_body, require_login
 
 
-def send_text(phone, text):
-    """After the commit: one SMS through the app's sender (SMS_SENDER)."""
-    result = push_state().sms.send(phone, text)
-    if not result.ok:
-        current_app.logger.warning("SMS failed: %s", result.error)
-        raise ApiError(503, "sms_unavailable", "The text message could not be sent; try again in a minute.")
+send_text = codes.send_text
 
 
 def request_code_for(phone, purpose):

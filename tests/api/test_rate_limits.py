@@ -29,6 +29,7 @@ def token_login(client, username, password="wrong-password", ip="10.0.0.1"):
 def test_the_defaults(app):
     config = app.config
     assert config["RATELIMIT_LOGIN_PER_NAME_IP"] == "10 per minute" and config["RATELIMIT_LOGIN_PER_IP"] == "30 per minute"
+    assert config["RATELIMIT_LOGIN_PER_NAME"] == "50 per hour"  # then the right password needs a texted code
     assert config["RATELIMIT_CODES_PER_PHONE"] == "1 per minute; 5 per hour"
     assert config["RATELIMIT_REPORTS_PER_ACCOUNT"] == "20 per hour; 60 per day"
     assert config["RATELIMIT_STORAGE_URI"] == "memory://"
@@ -166,3 +167,54 @@ def test_a_body_the_parser_refuses_is_still_a_413(app, api_as, county):
     api = api_as(county.resident)
     response = post(api, new_meta(address="x", description="a" * 1_200_000))
     assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
+
+
+# -- issue 17, item 6: nobody can lock an account out; guessing from everywhere asks for a texted code ---
+
+def test_wrong_passwords_from_one_address_do_not_lock_out_another(app, client, county):
+    limit(app, LOGIN_PER_NAME_IP="3 per minute")
+    for _ in range(5):
+        token_login(client, "admin", ip="10.9.9.9")
+    assert_limited(token_login(client, "admin", ip="10.9.9.9"), "Too many failed logins for this account")
+    assert token_login(client, "admin", PASSWORD, ip="10.0.0.7").status_code == 201
+
+
+def test_after_many_wrong_passwords_from_everywhere_the_right_one_needs_a_texted_code(app, client, county):
+    import re
+
+    from civic.push.jobs import push_state
+
+    limit(app, LOGIN_PER_NAME="3 per hour")
+    for n in range(3):
+        assert token_login(client, "worker", ip=f"10.1.0.{n}").status_code == 401
+    asked = token_login(client, "worker", PASSWORD, ip="10.2.0.1")
+    assert asked.status_code == 401 and asked.json["error"]["code"] == "second_factor_required"
+    assert asked.json["error"]["field"] == "code" and asked.json["error"]["phone"] == "138****0004"
+    masked, text = push_state(app).sms.sent[-1]
+    assert masked == "138****0004"
+    code = re.search(r"验证码 (\d{6})", text).group(1)
+    # A wrong password with a code is still a wrong password; a wrong code is refused on its field.
+    with_code = {"username": "worker", "password": PASSWORD, "code": "000000" if code != "000000" else "111111"}
+    wrong = client.post("/api/v1/auth/token", json=with_code, environ_base={"REMOTE_ADDR": "10.2.0.1"})
+    assert wrong.status_code == 422 and wrong.json["error"]["field"] == "code"
+    right = client.post("/api/v1/auth/token", json={**with_code, "code": code}, environ_base={"REMOTE_ADDR": "10.2.0.1"})
+    assert right.status_code == 201
+
+
+def test_the_site_asks_for_the_texted_code_too(app, client, county):
+    import re
+
+    from civic.push.jobs import push_state
+
+    limit(app, LOGIN_PER_NAME="2 per hour")
+    for n in range(2):
+        client.post("/auth/login", data={"username": "worker", "password": "nope"}, environ_base={"REMOTE_ADDR": f"10.3.0.{n}"})
+    page = client.post("/auth/login", data={"username": "worker", "password": PASSWORD},
+                       environ_base={"REMOTE_ADDR": "10.4.0.1"})
+    assert page.status_code == 401
+    html = page.get_data(as_text=True)
+    assert 'name="code"' in html and "138****0004" in html
+    code = re.search(r"验证码 (\d{6})", push_state(app).sms.sent[-1][1]).group(1)
+    done = client.post("/auth/login", data={"username": "worker", "password": PASSWORD, "code": code},
+                       environ_base={"REMOTE_ADDR": "10.4.0.1"})
+    assert done.status_code == 302

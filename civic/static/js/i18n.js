@@ -32,6 +32,8 @@ const ZH = {
   "Map of my grid": "我的网格地图", "Map: drag the pin": "地图：拖动图钉", "My reports": "我的上报", "My tasks": "我的任务",
   "Need attention": "需处理", "No GPS fix. Drag the pin to where it is.": "未获取到定位。请拖动图钉到问题位置。",
   "No category matches.": "没有匹配的类别。",
+  "Many wrong passwords were tried for this account. We texted a code to {phone}: enter it with your password.":
+    "此账号近来被多次输错密码。验证码已发送至 {phone}，请连同密码一起填写。",
   "No connection. Logging in needs the network; your saved reports are safe.": "无网络。登录需要联网；已保存的上报不会丢失。",
   // residents' accounts (screens/register.js, screens/account.js)
   "Register with your phone": "用手机号注册", "Forgot your password?": "忘记密码？", "Register": "注册", "Back to log in": "返回登录",

@@ -24,6 +24,9 @@ export async function render(root, app) {
   const error = h("p.flash.flash-error", { role: "alert", hidden: true });
   const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none", value: previous?.username || "" });
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  // Asked for only after many wrong passwords for this account from anywhere: a texted code.
+  const code = h("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6 });
+  const codeLabel = h("label", { hidden: true }, t("Code from the text message"), code);
   const submit = h("button.button.primary", { type: "submit" }, t("Log in"));
 
   async function onSubmit(event) {
@@ -33,11 +36,19 @@ export async function render(root, app) {
     try {
       await app.loggingOut;
       const { data } = await api("/api/v1/auth/token", {
-        method: "POST", json: { username: username.value.trim(), password: password.value, device_id: await deviceId() },
+        method: "POST", json: { username: username.value.trim(), password: password.value, device_id: await deviceId(),
+                                ...(codeLabel.hidden ? {} : { code: code.value.trim() }) },
       });
       await completeLogin(app, data);
     } catch (failure) {
       error.hidden = false;
+      if (failure.code === "second_factor_required") {
+        codeLabel.hidden = false;
+        code.focus();
+        error.textContent = t("Many wrong passwords were tried for this account. We texted a code to {phone}: enter it with your password.",
+          { phone: failure.error.phone || "" });
+        return;
+      }
       error.textContent = failure.isNetwork
         ? t("No connection. Logging in needs the network; your saved reports are safe.")
         : failure.status === 401 ? t("Wrong username or password.") : register.explain(failure);
@@ -53,6 +64,7 @@ export async function render(root, app) {
       error,
       h("label", {}, t("Username or phone"), username),
       h("label", {}, t("Password"), password),
+      codeLabel,
       submit,
     ),
     h("p.account-links", {},
