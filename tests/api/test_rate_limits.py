@@ -218,3 +218,15 @@ def test_the_site_asks_for_the_texted_code_too(app, client, county):
     done = client.post("/auth/login", data={"username": "worker", "password": PASSWORD, "code": code},
                        environ_base={"REMOTE_ADDR": "10.4.0.1"})
     assert done.status_code == 302
+
+
+def test_refused_photo_uploads_count_against_the_limit(app, api_as, county):
+    """Issue 17, item 9: decoding a photo to refuse it costs the server; repeating that is not free."""
+    limit(app, REPORTS_PER_ACCOUNT="2 per hour")
+    api = api_as(county.resident)
+    broken = (b"\xff\xd8\xff\xe0" + b"\x00" * 2000, "broken.jpg")
+    for _ in range(2):
+        refused = api.post_report(new_meta(address="人民路1号"), [broken], environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        assert 400 <= refused.status_code < 500 and refused.status_code != 429
+    assert_limited(api.post_report(new_meta(address="人民路1号"), environ_base={"REMOTE_ADDR": "10.0.0.1"}),
+                   "Too many reports from this account")
