@@ -22,6 +22,7 @@ phone's retries cost nothing, and a report the server failed (5xx) is given back
 Over a limit: 429 with Retry-After; `{"error": {"code": "rate_limited", ...}}`
 on the API, a page on the site. The field app's outbox waits and sends again.
 """
+import hashlib
 import json
 import logging
 import time
@@ -234,11 +235,19 @@ class Limits:
             reset = time.time() + item.get_expiry()
         return max(1, int(reset - time.time() + 0.999))
 
+    @staticmethod
+    def _safe(key):
+        """The bucket's name as every storage can keep it: short printable ASCII as it
+        is, anything else (a name with a lone surrogate, a NUL, 64 emoji) hashed."""
+        if key.isascii() and key.isprintable() and len(key) <= 100:
+            return key
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
     def take(self, scope, rule):
         """Take one token from each window of `rule` for this request; raises
         RateLimited (giving back what it took) when one is spent. Returns what
         to give back later."""
-        identifiers = (self.prefix, scope, rule.key())
+        identifiers = (self.prefix, scope, self._safe(rule.key()))
         taken = []
         for item in parse_many(current_app.config[rule.setting]):
             if self._hit(item, identifiers, 1):

@@ -227,3 +227,14 @@ def test_assignees_cannot_be_probed(county, make_case, api_as):
     refused = [post_action(worker, case.id, new_action("dispatch", department="SAN", assignee_id=who))
                for who in (99999, county.staff_san.id)]
     assert [r.status_code for r in refused] == [403, 403] and refused[0].json["error"] == refused[1].json["error"]
+
+
+@pytest.mark.parametrize("app", [{"RATELIMIT_STORAGE_URI": "civic+db://"}], indirect=True)
+@pytest.mark.parametrize("name", ["\ud800 lone surrogate", "nul\x00name", "😀" * 64, "x" * 300])
+def test_any_login_name_is_a_bucket_the_database_can_keep(app, client, county, name):
+    """Found by schemathesis: a name with a lone surrogate was a 500 from PostgreSQL's counter."""
+    import json
+
+    body = json.dumps({"username": name, "password": "wrong"})  # \\ud800 escaped, as a client may send it
+    response = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+    assert response.status_code in (400, 401)  # a lone surrogate is refused as JSON (400), the others are wrong
