@@ -52,7 +52,8 @@ def test_ranking_performance_report_and_map(figures_server, playwright_instance)
         page.click(".stats-nav a[href='/dashboard/report']")
         page.wait_for_selector("p.summary")
         page.emulate_media(media="print")
-        assert not page.locator(".stats-nav").is_visible()  # the print layout drops the navigation
+        # The print layout drops the navigation (waited for: a loaded machine applies the media a moment later).
+        page.wait_for_selector(".stats-nav", state="hidden", timeout=5000)
         page.screenshot(path=ARTIFACTS / "figures-report-print.png", full_page=True)
         page.emulate_media(media="screen")
         with page.expect_download() as download:
