@@ -310,10 +310,17 @@ def test_keywords_and_hot_categories_equal_the_descriptions(app, client, county,
 def test_a_spike_is_flagged(app, client, county, clock):
     """Six reports of one category today against none before: a spike; two: not."""
     now = utcnow()
+    # Between the local midnight and now, however soon after midnight the test runs (at 00:01 "six
+    # minutes ago" is yesterday).
+    midnight = datetime.combine(today(), datetime.min.time(), TZ).astimezone(timezone.utc).replace(tzinfo=None)
+
+    def earlier_today(n):
+        return midnight + (now - midnight) * (n + 1) / 10
+
     for n in range(6):
-        report(county, clock, now - timedelta(minutes=n + 1), "E0505", "L2-1-1", "机动车乱停放")
+        report(county, clock, earlier_today(n), "E0505", "L2-1-1", "机动车乱停放")
     for n in range(2):
-        report(county, clock, now - timedelta(minutes=n + 1), "E0102", "L2-1-1", "垃圾")
+        report(county, clock, earlier_today(n), "E0102", "L2-1-1", "垃圾")
     login(client, "supervisor")
     html = client.get("/dashboard/hot?period=day").get_data(as_text=True)
     assert re.search(r'<tr class="spike[^"]*" data-key="E0505">', html)
