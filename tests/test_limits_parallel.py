@@ -55,6 +55,9 @@ def server(request, app, county, tmp_path):
            "PUSH_RUNNER": "inline", "WEBHOOK_RUNNER": "inline"}
     if request.param == "redis":
         env["RATELIMIT_STORAGE_URI"] = request.getfixturevalue("redis_url").replace("/0", "/1")
+        from redis import Redis
+
+        Redis.from_url(env["RATELIMIT_STORAGE_URI"]).flushdb()  # the counts of this process's earlier runs
     else:
         env["RATELIMIT_STORAGE_URI"] = ""
     process = GunicornProcess(app, tmp_path / "gunicorn.log")
