@@ -40,12 +40,6 @@ TEXTS = {
 }
 
 
-def normalise_phone(raw):
-    """The number as typed, in ASCII digits, without separators or the +86 prefix
-    ('' if not text): civic.phones.normalise, the one reading of a number."""
-    return phones.normalise(raw)
-
-
 def parse_phone(raw, field="phone"):
     """A mainland mobile number (11 digits starting 13–19), else a 422 naming the field."""
     phone = phones.mobile(raw)

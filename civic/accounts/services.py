@@ -81,9 +81,8 @@ def second_factor(user, code, *, secret, ip=None):
     if not user.phone:
         raise ApiError(429, "rate_limited", "Too many failed logins for this account; ask an administrator to "
                        "check it.")
-    if code is None or code == "":
-        text = codes.issue_code(user.phone, codes.LOGIN, secret=secret, ip=ip)
-        return text
+    if not code:
+        return codes.issue_code(user.phone, codes.LOGIN, secret=secret, ip=ip)
     codes.check_code(user.phone, codes.LOGIN, code, secret=secret)
     return None
 
