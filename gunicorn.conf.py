@@ -5,10 +5,25 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Sync workers: the app's requests are short and the database does the waiting;
-# two per core plus one, as gunicorn's documentation suggests.
+# Worker class. On PostgreSQL (production) gevent: a connection that trickles its
+# headers or body (a phone on one bar of signal, or a slow-loris attack) waits in
+# a greenlet instead of holding one of a few threads, so a dozen of them cannot
+# stop the service even without nginx in front (psycopg 3 cooperates with
+# gevent on its own). On SQLite, threads: SQLite's lock waits happen inside its C
+# library, where gevent cannot switch, so a greenlet waiting for the write lock
+# would block the one holding it.
+_database = os.environ.get("DATABASE_URL", "")
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS",
+                              "gevent" if _database.startswith("postgresql") else "gthread")
+# Two processes per core plus one, as gunicorn's documentation suggests; the
+# database does the waiting.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 2))        # gthread only
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 200))  # gevent only
+# gevent only: how many requests of a worker run the app at once, after their
+# bodies have been read (civic/serving.py); below the database pool's 15
+# connections, as each request may hold two.
+request_slots = int(os.environ.get("GUNICORN_REQUEST_SLOTS", 6))
 # A phone on a weak signal uploads three photos slowly: let it finish.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
@@ -28,10 +43,15 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 def post_worker_init(worker):
     """Warm, before the first request, what that request would otherwise wait for:
-    the Chinese dictionary of the keyword counts (~0.6 s to load in each worker)."""
+    the Chinese dictionary of the keyword counts (~0.6 s to load in each worker).
+    Under gevent, read each body before the app runs and bound how many run at once."""
     from civic.stats.keywords import keywords
 
     keywords("预热：垃圾桶满溢")
+    if worker_class == "gevent":
+        from civic.serving import BufferedRequests
+
+        worker.wsgi = BufferedRequests(worker.wsgi, slots=request_slots, config=worker.wsgi.config)
 
 
 def on_starting(server):

@@ -8,6 +8,7 @@ from flask import Flask, g, request, session
 
 from . import config as config_module
 from .extensions import babel, csrf, db, login_manager, migrate
+from .serving import largest_body
 from .spatial import engine_options, install_engine_hooks
 
 PACKAGE_DIR = Path(__file__).parent
@@ -67,10 +68,8 @@ def _init_extensions(app):
 
     @app.before_request
     def small_bodies_unless_photos():
-        # Only a multipart upload may carry photos (MAX_CONTENT_LENGTH); a JSON or
-        # form body has the small limit, which werkzeug checks while reading.
-        if request.mimetype != "multipart/form-data":
-            request.max_content_length = app.config["MAX_BODY_BYTES"]
+        # werkzeug checks the limit while it reads the body.
+        request.max_content_length = largest_body(request.mimetype, app.config)
 
     @app.before_request
     def forget_previous_user():
