@@ -11,8 +11,8 @@ from werkzeug.exceptions import NotFound
 
 from ..accounts import services as accounts
 from ..accounts.models import OVERSIGHT_ROLES, Role
-from ..cases.access import can_view_case, get_case_or_404
-from ..cases.models import Case, CaseFollower
+from ..cases.access import can_view_case, get_case_or_404, related_clause
+from ..cases.models import Case
 from ..cases.serialize import case_detail, case_to_dict, case_with_actions, event_to_dict
 from ..cases.tasks import LIST_LOADS, tasks_etag, tasks_for
 from ..cases.workflow import WorkflowError
@@ -211,8 +211,7 @@ def list_reports():
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= REPORTS_MAX:
             raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {REPORTS_MAX}.", "limit")
         limit = int(raw)
-    followed = select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
-    cases = db.session.scalars(select(Case).where((Case.reporter_id == user.id) | Case.id.in_(followed))
+    cases = db.session.scalars(select(Case).where(related_clause(user, ("reporter", "follower")))
                                .options(*LIST_LOADS)
                                .order_by(Case.received_at.desc(), Case.id.desc()).limit(limit)).all()
     return jsonify(reports=[case_to_dict(case, user) for case in cases])

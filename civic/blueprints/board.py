@@ -4,8 +4,9 @@ with no personal data — no names, no phone numbers, no exact point, no address
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import func, select
 
-from ..cases.models import Case, CaseEvent, Status
-from ..cases.privacy import scrub
+from ..cases.access import public_clause
+from ..cases.models import Case, CaseEvent
+from ..cases.privacy import public_note, scrub
 from ..extensions import db
 from ..grids.mapview import case_map, grid_box, overview_map
 from ..grids.models import Category, Grid
@@ -13,10 +14,6 @@ from ..grids.models import Category, Grid
 bp = Blueprint("board", __name__, url_prefix="/board")
 
 PER_PAGE = 30
-# Not shown: "reported" is not yet screened (it may be abusive), "rejected" was refused.
-PUBLIC_STATUSES = [s.value for s in Status if s not in (Status.REPORTED, Status.REJECTED)]
-# Notes that answer the public: what the department and the verifier wrote.
-PUBLIC_NOTE_ACTIONS = {"handle", "verify", "verify_fail", "reopen"}
 
 
 def _filters():
@@ -33,7 +30,7 @@ def _filters():
 
 
 def _query(grid, category):
-    query = select(Case).where(Case.status.in_(PUBLIC_STATUSES))
+    query = select(Case).where(public_clause())
     if grid is not None:
         ids = [grid.id] + ([child.id for child in db.session.scalars(select(Grid).where(Grid.parent_id == grid.id))]
                            if grid.level == 1 else [])
@@ -72,11 +69,11 @@ def index():
 
 @bp.get("/<ref>")
 def case(ref):
-    found = db.session.scalar(select(Case).where(Case.ref == ref, Case.status.in_(PUBLIC_STATUSES)))
+    found = db.session.scalar(select(Case).where(Case.ref == ref, public_clause()))
     if found is None:
         abort(404)
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == found.id).order_by(CaseEvent.id)).all()
     timeline = [{"at": e.created_at, "action": e.action,
-                 "note": scrub(e.note) if e.action in PUBLIC_NOTE_ACTIONS else None} for e in events]
+                 "note": public_note(e)} for e in events]
     return render_template("board/case.html", case=found, timeline=timeline, description=scrub(found.description),
                            map_svg=case_map(found, approximate=True))

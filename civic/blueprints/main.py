@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..accounts.models import OVERSIGHT_ROLES, Role
-from ..cases.access import can_view_case, get_case_or_404, sees_in_full, worker_grid_ids
+from ..cases.access import can_view_case, get_case_or_404, sees_in_full, visible_clause
 from ..cases.duplicates import suggest
 from ..cases.models import Case
 from ..cases.workflow import allowed_actions, pending_extension, pending_recheck
@@ -28,18 +27,9 @@ HOME_LIMIT = 50
 
 
 def visible_cases_query(user):
-    """The cases `user` works on or reported, newest first."""
-    query = select(Case).order_by(Case.received_at.desc())
-    role = user.role_enum
-    if role in OVERSIGHT_ROLES:
-        return query
-    mine = (Case.reporter_id == user.id) | (Case.assignee_id == user.id)
-    if role == Role.DEPT_STAFF:
-        return query.where((Case.department_id == user.department_id) | mine)
-    if role == Role.GRID_WORKER:
-        grids = worker_grid_ids(user)
-        return query.where((Case.grid_id.in_(grids)) | mine)
-    return query.where(mine)
+    """The cases `user` may see (their department's, their grids', assigned to them,
+    reported or followed by them; all of them for oversight), newest first."""
+    return select(Case).where(visible_clause(user)).order_by(Case.received_at.desc(), Case.id.desc())
 
 
 @bp.get("/")

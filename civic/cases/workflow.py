@@ -22,11 +22,11 @@ from blinker import Namespace
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
+from .access import RELATIONS, related
 from .models import OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, Rating, Recheck, Status
 
 S = Status
@@ -36,63 +36,7 @@ action_applied = Namespace().signal("action-applied")
 
 
 # -- who --------------------------------------------------------------------------
-# Each name is one way of being allowed; a rule lists the ways that count for it.
-
-def _oversight(actor, case):
-    return actor.role_enum in OVERSIGHT_ROLES
-
-
-def _admin(actor, case):
-    return actor.role_enum == Role.ADMIN
-
-
-def _assignee(actor, case):
-    return case.assignee_id is not None and case.assignee_id == actor.id
-
-
-def _department(actor, case):
-    return (actor.role_enum == Role.DEPT_STAFF and actor.department_id is not None
-            and actor.department_id == case.department_id)
-
-
-def _grid_worker(actor, case):
-    if actor.role_enum != Role.GRID_WORKER or case.grid_id is None:
-        return False
-    grids = {grid.id for grid in actor.grids}  # loaded once per session, not once per case
-    return case.grid_id in grids or (case.grid is not None and case.grid.parent_id in grids)
-
-
-def _reporter(actor, case):
-    return case.reporter_id is not None and case.reporter_id == actor.id
-
-
-def _follower(actor, case):
-    return case.id is not None and db.session.get(CaseFollower, (case.id, actor.id)) is not None
-
-
-def _independent(actor, case):
-    """Someone other than the department whose work is in question: oversight, or
-    the grid's workers (复核 is never done by the department that handled it)."""
-    if actor.department_id is not None and actor.department_id == case.department_id:
-        return False
-    return _oversight(actor, case) or _grid_worker(actor, case)
-
-
-def _supervisor(actor, case):
-    return actor.role_enum in (Role.SUPERVISOR, Role.ADMIN)
-
-
-WHO = {
-    "oversight": (_oversight, "dispatchers, supervisors and administrators"),
-    "admin": (_admin, "administrators"),
-    "assignee": (_assignee, "the person it is assigned to"),
-    "department": (_department, "the department's staff"),
-    "grid_worker": (_grid_worker, "the grid's workers"),
-    "reporter": (_reporter, "the reporter"),
-    "follower": (_follower, "the people who reported it"),
-    "independent": (_independent, "dispatchers, supervisors or the grid's workers, not the department that handled it"),
-    "supervisor": (_supervisor, "supervisors and administrators"),
-}
+# Each rule lists the relations to the case that allow it (cases/access.py).
 
 OVERSIGHT = ("oversight",)
 DOERS = ("assignee", "department", "admin")              # the people who work a case on site
@@ -221,7 +165,7 @@ def rule_for(action):
 def permits(rule, actor, case):
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.active:
         return False
-    return any(WHO[name][0](actor, case) for name in rule.who)
+    return related(actor, case, rule.who)
 
 
 def allowed_actions(case, user):
@@ -286,7 +230,7 @@ def _forbidden(rule, actor, case):
         name = case.assignee.display_name if case.assignee else "someone else"
         return WorkflowError(403, "forbidden", f"This case has been reassigned to {name}; "
                              f"you can no longer {rule.verb}.", case)
-    who = [WHO[name][1] for name in rule.who]
+    who = [RELATIONS[name].who for name in rule.who]
     listed = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " or " + who[-1]
     return WorkflowError(403, "forbidden", f"You cannot {rule.verb}: only {listed} can.", case)
 

@@ -28,9 +28,10 @@ from sqlalchemy.orm import selectinload
 
 from .. import phones
 from ..cases import services as cases
+from ..cases.access import public_clause
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Channel, LocationSource, Status
-from ..cases.privacy import scrub
+from ..cases.privacy import PUBLIC_NOTE_ACTIONS, scrub
 from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
@@ -46,11 +47,7 @@ URL_MAX = 2000
 MAX_IDS = 100
 LIST_LIMIT = 1000
 DEFAULT_DAYS = 90
-# Shown publicly: screened cases ("reported" may be abusive, "rejected" was refused),
-# and every case filed through this API (its filer asked for it).
-PUBLIC_STATUSES = [s.value for s in Status if s not in (Status.REPORTED, Status.REJECTED)]
 CLOSED_STATUSES = (Status.CLOSED.value, Status.REJECTED.value)
-PUBLIC_NOTE_ACTIONS = ("handle", "verify", "verify_fail", "reopen", "reject", "recheck_uphold", "recheck_reopen")
 REQUEST_NAMESPACE = uuid.UUID("5f0f3c1e-7d0a-4c5e-9a59-3b1c0e6d3111")
 
 
@@ -370,7 +367,9 @@ def parse_w3c(raw, name):
 
 
 def _visible():
-    return (Case.status.in_(PUBLIC_STATUSES)) | (Case.channel == Channel.OPEN311.value)
+    """The public's cases (cases/access.py), and every case filed through this API:
+    its filer asked to follow it."""
+    return public_clause() | (Case.channel == Channel.OPEN311.value)
 
 
 def find_requests(ids):

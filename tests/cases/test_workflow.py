@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from civic.cases import workflow
+from civic.cases.access import RELATIONS
 from civic.cases.models import Case, CaseEvent, ExtensionRequest, Recheck, Status
 from civic.cases.workflow import TRANSITIONS, WorkflowError, allowed_actions, apply_action
 from civic.errors import ApiError
@@ -112,7 +113,7 @@ def test_every_action_has_a_complete_rule():
     for rule in TRANSITIONS.values():
         assert rule.from_statuses and rule.from_statuses <= set(STATUSES)
         assert rule.to_status is None or rule.to_status in STATUSES
-        assert rule.who and all(name in workflow.WHO for name in rule.who)
+        assert rule.who and all(name in RELATIONS for name in rule.who)
         assert rule.stamp is None or hasattr(Case, rule.stamp)
 
 
