@@ -59,7 +59,7 @@ def _init_extensions(app):
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
-            install_engine_hooks(engine)
+            install_engine_hooks(engine, app.config["SPATIALITE_LIBRARY_PATH"])
     migrate.init_app(app, db, directory=str(PACKAGE_DIR.parent / "migrations"), compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(PACKAGE_DIR / "translations"))

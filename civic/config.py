@@ -27,11 +27,22 @@ PUSH_CONCURRENCY             requests in flight to push services at once (defaul
 PUSH_ALLOW_HTTP_LOCALHOST    accept push endpoints on localhost, and send to them (tests only; default off)
 CIVIC_PUSH_SERVICE_HOSTS     push services a subscription may name besides FCM, Mozilla, Apple and Microsoft
                              (comma-separated hosts or domains, e.g. a phone vendor's domestic service)
+CIVIC_SYNC_BEHIND_PENDING_MINUTES, CIVIC_SYNC_BEHIND_HOURS, CIVIC_SYNC_STALE_HOURS
+                        sync dashboard: behind when reports wait 60 minutes or no sync for 4 hours; stale past 24
+CIVIC_OPEN311_CHANGESET, CIVIC_OPEN311_CONTACT, CIVIC_OPEN311_KEY_SERVICE, CIVIC_OPEN311_TYPE
+                        the Open311 discovery document's fields
+CIVIC_TIMEZONE          the county's time zone: days, working hours and deadlines (default Asia/Shanghai)
+CIVIC_WORKING_HOURS     working time for deadlines in 工作时 (default 08:30-12:00,13:30-17:30)
+SPATIALITE_LIBRARY_PATH SpatiaLite's loadable module (default mod_spatialite, from the loader's path)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
 PHOTO_STORAGE            file (PHOTO_DIR, the default) or s3: S3_BUCKET, S3_ENDPOINT_URL, S3_REGION, AWS_* credentials
 CIVIC_SECURE_COOKIES     1 behind TLS: the session and remember cookies are sent over https only
 CIVIC_RANKING_MIN_CASES  weekly ranking: cases a department needs behind a rate to be ranked (default 5)
 CIVIC_HOT_SPIKE_MIN, CIVIC_HOT_SPIKE_RATIO  hot topics: a spike has this many reports and this ratio (5, 2.0)
+CIVIC_REWARD_POINTS_VALID, CIVIC_REWARD_POINTS_FIXED, CIVIC_REWARD_DAILY_CAP, CIVIC_REWARD_COOLDOWN_HOURS,
+CIVIC_REWARD_COOLDOWN_METRES, CIVIC_REWARD_PHASH_BITS
+                  rewards: points per valid (10) and fixed (5) report, rewarded reports a day (3), one per
+                  place per resident in 24 h within 100 m, photo-hash bits of a near copy (6 of 64)
 CIVIC_REOPEN_DAYS  a closed case may be reopened this many days after closing (default 7)
 CIVIC_REMIND_BEFORE_ACK_MINUTES      催办: remind this long before the acknowledge deadline
                                      (default 5; working minutes unless the category is urgent)
@@ -70,6 +81,11 @@ def normalise_database_url(url):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_WORKING_HOURS = "08:30-12:00,13:30-17:30"
+DEFAULT_REOPEN_DAYS = 7
 
 
 def _int_env(name, default):
@@ -117,11 +133,13 @@ def from_environment(instance_path):
         "THUMB_MAX_SIDE": 320,
         # How often a process checks whether another process changed the grids.
         "GRID_INDEX_CHECK_SECONDS": 30,
-        "TIMEZONE": os.environ.get("CIVIC_TIMEZONE", "Asia/Shanghai"),
+        "TIMEZONE": os.environ.get("CIVIC_TIMEZONE", DEFAULT_TIMEZONE),
         # Working hours for deadlines in working time (工作时): morning and afternoon.
-        "WORKING_HOURS": os.environ.get("CIVIC_WORKING_HOURS", "08:30-12:00,13:30-17:30"),
+        "WORKING_HOURS": os.environ.get("CIVIC_WORKING_HOURS", DEFAULT_WORKING_HOURS),
         "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": os.environ.get("CIVIC_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("CIVIC_TIMEZONE", DEFAULT_TIMEZONE),
+        # SpatiaLite's loadable module (a path where the system's is not on the loader's path).
+        "SPATIALITE_LIBRARY_PATH": os.environ.get("SPATIALITE_LIBRARY_PATH") or "mod_spatialite",
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -206,7 +224,17 @@ def from_environment(instance_path):
                                  os.environ.get("CIVIC_PUSH_SERVICE_HOSTS", "").split(",") if h.strip())),
         "SMS_SENDER": os.environ.get("SMS_SENDER") or "log",
         # The workflow (civic/cases/workflow.py) and the chasing job (civic/cases/chasing.py).
-        "REOPEN_DAYS": _int_env("CIVIC_REOPEN_DAYS", 7),
+        "REOPEN_DAYS": _int_env("CIVIC_REOPEN_DAYS", DEFAULT_REOPEN_DAYS),
+        # Rewards (随手拍有奖): points for a valid report and for a fixed one, rewarded
+        # reports per resident per local day, one rewarded report per place per
+        # resident in so many hours ("the same place": this close, without a poster),
+        # and how many of a photo hash's 64 bits may differ for a near copy.
+        "REWARD_POINTS_VALID": _int_env("CIVIC_REWARD_POINTS_VALID", 10),
+        "REWARD_POINTS_FIXED": _int_env("CIVIC_REWARD_POINTS_FIXED", 5),
+        "REWARD_DAILY_CAP": _int_env("CIVIC_REWARD_DAILY_CAP", 3),
+        "REWARD_COOLDOWN_HOURS": _int_env("CIVIC_REWARD_COOLDOWN_HOURS", 24),
+        "REWARD_COOLDOWN_METRES": _int_env("CIVIC_REWARD_COOLDOWN_METRES", 100),
+        "REWARD_PHASH_BITS": _int_env("CIVIC_REWARD_PHASH_BITS", 6),
         "REMIND_BEFORE_ACK_MINUTES": _int_env("CIVIC_REMIND_BEFORE_ACK_MINUTES", 5),
         "REMIND_BEFORE_RESOLVE_MINUTES": _int_env("CIVIC_REMIND_BEFORE_RESOLVE_MINUTES", 60),
         # Group notifications to departments' chat groups (civic/notify/).

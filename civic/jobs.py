@@ -134,7 +134,7 @@ class ThreadRunner(Runner):
 
     def __init__(self, app, channel):
         super().__init__(app, channel)
-        self.poll = float(app.config.get(channel.poll_key, 30))
+        self.poll = float(app.config[channel.poll_key])
         self._lock = threading.Lock()
         self._thread = self._queue = None
         self._pid = None
@@ -281,7 +281,7 @@ def enqueue_periodic(app, *, now=None):
     connection = redis_connection(app)
     enqueued = []
     for name, interval_key in PERIODIC.items():
-        interval = max(1, int(float(app.config.get(interval_key, 60))))
+        interval = max(1, int(float(app.config[interval_key])))
         if connection.set(f"{app.config['JOBS_QUEUE']}:periodic:{name}", int(now or clock.time()), nx=True, ex=interval):
             enqueue(app, name)
             enqueued.append(name)
@@ -304,7 +304,7 @@ def run_worker(app, *, burst=False):
                 enqueue_periodic(app)
             except Exception:
                 log.exception("could not enqueue the periodic jobs; trying again shortly")
-            stop.wait(float(app.config.get("JOBS_SCHEDULER_SECONDS", 5)))
+            stop.wait(float(app.config["JOBS_SCHEDULER_SECONDS"]))
 
     if burst:
         enqueue_periodic(app)

@@ -4,7 +4,6 @@ This Python's built-in sqlite3 cannot load extensions, so SQLite connections are
 made through pysqlite3 (a build of the same module that can), and every new
 connection loads mod_spatialite and initialises the spatial metadata once.
 """
-import os
 
 from geoalchemy2 import Geometry
 from shapely.geometry import MultiPolygon
@@ -44,13 +43,15 @@ def engine_options(url):
     }
 
 
-def spatialite_library():
-    return os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+def _loader(library):
+    def on_sqlite_connect(dbapi_conn, _record):
+        _prepare_sqlite(dbapi_conn, library)
+    return on_sqlite_connect
 
 
-def _on_sqlite_connect(dbapi_conn, _record):
+def _prepare_sqlite(dbapi_conn, library):
     dbapi_conn.enable_load_extension(True)
-    dbapi_conn.load_extension(spatialite_library())
+    dbapi_conn.load_extension(library)
     dbapi_conn.enable_load_extension(False)
     dbapi_conn.execute("PRAGMA foreign_keys = ON")
     dbapi_conn.execute("PRAGMA journal_mode = WAL")
@@ -59,6 +60,6 @@ def _on_sqlite_connect(dbapi_conn, _record):
     init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
 
 
-def install_engine_hooks(engine):
+def install_engine_hooks(engine, spatialite_library="mod_spatialite"):
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "connect", _loader(spatialite_library))

@@ -285,7 +285,7 @@ def client_config():
         map={"tile_url": config.get("MAP_TILE_URL") or None, "attribution": config.get("MAP_TILE_ATTRIBUTION") or ""},
         photos_per_report=config["PHOTOS_PER_REPORT"],
         display_max_side=config["DISPLAY_MAX_SIDE"],
-        heartbeat_seconds=config.get("HEARTBEAT_SECONDS", 300),
+        heartbeat_seconds=config["HEARTBEAT_SECONDS"],
         app_version=config["APP_VERSION"],
         push={"public_key": _push_public_key()},
     )

@@ -27,7 +27,7 @@ def shell_version(app):
     when a file changes in debug mode)."""
     files = _shell_files(app)
     stamp = tuple(p.stat().st_mtime_ns for p in files) if app.debug else None
-    key = (app.static_folder, stamp, app.config.get("RELEASE", ""))
+    key = (app.static_folder, stamp, app.config["RELEASE"])
     if key not in _version_cache:
         digest = hashlib.sha256(key[2].encode())
         for path in files:

@@ -2,7 +2,6 @@
 at a desk and dispatchers; the field app does the same over the API)."""
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from ..grids.models import Department
 from ..notify.models import WebhookDelivery
 from ..photos.storage import StorageUnavailable
 from ..sync.actions import parse_action, submit_action
+from ..timeutil import local_zone
 
 bp = Blueprint("main", __name__)
 
@@ -97,7 +97,7 @@ def _local_to_utc_iso(value):
         local = datetime.fromisoformat(value)
     except ValueError:
         raise ApiError(422, "invalid", "The new deadline is not a date and time.", "until") from None
-    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
+    zone = local_zone()
     return local.replace(tzinfo=zone).isoformat() if local.tzinfo is None else local.isoformat()
 
 

@@ -69,8 +69,8 @@ def due_now(now):
     """What should have been sent by `now` (sent or not): a list of Due."""
     config = current_app.config
     clock = clock_for(current_app)
-    before = {"ack": config.get("REMIND_BEFORE_ACK_MINUTES", 5),
-              "resolve": config.get("REMIND_BEFORE_RESOLVE_MINUTES", 60)}
+    before = {"ack": config["REMIND_BEFORE_ACK_MINUTES"],
+              "resolve": config["REMIND_BEFORE_RESOLVE_MINUTES"]}
     thresholds = {name: {"calendar": now + timedelta(minutes=minutes),
                          "working": clock.add_working_minutes(now, minutes)}
                   for name, minutes in before.items()}

@@ -6,7 +6,9 @@ working hours. Urgent categories run on calendar time. All inputs and outputs
 are naive UTC; the arithmetic happens in the local zone.
 """
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+
+from ..config import DEFAULT_TIMEZONE, DEFAULT_WORKING_HOURS
+from ..timeutil import local_zone
 
 import chinese_calendar
 
@@ -32,8 +34,8 @@ def is_workday(day: date):
 
 
 class WorkingClock:
-    def __init__(self, tz_name="Asia/Shanghai", working_hours="08:30-12:00,13:30-17:30"):
-        self.tz = ZoneInfo(tz_name)
+    def __init__(self, tz_name=DEFAULT_TIMEZONE, working_hours=DEFAULT_WORKING_HOURS):
+        self.tz = local_zone({"TIMEZONE": tz_name})
         self.periods = parse_working_hours(working_hours)
         self.minutes_per_day = sum(
             (datetime.combine(date.min, e) - datetime.combine(date.min, s)).seconds // 60 for s, e in self.periods

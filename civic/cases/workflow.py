@@ -22,6 +22,7 @@ from blinker import Namespace
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..config import DEFAULT_REOPEN_DAYS
 from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
@@ -133,7 +134,6 @@ TRANSITIONS = {rule.action: rule for rule in [
     _rule("deny_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "refuse more time for it",
           "refused more time", extension="deny"),
 ]}
-REOPEN_DAYS_DEFAULT = 7
 
 # Workflow order, for telling "not yet" from "no longer" in messages.
 ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED, S.CLOSED, S.REJECTED]
@@ -217,8 +217,7 @@ def pending_extension(case):
 
 
 def reopen_days():
-    return current_app.config.get("REOPEN_DAYS", REOPEN_DAYS_DEFAULT) if has_app_context() \
-        else REOPEN_DAYS_DEFAULT
+    return current_app.config["REOPEN_DAYS"] if has_app_context() else DEFAULT_REOPEN_DAYS
 
 
 def _reopen_expired(case, now):

@@ -46,9 +46,9 @@ class Thresholds:
 
     @classmethod
     def from_config(cls, config):
-        return cls(pending=timedelta(minutes=config.get("SYNC_BEHIND_PENDING_MINUTES", 60)),
-                   sync=timedelta(hours=config.get("SYNC_BEHIND_HOURS", 4)),
-                   stale=timedelta(hours=config.get("SYNC_STALE_HOURS", 24)))
+        return cls(pending=timedelta(minutes=config["SYNC_BEHIND_PENDING_MINUTES"]),
+                   sync=timedelta(hours=config["SYNC_BEHIND_HOURS"]),
+                   stale=timedelta(hours=config["SYNC_STALE_HOURS"]))
 
 
 @dataclass(frozen=True)

@@ -110,9 +110,9 @@ def send_deliveries(ids, *, now=None):
     """Post those of `ids` that are queued and due at `now` (naive UTC). Returns a Counter."""
     config = current_app.config
     now = now or utcnow()
-    max_attempts = config.get("WEBHOOK_MAX_ATTEMPTS", 4)
-    backoff = list(config.get("WEBHOOK_BACKOFF_SECONDS") or (30, 120, 600)) or [60]
-    timeout = config.get("WEBHOOK_TIMEOUT_SECONDS", 10)
+    max_attempts = config["WEBHOOK_MAX_ATTEMPTS"]
+    backoff = list(config["WEBHOOK_BACKOFF_SECONDS"]) or [60]
+    timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
     counts = Counter()
     ids = sorted(set(ids))
     for start in range(0, len(ids), CHUNK):

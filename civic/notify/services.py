@@ -14,7 +14,6 @@ Other code may call `notify_group(case, kind)` itself; one transaction never
 queues the same case, department and kind twice, so two ways together post once.
 """
 from datetime import timezone
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import event, select
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from .. import models as _schema  # noqa: F401  (every table known: grids refer to users)
 from ..extensions import db
 from ..grids.models import Department
-from ..timeutil import utcnow
+from ..timeutil import local_zone, utcnow
 from ..urls import public_base_url
 from .models import WebhookDelivery
 from .webhooks import Message, adapter_for
@@ -50,7 +49,7 @@ def build_message(case, kind, *, now=None, note=None, clock=None, due_at=None):
     """The Chinese text for the group: case ref, category, grid, deadline, and a link to the case page."""
     if kind not in KINDS:
         raise ValueError(f"unknown group notification kind {kind!r}")
-    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
+    zone = local_zone()
     category = case.category.name_zh if case.category else "未分类"
     grid = case.grid.name if case.grid else "网格外"
     ref = case.ref or f"#{case.id}"
@@ -91,7 +90,7 @@ def notify_group(case, kind, *, department=None, now=None, note=None, clock=None
     None when nothing was queued (no webhook, or already queued in this transaction)."""
     if kind not in KINDS:
         raise ValueError(f"unknown group notification kind {kind!r}")
-    if not current_app.config.get("WEBHOOKS_ENABLED", True):
+    if not current_app.config["WEBHOOKS_ENABLED"]:
         return None
     now = now or utcnow()
     with db.session.no_autoflush:

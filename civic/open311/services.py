@@ -20,7 +20,6 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -36,7 +35,7 @@ from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
 from ..grids.routing import route
-from ..timeutil import utcnow
+from ..timeutil import local_zone, utcnow
 from ..urls import external_url
 from .models import ApiKey
 
@@ -303,7 +302,7 @@ def file_request(new, key, *, now=None):
     """Open the case for `new` filed with `key`: (case, created). The same
     request again from the same key on the same local day is the same case."""
     now = now or utcnow()
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    tz = local_zone()
     day = now.replace(tzinfo=timezone.utc).astimezone(tz).date().isoformat()
     client_id = str(uuid.uuid5(REQUEST_NAMESPACE, f"{key.id}\x1e{day}\x1e{new.canonical()}"))
     fingerprint = hashlib.sha256(new.canonical().encode()).hexdigest()
@@ -343,7 +342,7 @@ def w3c(at):
     """A naive UTC datetime as W3C / ISO 8601 with the city's offset, e.g. 2026-12-01T10:30:00+08:00."""
     if at is None:
         return None
-    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    tz = local_zone()
     return at.replace(tzinfo=timezone.utc, microsecond=0).astimezone(tz).isoformat()
 
 
@@ -359,7 +358,7 @@ def parse_w3c(raw, name):
     except ValueError:
         raise Open311Error(400, f"{name}: not a W3C datetime (e.g. 2026-12-01T10:30:00+08:00).") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai")))
+        value = value.replace(tzinfo=local_zone())
     try:
         return value.astimezone(timezone.utc).replace(tzinfo=None)
     except (OverflowError, ValueError):

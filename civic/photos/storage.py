@@ -154,7 +154,7 @@ class S3Storage:
 
 def make_storage(config):
     """The store the configuration names (PHOTO_STORAGE: file or s3)."""
-    if config.get("PHOTO_STORAGE", "file") == "s3":
+    if config["PHOTO_STORAGE"] == "s3":
         return S3Storage(config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"),
                          region=config.get("S3_REGION"))
     return FileStorage(config["PHOTO_DIR"])

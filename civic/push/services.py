@@ -26,7 +26,6 @@ from base64 import urlsafe_b64decode
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
@@ -38,7 +37,7 @@ from ..accounts.models import Role, STAFF_ROLES, User
 from ..cases.access import reporter_and_followers
 from ..errors import ApiError
 from ..extensions import db
-from ..timeutil import isoformat, utcnow
+from ..timeutil import isoformat, local_zone, utcnow
 from .models import DEFAULT_NIGHT, NotificationPreference, PushDelivery, PushSubscription
 from .sender import KINDS
 
@@ -266,10 +265,6 @@ def update_preferences(user, data):
     return preferences_of(user.id)
 
 
-def local_zone():
-    return ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
-
-
 def night_release(preferences, now, zone):
     """When a non-urgent notification made at `now` (naive UTC) may go: `now`, or
     the end of the user's night when they mute at night and it is night now."""
@@ -405,7 +400,7 @@ def department_staff(department_id):
 
 def on_action_applied(case, *, event, actor, **_):
     """The workflow did an action (not yet committed): queue who must hear of it."""
-    if not current_app.config.get("PUSH_ENABLED", True):
+    if not current_app.config["PUSH_ENABLED"]:
         return
     with db.session.no_autoflush:
         data = event.data or {}

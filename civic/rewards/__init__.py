@@ -3,10 +3,8 @@ ledger, a catalogue with stock, and one-time redemption codes."""
 
 
 def install(app):
-    """Connect the points rules to the workflow, with their settings' defaults."""
+    """Connect the points rules to the workflow (their settings: config.py, REWARD_*)."""
     from ..cases.workflow import action_applied
     from . import services
 
-    for name, value in services.DEFAULTS.items():
-        app.config.setdefault(name, value)
     action_applied.connect(services.on_action_applied)  # once: blinker keeps one connection per receiver

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..cases.models import Case, CaseEvent, Rating, Recheck
 from ..extensions import db
 from .models import PointEntry, Redemption, RewardItem
-from .services import DEFAULTS, new_code
+from .services import new_code, setting
 
 CATALOGUE = [
     ("SALT", "食盐一袋", "400 克加碘食用盐，社区服务站领取", 30, 200),
@@ -37,14 +37,14 @@ def seed_rewards(demo, now, seed=20261125):
     per_day = Counter()
     for case in cases:
         day = (case.reporter_id, case.accepted_at.date())
-        rewarded = per_day[day] < DEFAULTS["REWARD_DAILY_CAP"]
+        rewarded = per_day[day] < setting("REWARD_DAILY_CAP")
         per_day[day] += 1
         db.session.add(PointEntry(user_id=case.reporter_id, case_id=case.id, kind="report_valid",
-                                  points=DEFAULTS["REWARD_POINTS_VALID"] if rewarded else 0,
+                                  points=setting("REWARD_POINTS_VALID") if rewarded else 0,
                                   reason=None if rewarded else "daily_cap", created_at=case.accepted_at))
         if rewarded and case.closed_at is not None:
             db.session.add(PointEntry(user_id=case.reporter_id, case_id=case.id, kind="report_fixed",
-                                      points=DEFAULTS["REWARD_POINTS_FIXED"], created_at=case.closed_at))
+                                      points=setting("REWARD_POINTS_FIXED"), created_at=case.closed_at))
         if case.closed_at is not None or case.handled_at is not None:
             _rate(case, now, rng)
     db.session.flush()

@@ -24,7 +24,6 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -36,7 +35,7 @@ from ..cases.models import Case, Channel, Status
 from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
-from ..timeutil import utcnow
+from ..timeutil import local_zone, utcnow
 from .models import PointEntry, Redemption, RewardItem
 
 REWARDED_CHANNELS = {Channel.RESIDENT.value, Channel.QR.value}
@@ -48,18 +47,8 @@ CODE_LENGTH = 10
 PHASH_LOOKBACK = timedelta(days=365)
 PHASH_NEAR_METRES = 2000  # near copies are looked for among earlier cases this close
 
-DEFAULTS = {
-    "REWARD_POINTS_VALID": 10,
-    "REWARD_POINTS_FIXED": 5,
-    "REWARD_DAILY_CAP": 3,            # rewarded reports per resident per local day
-    "REWARD_COOLDOWN_HOURS": 24,      # one rewarded report per place per resident in this time
-    "REWARD_COOLDOWN_METRES": 100,    # "the same place" without a poster
-    "REWARD_PHASH_BITS": 6,           # of 64: a near copy of a photo already used
-}
-
-
 def setting(name):
-    return current_app.config.get(name, DEFAULTS[name])
+    return current_app.config[name]
 
 
 # -- the balance -------------------------------------------------------------------
@@ -142,7 +131,7 @@ def _rewarded_since(user_id, since):
 
 def _local_day_start(now):
     """Midnight of `now`'s day in the city's time zone, as naive UTC."""
-    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
+    zone = local_zone()
     local = now.replace(tzinfo=timezone.utc).astimezone(zone)
     return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
 

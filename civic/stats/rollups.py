@@ -29,14 +29,13 @@ import bisect
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Date, bindparam, delete, select, text
 
 from ..cases.models import Case, CaseEvent
 from ..extensions import db
 from ..grids.models import Department
+from ..timeutil import local_zone
 from .keywords import keywords
 from .models import (ACK_BUCKETS, ALL_COUNTERS, BUCKET_EDGES, KEY, RESOLVE_BUCKETS, DailyCaseStats,
                      DailyDimensionStats, KeywordStats)
@@ -135,7 +134,7 @@ def today():
 
 
 def _zone():
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return local_zone()
 
 
 def _key(day, department_id, state):

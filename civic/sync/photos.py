@@ -5,11 +5,11 @@ and remove them again when the transaction that would refer to them fails.
 Every problem with a photo is an ApiError on the field "photo" that says which
 photo (1-based) it was.
 """
-from zoneinfo import ZoneInfo
 
 from ..errors import ApiError
 from ..photos import pipeline
 from ..photos.models import Photo
+from ..timeutil import local_zone
 
 
 def check_count(uploads, config):
@@ -20,7 +20,7 @@ def check_count(uploads, config):
 
 def inspect_all(uploads, config):
     """Inspect every upload (type, size, pixels, EXIF, SHA-256) without rendering."""
-    tz = ZoneInfo(config["TIMEZONE"])
+    tz = local_zone(config)
     inspected = []
     for index, data in enumerate(uploads):
         try:
