@@ -6,7 +6,7 @@ An error may carry more keys in the same object (`extra`), such as the case as i
 is now when a task action was refused: `{"error": {"code", "message", "field", "case"}}`.
 """
 from flask import current_app, jsonify, make_response, render_template, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -77,7 +77,7 @@ def rollback_quietly():
     closed connection raises, and an error page must not fail in turn)."""
     try:
         db.session.rollback()
-    except Exception:
+    except SQLAlchemyError:
         db.session().invalidate()
 
 
@@ -87,7 +87,7 @@ def close_session_quietly(exc=None):
     into the server's bare HTML 500."""
     try:
         db.session.remove()
-    except Exception:
+    except SQLAlchemyError:
         current_app.logger.warning("the database connection broke while the session was closed; dropped it")
         try:
             db.session().invalidate()

@@ -1,5 +1,6 @@
 """Import grids from GeoJSON (what GIS departments hand over)."""
 from geoalchemy2.shape import from_shape
+from shapely.errors import ShapelyError
 from shapely.geometry import MultiPolygon, shape
 from shapely.validation import make_valid
 from sqlalchemy import select
@@ -16,7 +17,9 @@ class GridImportError(ValueError):
 def _polygon(feature, code):
     try:
         geometry = shape(feature["geometry"])
-    except Exception as exc:
+    # How shape() reports a malformed GeoJSON geometry: a missing or wrong member
+    # (KeyError, TypeError, AttributeError on a non-object) or bad coordinates.
+    except (ShapelyError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise GridImportError(f"grid {code}: unreadable geometry ({exc})") from None
     if not geometry.is_valid:
         geometry = make_valid(geometry)

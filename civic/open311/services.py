@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import phones
@@ -327,7 +328,7 @@ def file_request(new, key, *, now=None):
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id)
                            .values(requests=ApiKey.requests + 1, last_used_at=now))
         db.session.commit()
-    except Exception:
+    except IntegrityError:
         db.session.rollback()
         existing = db.session.scalar(select(Case).where(Case.client_id == client_id))
         if existing is not None:  # the same request, at the same moment, from another worker
