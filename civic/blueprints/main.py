@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..cases.access import can_view_case, get_case_or_404, sees_in_full, visible_clause
 from ..cases.duplicates import suggest
-from ..cases.models import Case
+from ..cases.models import Case, Score
 from ..cases.workflow import allowed_actions, pending_extension, pending_recheck
 from ..errors import ApiError
 from ..extensions import db
@@ -200,8 +200,8 @@ def case_description(case):
 def score_label(score):
     from flask_babel import gettext as _
 
-    return {"satisfied": _("Satisfied"), "basic": _("Basically satisfied"),
-            "unsatisfied": _("Unsatisfied")}.get(score, score)
+    return {Score.SATISFIED.value: _("Satisfied"), Score.BASIC.value: _("Basically satisfied"),
+            Score.UNSATISFIED.value: _("Unsatisfied")}.get(score, score)
 
 
 @bp.app_template_global()

@@ -34,6 +34,27 @@ class Channel(str, enum.Enum):
     OPEN311 = "open311"  # filed by another system through GeoReport v2 (civic/open311/)
 
 
+class ExtensionStatus(str, enum.Enum):
+    """延期: a request for more time, decided by a supervisor."""
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class RecheckStatus(str, enum.Enum):
+    """复核 of an unsatisfied rating: pending until upheld or reopened."""
+    PENDING = "pending"
+    UPHELD = "upheld"
+    REOPENED = "reopened"
+
+
+class Score(str, enum.Enum):
+    """A reporter's rating of the result: 满意 / 基本满意 / 不满意."""
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+
+
 class LocationSource(str, enum.Enum):
     DEVICE = "device"
     EXIF = "exif"
@@ -160,7 +181,7 @@ class ExtensionRequest(db.Model):
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | denied
+    status: Mapped[str] = mapped_column(String(16), default=ExtensionStatus.PENDING.value)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -196,7 +217,7 @@ class Rating(db.Model):
     # NULL once the resident has deleted their account: the rating still counts.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
-    score: Mapped[str] = mapped_column(String(16))  # satisfied | basic | unsatisfied
+    score: Mapped[str] = mapped_column(String(16))  # a Score
     comment: Mapped[str | None] = mapped_column(Text)
     round: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -218,7 +239,7 @@ class Recheck(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     rating_id: Mapped[int | None] = mapped_column(ForeignKey("case_ratings.id", ondelete="SET NULL"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))  # whose work is rechecked
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | upheld | reopened
+    status: Mapped[str] = mapped_column(String(16), default=RecheckStatus.PENDING.value)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)

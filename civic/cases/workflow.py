@@ -28,7 +28,8 @@ from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
 from .access import RELATIONS, related
-from .models import OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, Rating, Recheck, Status
+from .models import (OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, ExtensionStatus, Rating,
+                     Recheck, RecheckStatus, Score, Status)
 
 S = Status
 
@@ -46,7 +47,7 @@ SUPERVISORS = ("supervisor",)                            # decide extensions
 REOPENERS = ("reporter", "oversight")
 RATERS = ("reporter", "follower")
 RECHECKERS = ("independent",)
-SCORES = ("satisfied", "basic", "unsatisfied")  # 满意 / 基本满意 / 不满意
+SCORES = tuple(score.value for score in Score)  # 满意 / 基本满意 / 不满意
 
 
 # -- the table ----------------------------------------------------------------------
@@ -190,7 +191,7 @@ def allowed_actions(case, user):
 def pending_recheck(case):
     if case.id is None:
         return None
-    return db.session.scalar(select(Recheck).where(Recheck.case_id == case.id, Recheck.status == "pending"))
+    return db.session.scalar(select(Recheck).where(Recheck.case_id == case.id, Recheck.status == RecheckStatus.PENDING.value))
 
 
 def handling_round(case):
@@ -213,7 +214,7 @@ def pending_extension(case):
     if case.id is None:
         return None
     return db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.case_id == case.id,
-                                                            ExtensionRequest.status == "pending"))
+                                                            ExtensionRequest.status == ExtensionStatus.PENDING.value))
 
 
 def reopen_days():
@@ -339,7 +340,7 @@ def _check_rating(rule, case, actor, rating, note):
         raise ApiError(422, "required", "Choose satisfied, basic or unsatisfied (rating).", "rating")
     if rating not in SCORES:
         raise ApiError(422, "invalid", "rating must be one of satisfied, basic or unsatisfied.", "rating")
-    if rating == "unsatisfied" and not clean_note(note):
+    if rating == Score.UNSATISFIED.value and not clean_note(note):
         raise ApiError(422, "note_required", "Say what is still wrong (a comment is required when unsatisfied).",
                        "note")
 
@@ -461,12 +462,12 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(ack_due_at=isoformat(values["ack_due_at"]), resolve_due_at=isoformat(values["resolve_due_at"]))
     if rule.extension == "request":
         request = ExtensionRequest(case_id=case.id, requested_by=actor.id, until=until, reason=note,
-                                   status="pending", created_at=now)
+                                   status=ExtensionStatus.PENDING.value, created_at=now)
         db.session.add(request)
         db.session.flush()  # the partial unique index: a concurrent second request fails here
         data.update(extension_id=request.id, until=isoformat(until))
     elif pending is not None:
-        pending.status = "approved" if rule.extension == "approve" else "denied"
+        pending.status = (ExtensionStatus.APPROVED if rule.extension == "approve" else ExtensionStatus.DENIED).value
         pending.decided_by, pending.decided_at = actor.id, now
         data.update(extension_id=pending.id, until=isoformat(pending.until))
     if into is not None:
@@ -475,7 +476,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(rating=rating, **_rate(case, actor, rating, note, now))
     if rule.recheck:
         recheck = pending_recheck(case)
-        recheck.status = "reopened" if rule.to_status else "upheld"
+        recheck.status = (RecheckStatus.REOPENED if rule.to_status else RecheckStatus.UPHELD).value
         recheck.decided_by, recheck.decided_at, recheck.note = actor.id, now, note
         data.update(recheck_id=recheck.id, outcome=recheck.status)
     event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
@@ -489,7 +490,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
 def _target(rule, from_status, rating):
     """The status an action moves to, and the step time it stamps."""
     if rule.closes_handled:
-        if from_status == S.HANDLED.value and rating != "unsatisfied":
+        if from_status == S.HANDLED.value and rating != Score.UNSATISFIED.value:
             return S.CLOSED.value, "closed_at"
         return from_status, None
     return rule.to_status or from_status, rule.stamp
@@ -501,9 +502,9 @@ def _rate(case, actor, rating, note, now):
                  round=handling_round(case), created_at=now)
     db.session.add(row)
     db.session.flush()  # the unique key: a concurrent second rating fails here
-    if rating != "unsatisfied" or pending_recheck(case) is not None:
+    if rating != Score.UNSATISFIED.value or pending_recheck(case) is not None:
         return {"rating_id": row.id}
-    recheck = Recheck(case_id=case.id, rating_id=row.id, department_id=case.department_id, status="pending",
+    recheck = Recheck(case_id=case.id, rating_id=row.id, department_id=case.department_id, status=RecheckStatus.PENDING.value,
                       created_at=now)
     db.session.add(recheck)
     db.session.flush()  # the partial unique index: one pending recheck per case

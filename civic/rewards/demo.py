@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..cases.models import Case, CaseEvent, Rating, Recheck
+from ..cases.models import Case, CaseEvent, Rating, Recheck, RecheckStatus, Score
 from ..extensions import db
 from .models import PointEntry, Redemption, RewardItem
 from .services import new_code, setting
@@ -20,7 +20,7 @@ CATALOGUE = [
     ("SOAP", "洗衣液一瓶", "1 千克装，社区服务站领取", 60, 40),
 ]
 # How residents rate handled reports in the demo: mostly satisfied, as in the programmes it follows.
-SCORES = [("satisfied", 78), ("basic", 16), ("unsatisfied", 6)]
+SCORES = [(Score.SATISFIED.value, 78), (Score.BASIC.value, 16), (Score.UNSATISFIED.value, 6)]
 COMMENTS = {"satisfied": ["处理很及时，点赞！", "干净了，谢谢", None, None],
             "basic": ["处理了，但拖了两天", "基本解决，希望保持", None],
             "unsatisfied": ["只清理了一半，旁边还有", "过两天又堆满了", "没有看到任何变化"]}
@@ -68,11 +68,11 @@ def _rate(case, now, rng):
     db.session.add(rating)
     db.session.add(CaseEvent(case_id=case.id, actor_id=case.reporter_id, action="rate", from_status="closed",
                              to_status="closed", note=comment, data={"rating": score}, created_at=at))
-    if score == "unsatisfied":
+    if score == Score.UNSATISFIED.value:
         db.session.flush()
         decided = now - at > timedelta(days=2)
         db.session.add(Recheck(case_id=case.id, rating_id=rating.id, department_id=case.department_id,
-                               status="upheld" if decided else "pending", created_at=at,
+                               status=(RecheckStatus.UPHELD if decided else RecheckStatus.PENDING).value, created_at=at,
                                decided_at=at + timedelta(days=1) if decided else None,
                                note="现场复核：已按标准处置" if decided else None))
 
