@@ -50,6 +50,22 @@ def test_the_shell_lists_every_module_and_asset_it_needs(client):
         assert client.get(url).status_code == 200, url
 
 
+def test_the_precache_list_comes_from_the_server(client):
+    """One list (blueprints/field.py) for what the worker caches and what the shell's
+    version is hashed from: sw.js keeps none by hand (issue 18, item 9)."""
+    from civic.blueprints.field import _shell_files
+
+    raw = (STATIC / "sw.js").read_text()
+    assert 'const SHELL = ["__SHELL_FILES__"];' in raw and "/static/js/app.js" not in raw
+    listed = set(shell_list(sw_source(client).get_data(as_text=True)))
+    shell = client.get("/field/").get_data(as_text=True)
+    referenced = set(re.findall(r'(?:src|href)="(/static/[^"?#]+)', shell))
+    assert referenced and referenced <= listed, sorted(referenced - listed)
+    hashed = {f"/static/{p.relative_to(STATIC).as_posix()}" for p in _shell_files(client.application)
+              if STATIC in p.parents}
+    assert {url for url in listed if url.startswith("/static/")} <= hashed
+
+
 def test_the_shell_holds_no_user_data(client, county, api_as):
     client.post("/auth/login", data={"username": "worker", "password": "pw-for-tests"})
     page = client.get("/field/").get_data(as_text=True)

@@ -2,24 +2,46 @@
 service worker. The shell is static (no user data), so the service worker can
 cache it; the app reads everything else from the JSON API."""
 import hashlib
+import json
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
 
 bp = Blueprint("field", __name__)
 
-# What goes into the shell's version: a change to any of these files makes a
-# new service worker, which brings the new shell.
-SHELL_DIRS = ("js", "css", "vendor", "icons")
+# The app shell: what the service worker caches at install, so the app opens with
+# no signal, and what its version is hashed from (with sw.js and the shell page),
+# so a change to any of them makes a new service worker that brings the new shell.
+# One list: the worker is given it by service_worker() below.
+SHELL_PAGES = ("/field/", "/manifest.webmanifest")
+SHELL_STATIC = ("css/app.css", "css/field.css", "js/**/*.js",
+                "vendor/exifr/exifr-lite.esm.js", "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
+                "vendor/leaflet/images/*.png",
+                "icons/icon.svg", "icons/icon-192.png", "icons/badge-96.png", "icons/categories.svg")
 _version_cache = {}
 
 
-def _shell_files(app):
+def shell_static_files(app):
+    """The shell's static files (globs expanded), in a stable order."""
     static = Path(app.static_folder)
-    files = [static / "sw.js", Path(app.root_path) / "templates" / "field" / "shell.html"]
-    for folder in SHELL_DIRS:
-        files.extend(sorted(p for p in (static / folder).rglob("*") if p.is_file()))
+    files = []
+    for pattern in SHELL_STATIC:
+        matched = sorted(p for p in static.glob(pattern) if p.is_file())
+        if not matched:
+            raise FileNotFoundError(f"the app shell lists {pattern}, which matches no file in {static}")
+        files.extend(p for p in matched if p not in files)
     return files
+
+
+def shell_urls(app):
+    """What the service worker precaches: the shell's pages and its static files."""
+    static = Path(app.static_folder)
+    return [*SHELL_PAGES, *(f"/static/{p.relative_to(static).as_posix()}" for p in shell_static_files(app))]
+
+
+def _shell_files(app):
+    return [Path(app.static_folder) / "sw.js", Path(app.root_path) / "templates" / "field" / "shell.html",
+            *shell_static_files(app)]
 
 
 def shell_version(app):
@@ -83,7 +105,9 @@ def service_worker():
     # Served from the root so its scope is the whole app, and never cached by
     # HTTP, so the browser sees a new version at the next check.
     source = (Path(current_app.static_folder) / "sw.js").read_text(encoding="utf-8")
-    response = Response(source.replace("__SHELL_VERSION__", shell_version(current_app)), mimetype="text/javascript")
+    source = (source.replace("__SHELL_VERSION__", shell_version(current_app))
+              .replace('["__SHELL_FILES__"]', json.dumps(shell_urls(current_app), indent=2)))
+    response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
     return response

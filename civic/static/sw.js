@@ -2,8 +2,8 @@
  * network-first, and Background Sync for the outbox. A module worker, so it
  * sends the outbox with the very same code as the page (js/sync.js).
  *
- * VERSION is a hash of the shell's files, written in by the server (see
- * blueprints/field.py): any change to them installs a new worker, which waits
+ * VERSION is a hash of the shell's files and SHELL their list, both written in
+ * by the server (see blueprints/field.py): any change to them installs a new worker, which waits
  * until the worker taps "Update now" (never in the middle of a capture). */
 import { keyBytes, sendSubscription } from "/static/js/push.js";
 import { syncNow } from "/static/js/sync.js";
@@ -13,42 +13,9 @@ const SHELL_CACHE = `civic-shell-${VERSION}`;
 const DATA_CACHE = "civic-data";
 const PHOTO_CACHE = "civic-photos";
 const PHOTOS_KEPT = 300; // thumbnails of tasks and reports; the oldest go first
-const SHELL = [
-  "/field/",
-  "/manifest.webmanifest",
-  "/static/css/app.css",
-  "/static/css/field.css",
-  "/static/js/api.js",
-  "/static/js/app.js",
-  "/static/js/dom.js",
-  "/static/js/geo.js",
-  "/static/js/i18n.js",
-  "/static/js/idb.js",
-  "/static/js/labels.js",
-  "/static/js/outbox.js",
-  "/static/js/notices.js",
-  "/static/js/photos.js",
-  "/static/js/poster.js",
-  "/static/js/push.js",
-  "/static/js/session.js",
-  "/static/js/sync.js",
-  "/static/js/screens/account.js",
-  "/static/js/screens/capture.js",
-  "/static/js/screens/home.js",
-  "/static/js/screens/login.js",
-  "/static/js/screens/map.js",
-  "/static/js/screens/points.js",
-  "/static/js/screens/queue.js",
-  "/static/js/screens/register.js",
-  "/static/js/screens/tasks.js",
-  "/static/vendor/exifr/exifr-lite.esm.js",
-  "/static/vendor/leaflet/leaflet.js",
-  "/static/vendor/leaflet/leaflet.css",
-  "/static/icons/icon.svg",
-  "/static/icons/icon-192.png",
-  "/static/icons/badge-96.png",
-  "/static/icons/categories.svg",
-];
+// The app shell to precache: the server writes in its list (SHELL_PAGES and
+// SHELL_STATIC in blueprints/field.py, the files VERSION is hashed from).
+const SHELL = ["__SHELL_FILES__"];
 // The worker's read data: network first, the last copy when offline (a poster's
 // place too, so a report begun at a QR poster can be reopened with no signal).
 const DATA = [/^\/api\/v1\/(me|me\/grids|me\/points|tasks|categories|client-config|reports|rewards|rewards\/leaderboard)$/, /^\/api\/v1\/cases\/\d+$/,
