@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, update
 
 from .. import phones
 from ..errors import ApiError
+from ..transaction import keep_changes
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import OneTimeCode, Role, User
@@ -109,7 +110,7 @@ def check_code(phone, purpose, code, *, secret, now=None):
     """Uses the newest code for (phone, purpose) if `code` matches it; else raises a
     422 on the field "code". Every try is counted, right or wrong, by one
     conditional UPDATE, so parallel guesses cannot get more than MAX_ATTEMPTS.
-    The caller commits, also after a refusal, so that a wrong try stays counted."""
+    A wrong try stays counted: the unit of work keeps it, also after the refusal."""
     now = now or utcnow()
     if not isinstance(code, str) or not code.strip().isdigit():
         raise _code_error("invalid_code", "Enter the 6-digit code from the text message.")
@@ -124,6 +125,7 @@ def check_code(phone, purpose, code, *, secret, now=None):
                                  .execution_options(synchronize_session=False)).rowcount
     if not counted:
         raise _code_error("code_attempts_exhausted", "Too many wrong codes; ask for a new one.")
+    keep_changes()
     db.session.refresh(record)
     if not hmac.compare_digest(record.code_hash, _digest(secret, phone, purpose, code.strip())):
         left = MAX_ATTEMPTS - record.attempts

@@ -4,10 +4,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import phones
+from ..transaction import after_commit, keep_changes
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department, Grid
@@ -90,21 +92,18 @@ def second_factor(user, code, *, secret, ip=None):
 def log_in(login, password, code=None, *, second_factor_due, secret, ip=None):
     """The login of both the site and the API: the user, or None for a wrong name or
     password; with `second_factor_due` (the per-name backstop is spent) the texted
-    code too. Commits what it must keep: a code issued, a wrong code's try."""
+    code too. A code issued stays issued (and is texted once committed); a wrong
+    code's try stays counted (accounts/codes.py)."""
     from . import codes
 
     user = authenticate(login, password)
     if user is None or not second_factor_due:
         return user
-    try:
-        text = second_factor(user, code if isinstance(code, str) else None, secret=secret, ip=ip)
-    except ApiError as error:
-        if error.field == "code":
-            db.session.commit()  # the wrong try stays counted
-        raise
+    text = second_factor(user, code if isinstance(code, str) else None, secret=secret, ip=ip)
     if text is not None:
-        db.session.commit()
-        codes.send_text(user.phone, text)
+        keep_changes()
+        phone = user.phone
+        after_commit(lambda: codes.send_text(phone, text))
         raise SecondFactorRequired(user)
     return user
 
@@ -139,10 +138,22 @@ def find_token(token, idle_days=DEFAULT_IDLE_DAYS):
     now = utcnow()
     if idle_days is not None and now - (record.last_used_at or record.created_at) > timedelta(days=idle_days):
         return None
-    if record.last_used_at is None or now - record.last_used_at > TOKEN_TOUCH_INTERVAL:
-        record.last_used_at = now
-        db.session.commit()
     return record
+
+
+def touch_token(record, now=None):
+    """Note that a token was used, at most once per TOKEN_TOUCH_INTERVAL: in a short
+    transaction of its own, so reading a request's user writes nothing into the
+    request's unit of work and most requests write nothing at all."""
+    now = now or utcnow()
+    if record.last_used_at is not None and now - record.last_used_at <= TOKEN_TOUCH_INTERVAL:
+        return
+    with db.engine.begin() as connection:
+        connection.execute(update(DeviceToken).where(DeviceToken.id == record.id,
+                                                     or_(DeviceToken.last_used_at.is_(None),
+                                                         DeviceToken.last_used_at < now - TOKEN_TOUCH_INTERVAL))
+                           .values(last_used_at=now))
+    set_committed_value(record, "last_used_at", now)
 
 
 def revoke_token(record):

@@ -31,6 +31,7 @@ from ..sync.actions import find_event, parse_action, submit_action
 from ..sync.intake import submit_report
 from ..sync.meta import parse_meta
 from ..timeutil import isoformat, utcnow
+from ..transaction import command
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -52,6 +53,7 @@ def authenticate_request():
         record = accounts.find_token(token, idle_days=current_app.config["DEVICE_TOKEN_IDLE_DAYS"])
         if record is None:
             raise ApiError(401, "invalid_token", "The device token is unknown, revoked or expired; log in again.")
+        accounts.touch_token(record)
         g.device_token = record
         # The user for this request only: Flask-Login reads g._login_user, and
         # nothing is written to the session, so a token never becomes a cookie.
@@ -77,6 +79,7 @@ def json_body():
 
 
 @bp.post("/auth/token")
+@command
 def create_token():
     data = json_body()
     user = accounts.log_in(data.get("username"), data.get("password"), data.get("code"),
@@ -86,16 +89,15 @@ def create_token():
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None
     token = accounts.issue_token(user, device_id=(device_id or None) and device_id[:64])
-    db.session.commit()
     return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role}), 201
 
 
 @bp.delete("/auth/token")
+@command
 def revoke_token():
     if g.device_token is None:
         raise ApiError(401, "login_required", "Send the token to revoke as a Bearer token.")
     accounts.revoke_token(g.device_token)
-    db.session.commit()
     return "", 204
 
 

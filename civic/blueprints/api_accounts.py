@@ -18,36 +18,25 @@ from flask_login import logout_user
 from ..accounts import codes, residents, sessions
 from ..accounts import services as accounts
 from ..accounts.export import export_user
-from ..errors import ApiError
-from ..extensions import db
 from ..urls import external_url
+from ..transaction import after_commit, command
 from .api import bp, json_body, require_login
 
 
-send_text = codes.send_text
-
-
 def request_code_for(phone, purpose):
-    """Stores a code (or not) and texts the phone. Shared with the site's register page."""
+    """Stores a code (or not) and texts the phone once it is committed. Shared with
+    the site's register page."""
     text = codes.issue_code(phone, purpose, secret=current_app.config["SECRET_KEY"], ip=request.remote_addr)
-    db.session.commit()
-    send_text(phone, text)
-    request.environ["civic.code_sent"] = True  # counts against the phone's and the address's limits
 
+    def send():
+        codes.send_text(phone, text)
+        request.environ["civic.code_sent"] = True  # a text sent counts against the phone's and the address's limits
 
-def checked(action):
-    """Runs a step that checks a code; a refused code's try is committed before the refusal."""
-    try:
-        return action()
-    except ApiError as error:
-        if error.field == "code":
-            db.session.commit()
-        else:
-            db.session.rollback()
-        raise
+    after_commit(send)
 
 
 @bp.post("/auth/codes")
+@command
 def request_code():
     data = json_body()
     phone = codes.parse_phone(data.get("phone"))
@@ -66,31 +55,31 @@ def _text(data, field, limit):
 
 
 @bp.post("/auth/register")
+@command
 def register():
     data = json_body()
     registration = residents.parse_registration(data)
     secret = current_app.config["SECRET_KEY"]
-    user = checked(lambda: residents.register_resident(registration, secret=secret))
+    user = residents.register_resident(registration, secret=secret)
     token = accounts.issue_token(user, device_id=_text(data, "device_id", 64), name=_text(data, "device_name", 100))
-    db.session.commit()
     return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role}), 201
 
 
 @bp.post("/auth/reset")
+@command
 def reset_password():
     data = json_body()
     secret = current_app.config["SECRET_KEY"]
-    checked(lambda: residents.reset_password(data, secret=secret))
-    db.session.commit()
+    residents.reset_password(data, secret=secret)
     return jsonify(ok=True)
 
 
 @bp.post("/me/logout-everywhere")
+@command
 def logout_everywhere():
     """End every login session and device token of the current user, this one's too."""
     user = require_login()
     sessions.end_everywhere(user)
-    db.session.commit()
     if "_user_id" in session:
         logout_user()
     return jsonify(ok=True)
@@ -108,11 +97,11 @@ def export_me():
 
 
 @bp.delete("/me")
+@command
 def delete_me():
     user = require_login()
     data = json_body()
     residents.delete_resident(user, data.get("password"))
-    db.session.commit()
     if "_user_id" in session:
         logout_user()  # a session login ends with the account
     return jsonify(deleted=True)

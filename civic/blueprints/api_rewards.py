@@ -13,6 +13,7 @@ from ..rewards import services as rewards
 from ..rewards.models import Redemption
 from ..sync import fields
 from ..timeutil import isoformat
+from ..transaction import command
 from .api import bp, json_body, require_login
 
 
@@ -56,13 +57,13 @@ def my_points():
 
 
 @bp.put("/me/leaderboard")
+@command
 def set_leaderboard():
     user = _resident()
     value = json_body().get("on_leaderboard")
     if not isinstance(value, bool):
         raise ApiError(422, "invalid", "on_leaderboard must be true or false.", "on_leaderboard")
     user.on_leaderboard = value
-    db.session.commit()
     return jsonify(on_leaderboard=value)
 
 

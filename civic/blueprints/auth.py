@@ -10,8 +10,8 @@ from ..accounts import sessions
 from ..accounts.services import SecondFactorRequired, log_in
 from ..errors import ApiError
 from ..ratelimit import second_factor_due
-from ..extensions import db
 from ..urls import same_site_path
+from ..transaction import command
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -24,6 +24,7 @@ class LoginForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@command
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -44,7 +45,6 @@ def login():
             return render_template("auth/login.html", form=form, second_factor=True), error.status
         if user is not None:
             sessions.sign_in(user, remember=form.remember.data)
-            db.session.commit()
             return redirect(same_site_path(request.args.get("next")) or url_for("main.home"))
         if second_factor is None:
             flash(_("Wrong username or password."), "error")
@@ -57,22 +57,22 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 @login_required
+@command
 def logout():
     sessions.sign_out(current_user)
-    db.session.commit()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/logout-everywhere", methods=["POST"])
 @login_required
+@command
 def logout_everywhere():
     """End every session, remember cookie and device token of this user: a lost
     phone, a shared computer left logged in."""
     user = current_user._get_current_object()
     sessions.end_everywhere(user)
     sessions.sign_out(user)
-    db.session.commit()
     flash(_("You have logged out on every device."), "info")
     return redirect(url_for("auth.login"))
 

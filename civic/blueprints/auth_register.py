@@ -13,7 +13,8 @@ from ..accounts import codes, residents, sessions
 from ..accounts.models import mask_phone
 from ..errors import ApiError
 from ..extensions import db
-from .api_accounts import checked, request_code_for
+from ..transaction import command
+from .api_accounts import request_code_for
 from .auth import bp
 
 
@@ -57,6 +58,7 @@ def register_page():
 
 
 @bp.post("/register/code")
+@command
 def send_code():
     form = RegisterForm()
     if not form.validate():  # the CSRF token
@@ -74,6 +76,7 @@ def send_code():
 
 
 @bp.post("/register")
+@command
 def register():
     form = RegisterForm()
     if not form.validate():
@@ -83,10 +86,9 @@ def register():
     secret = current_app.config["SECRET_KEY"]
     try:
         registration = residents.parse_registration(data)
-        user = checked(lambda: residents.register_resident(registration, secret=secret))
+        user = residents.register_resident(registration, secret=secret)
     except ApiError as error:
         return _page(form, {error.field or "form": _message(error)}, error.status, code_sent=True)
     sessions.sign_in(user, remember=True)
-    db.session.commit()
     flash(_("Welcome! Your account is ready."), "info")
     return redirect(url_for("main.home"))

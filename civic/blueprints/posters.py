@@ -22,6 +22,7 @@ from ..grids.models import Grid
 from ..posters import services as posters
 from ..posters.models import KINDS, Poster
 from ..urls import base_url_problem
+from ..transaction import command
 
 bp = Blueprint("posters", __name__)
 
@@ -112,13 +113,13 @@ def new():
 
 @bp.post("/posters/new")
 @managers_only
+@command
 def create():
     values = {field: request.form.get(field, "") for field in posters.FIELDS}
     errors, checked = posters.check_form(values)
     if errors:
         return _render_form(values, errors, 422)
     poster = posters.create_poster(checked, current_user)
-    db.session.commit()
     if poster.grid is None:
         flash(_("Poster %(code)s made for %(name)s. This place lies outside every grid: its reports wait for the "
                 "dispatcher.", code=poster.code, name=poster.name), "warning")
@@ -130,20 +131,20 @@ def create():
 
 @bp.post("/posters/<code>/deactivate")
 @managers_only
+@command
 def deactivate(code):
     poster = _poster_or_404(code)
     posters.deactivate(poster)
-    db.session.commit()
     flash(_("Poster %(code)s is retired. Scanning it still opens the report page.", code=poster.code), "info")
     return redirect(url_for("posters.index", grid=poster.grid.code if poster.grid else None), 303)
 
 
 @bp.post("/posters/<code>/replace")
 @managers_only
+@command
 def replace(code):
     old = _poster_or_404(code)
     new_poster = posters.replace_poster(old, current_user)
-    db.session.commit()
     flash(_("New code %(new)s for %(name)s; %(old)s is retired. Print the new poster and put it up.",
             new=new_poster.code, name=new_poster.name, old=old.code), "info")
     return redirect(url_for("posters.print_one", code=new_poster.code), 303)

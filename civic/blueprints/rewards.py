@@ -11,6 +11,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..rewards import services as rewards
 from ..rewards.models import Redemption, RewardItem
+from ..transaction import command
 
 bp = Blueprint("rewards", __name__, url_prefix="/rewards")
 KEEPERS = {Role.SUPERVISOR, Role.ADMIN}
@@ -73,6 +74,7 @@ def catalogue():
 
 
 @bp.post("/")
+@command
 def add_item():
     _keeper()
     name = (request.form.get("name") or "").strip()[:100]
@@ -83,12 +85,12 @@ def add_item():
         return redirect(url_for("rewards.catalogue"))
     code = f"R{(db.session.scalar(select(func.max(RewardItem.id))) or 0) + 1:04d}"
     db.session.add(RewardItem(code=code, name=name, description=description, cost=cost, stock=stock))
-    db.session.commit()
     flash(_("Added: %(name)s.", name=name), "success")
     return redirect(url_for("rewards.catalogue"))
 
 
 @bp.post("/<int:item_id>")
+@command
 def update_item(item_id):
     """Restock (add to what is there, so a redemption in between is not undone) or withdraw."""
     _keeper()
@@ -107,6 +109,5 @@ def update_item(item_id):
             db.session.rollback()
             flash(_("The stock cannot go below zero."), "error")
             return redirect(url_for("rewards.catalogue"))
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("rewards.catalogue"))
