@@ -294,6 +294,7 @@ def client_config():
 
 
 @bp.post("/devices/heartbeat")
+@command
 def heartbeat():
     user = require_login()
     token = g.device_token
@@ -329,6 +330,7 @@ def _subscription_to_dict(sub):
 
 
 @bp.post("/push/subscriptions")
+@command
 def push_subscribe():
     """Save this browser's PushSubscription for the user: 201 new, 200 known endpoint."""
     user = require_login()
@@ -340,6 +342,7 @@ def push_subscribe():
 
 
 @bp.delete("/push/subscriptions")
+@command
 def push_unsubscribe():
     """Forget the user's subscription of this endpoint (logout); 204 whether or not it was known."""
     user = require_login()
@@ -354,6 +357,7 @@ def get_notification_preferences():
 
 
 @bp.put("/me/notifications")
+@command
 def put_notification_preferences():
     """Change any of mute_at_night, night ("HH:MM-HH:MM", local time), resident_updates."""
     user = require_login()

@@ -93,6 +93,7 @@ def create_redemption():
 
 
 @bp.post("/rewards/redemptions/use")
+@command
 def use_redemption():
     """Staff at a service point hand the item over and mark the code used."""
     user = require_login()

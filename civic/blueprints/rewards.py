@@ -36,6 +36,7 @@ def _find(code):
 
 
 @bp.route("/codes", methods=["GET", "POST"])
+@command
 def codes():
     """Look a code up (GET ?code=), then mark it handed over (POST)."""
     if request.method == "POST":

@@ -100,10 +100,5 @@ def record_heartbeat(user, data, *, user_agent=None, logged_in_on=None, now=None
     }
     statement = _insert().values(device_id=beat.device_id, first_seen_at=now, **values)
     statement = statement.on_conflict_do_update(index_elements=["device_id"], set_=values)
-    try:
-        db.session.execute(statement)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    db.session.execute(statement)
     return db.session.scalar(db.select(Device).where(Device.device_id == beat.device_id))

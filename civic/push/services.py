@@ -169,7 +169,7 @@ def save_subscription(user, data, *, user_agent=None, allow_http_local=False, al
     """Insert or update the subscription (by endpoint) as `user`'s, in one statement;
     another user's subscription of the same endpoint becomes this user's (one
     browser, one person at a time). An older subscription of the same device is
-    removed: the browser has replaced it. Commits; returns (subscription, created)."""
+    removed: the browser has replaced it. Returns (subscription, created)."""
     sub = parse_subscription(data, allow_http_local=allow_http_local, allowed_hosts=allowed_hosts)
     now = now or utcnow()
     digest = endpoint_hash(sub.endpoint)
@@ -184,23 +184,18 @@ def save_subscription(user, data, *, user_agent=None, allow_http_local=False, al
         **values, "failures": 0,
         "last_success_at": sql_case((same_owner, PushSubscription.last_success_at), else_=None),
         "last_failure_at": sql_case((same_owner, PushSubscription.last_failure_at), else_=None)})
-    try:
-        db.session.execute(statement)
-        if sub.device_id:  # the browser replaced its own older subscription (never another user's)
-            db.session.execute(delete(PushSubscription).where(
-                PushSubscription.device_id == sub.device_id, PushSubscription.endpoint_hash != digest,
-                PushSubscription.user_id == user.id))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    db.session.execute(statement)
+    if sub.device_id:  # the browser replaced its own older subscription (never another user's)
+        db.session.execute(delete(PushSubscription).where(
+            PushSubscription.device_id == sub.device_id, PushSubscription.endpoint_hash != digest,
+            PushSubscription.user_id == user.id))
     row = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint_hash == digest))
     return row, existed is None
 
 
 def delete_subscription(user, data):
     """Remove `user`'s subscription of this endpoint (on logout); another user's or
-    an unknown one is left alone, and that is not an error. Commits."""
+    an unknown one is left alone, and that is not an error."""
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     endpoint = data.get("endpoint")
@@ -210,7 +205,6 @@ def delete_subscription(user, data):
         raise _invalid("endpoint", "endpoint must be a URL.")
     db.session.execute(delete(PushSubscription).where(
         PushSubscription.endpoint_hash == endpoint_hash(endpoint.strip()), PushSubscription.user_id == user.id))
-    db.session.commit()
 
 
 # -- preferences ----------------------------------------------------------------------
@@ -236,7 +230,7 @@ def parse_night(value):
 
 
 def update_preferences(user, data):
-    """Change the fields given (the others stay); 422 naming the first wrong one. Commits."""
+    """Change the fields given (the others stay); 422 naming the first wrong one."""
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     changes = {}
@@ -256,12 +250,7 @@ def update_preferences(user, data):
     values = {**preferences_of(user.id), **changes}
     statement = _insert(NotificationPreference).values(user_id=user.id, updated_at=utcnow(), **values)
     statement = statement.on_conflict_do_update(index_elements=["user_id"], set_={**values, "updated_at": utcnow()})
-    try:
-        db.session.execute(statement)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    db.session.execute(statement)
     return preferences_of(user.id)
 
 

@@ -282,7 +282,6 @@ def use_code(code, staff, now=None):
     done = db.session.execute(update(Redemption).where(Redemption.code == code, Redemption.status == "issued")
                               .values(status="used", used_at=now, used_by=staff.id)
                               .execution_options(synchronize_session=False))
-    db.session.commit()
     redemption = db.session.scalar(select(Redemption).where(Redemption.code == code))
     if redemption is None:
         raise ApiError(404, "not_found", "No such code. Check it and try again.", "code")
