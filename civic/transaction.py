@@ -13,8 +13,8 @@ so with `keep_changes()`; the command then commits even though it answers with
 an error.
 
 `replay_or_create` is the idempotent insert (a phone's retry, a concurrent twin):
-insert in a SAVEPOINT; on the unique key's IntegrityError, read the row that won
-and replay it.
+find the client's id, else insert; on the unique key's IntegrityError, read the
+row that won and replay it.
 """
 from contextlib import contextmanager
 from functools import wraps
@@ -109,19 +109,29 @@ def command(view):
     return run
 
 
-def replay_or_create(find, create, replay):
-    """The row for a client's id, made once: `find()` → the existing row or None;
-    `create()` → the new row, added and flushed inside a SAVEPOINT; `replay(row)` →
-    the answer to a retry (or a 409 when the retry differs). A concurrent twin that
-    wins the unique key makes `create` fail with IntegrityError: its row is read
-    and replayed."""
+def replay_or_create(find, create, replay, *, conflicts=(IntegrityError,)):
+    """The row for a client's id, made once. `find()` → the existing row or None;
+    `create()` → the new row's answer, its rows added; `replay(row)` → the answer to
+    a retry (or a 409 when the retry differs)."""
     existing = find()
     if existing is not None:
         return replay(existing)
+    return create_or_replay(find, create, replay, conflicts=conflicts)
+
+
+def create_or_replay(find, create, replay, *, conflicts=(IntegrityError,)):
+    """`create()`, flushed; if a concurrent twin won the client id (the unique key's
+    IntegrityError, or for a workflow action the 409 of a status the twin already
+    moved), the unit of work is rolled back (its cleanups run: the photo files this
+    attempt wrote) and the twin's row is replayed. The whole unit, not a SAVEPOINT:
+    the insert is the command's first write, and SQLite's driver lets a SAVEPOINT
+    that opens the transaction commit it on release."""
     try:
-        with db.session.begin_nested():
-            return create()
-    except IntegrityError:
+        made = create()
+        db.session.flush()
+        return made
+    except conflicts:
+        rollback()
         existing = find()
         if existing is None:
             raise

@@ -5,11 +5,10 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import phones
-from ..transaction import after_commit, keep_changes
+from ..transaction import after_commit, keep_changes, unit_of_work
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department, Grid
@@ -142,18 +141,17 @@ def find_token(token, idle_days=DEFAULT_IDLE_DAYS):
 
 
 def touch_token(record, now=None):
-    """Note that a token was used, at most once per TOKEN_TOUCH_INTERVAL: in a short
-    transaction of its own, so reading a request's user writes nothing into the
-    request's unit of work and most requests write nothing at all."""
+    """Note that a token was used, at most once per TOKEN_TOUCH_INTERVAL, as a unit
+    of work of its own before the request's (on the request's own connection: a
+    second one per request could run a busy pool dry). Most requests write nothing."""
     now = now or utcnow()
     if record.last_used_at is not None and now - record.last_used_at <= TOKEN_TOUCH_INTERVAL:
         return
-    with db.engine.begin() as connection:
-        connection.execute(update(DeviceToken).where(DeviceToken.id == record.id,
+    with unit_of_work():
+        db.session.execute(update(DeviceToken).where(DeviceToken.id == record.id,
                                                      or_(DeviceToken.last_used_at.is_(None),
                                                          DeviceToken.last_used_at < now - TOKEN_TOUCH_INTERVAL))
-                           .values(last_used_at=now))
-    set_committed_value(record, "last_used_at", now)
+                           .values(last_used_at=now).execution_options(synchronize_session=False))
 
 
 def revoke_token(record):

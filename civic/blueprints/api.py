@@ -179,6 +179,7 @@ def workflow_refused(exc):
 
 
 @bp.post("/reports")
+@command
 def create_report():
     user = require_login()
     raw_meta, uploads = _meta_and_uploads()
@@ -241,6 +242,7 @@ def _replayed_case(case_id, user):
 
 
 @bp.post("/cases/<int:case_id>/actions")
+@command
 def post_action(case_id):
     """Do a workflow action on a case: 201 new, 200 replay of the same client_id."""
     user = require_login()

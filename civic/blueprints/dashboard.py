@@ -17,6 +17,7 @@ from ..extensions import db
 from ..grids.mapview import grid_box, inside, overview_map
 from ..push.services import push_status
 from ..sync.actions import parse_action, submit_action
+from ..transaction import unit_of_work
 from .main import error_text, step_label
 
 QUEUE_LIMIT = 100
@@ -95,11 +96,11 @@ def queue_bulk():
         if action == "dispatch" and case.department is not None:
             meta["department"] = case.department.code
         try:
-            result = submit_action(case, parse_action(meta, note_max=current_app.config["DESCRIPTION_MAX"]), [],
-                                   current_user)
+            with unit_of_work():  # each case its own: a refusal undoes only its own step
+                result = submit_action(case, parse_action(meta, note_max=current_app.config["DESCRIPTION_MAX"]),
+                                       [], current_user)
             done += result.created
         except ApiError as error:
-            db.session.rollback()
             refused.append(f"{case.ref}: {error_text(error)}")
     if done:
         flash(_("%(step)s: %(n)d reports.", step=step_label(action), n=done), "info")

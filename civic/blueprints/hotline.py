@@ -35,6 +35,7 @@ from ..grids.models import Category, Grid
 from ..grids.routing import route
 from ..sync.intake import submit_report
 from ..sync.meta import ADDRESS_MAX, parse_meta
+from ..transaction import command, rollback
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
@@ -158,6 +159,7 @@ def form():
 
 
 @bp.post("/")
+@command
 def submit():
     values = {name: request.form.get(name, "") for name in FIELDS}
     client_id = _client_id(request.form.get("client_id"))
@@ -176,7 +178,7 @@ def submit():
                          caller_phone=clean["caller_phone"])
         result = submit_report(parsed, [], current_user)
     except ApiError as error:
-        db.session.rollback()
+        rollback()
         if error.code == "client_id_conflict":
             return _conflict(values, client_id)
         # The form's checks come first; this is whatever the intake still refused.

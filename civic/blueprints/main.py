@@ -20,6 +20,7 @@ from ..notify.models import WebhookDelivery
 from ..photos.storage import StorageUnavailable
 from ..sync.actions import parse_action, submit_action
 from ..timeutil import local_zone
+from ..transaction import command, rollback
 
 bp = Blueprint("main", __name__)
 
@@ -125,6 +126,7 @@ def _form_uploads():
 
 @bp.post("/cases/<ref>/actions")
 @login_required
+@command
 def case_action(ref):
     """One workflow step from the case page's forms. Refusals show the page again
     with the message and what was typed; a resubmitted form applies once."""
@@ -134,11 +136,11 @@ def case_action(ref):
         meta = parse_action(_form_meta(form), note_max=current_app.config["DESCRIPTION_MAX"])
         result = submit_action(case, meta, _form_uploads(), current_user)
     except ApiError as error:
-        db.session.rollback()
+        rollback()
         return _render_case(db.session.get(Case, case.id), error=error_text(error), form=form,
                             status=error.status)
     except StorageUnavailable as exc:
-        db.session.rollback()
+        rollback()
         return _render_case(db.session.get(Case, case.id), form=form, status=exc.status or 503,
                             error=_("Photo storage on the server is not available; nothing was saved. Try again later."))
     if result.created:

@@ -23,10 +23,11 @@ from ..accounts.models import User
 from ..cases import workflow
 from ..cases.access import can_view_case
 from ..cases.models import Case, CaseEvent
-from ..errors import ApiError, rollback_quietly
+from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department
 from ..photos.storage import get_storage
+from ..transaction import create_or_replay, on_failure
 from . import fields
 from . import photos as photo_steps
 from .fields import invalid
@@ -137,24 +138,17 @@ def submit_action(case, meta, uploads, user):
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
-    written_keys, committing = [], False
-    try:
+
+    def create():
+        written_keys = []
+        on_failure(lambda: photo_steps.remove(storage, written_keys), unless_commit_failed=True)
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
                                       until=meta.until, into=into, rating=meta.rating)
-        committing = True
-        db.session.commit()
         return ActionResult(event, created=True)
-    except (IntegrityError, ApiError):
-        # A concurrent twin may have won: its event answers this request too.
-        db.session.rollback()
-        photo_steps.remove(storage, written_keys)
-        existing = find_event(meta.client_id)
-        if existing is None:
-            raise
-        return _replay(existing, case, fingerprint, user)
-    except BaseException:
-        rollback_quietly()
-        photo_steps.remove_unless_committing(storage, written_keys, committing)
-        raise
+
+    # A concurrent twin may have won: its event answers this request too (its
+    # status change makes this one's a 409, or its client_id the unique key's error).
+    return create_or_replay(lambda: find_event(meta.client_id), create,
+                            lambda found: _replay(found, case, fingerprint, user), conflicts=(IntegrityError, ApiError))

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import Role
 from ..cases import services as cases
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Channel, LocationSource
-from ..errors import ApiError, rollback_quietly
+from ..errors import ApiError
 from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.models import Category, Grid
 from ..grids.routing import route
 from ..photos.storage import get_storage
 from ..posters import services as posters
+from ..transaction import create_or_replay, on_failure
 from ..timeutil import utcnow
 from . import photos as photo_steps
 
@@ -144,8 +144,12 @@ def submit_report(meta, uploads, user):
     destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
 
     storage = get_storage(current_app)
-    written_keys, committing = [], False
-    try:
+
+    def create():
+        written_keys = []
+        # Files go when the report is not kept, unless the COMMIT failed: then the
+        # outcome is unknown and the retry's answer may need them (photos gc).
+        on_failure(lambda: photo_steps.remove(storage, written_keys), unless_commit_failed=True)
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys)
         received = utcnow()
         case = cases.open_case(
@@ -159,17 +163,6 @@ def submit_report(meta, uploads, user):
             deadlines=clock_for(current_app).deadlines(received, category),
             photos=photos, received_at=received, poster=poster,
         )
-        committing = True
-        db.session.commit()
         return IntakeResult(case, created=True)
-    except IntegrityError:
-        db.session.rollback()
-        photo_steps.remove(storage, written_keys)
-        existing = _find(meta.client_id)
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint, user)
-    except BaseException:
-        rollback_quietly()
-        photo_steps.remove_unless_committing(storage, written_keys, committing)
-        raise
+
+    return create_or_replay(lambda: _find(meta.client_id), create, lambda found: _replay(found, fingerprint, user))

@@ -64,12 +64,3 @@ def write_photos(storage, inspected, rendered, written_keys, *, kind="before", f
 def remove(storage, keys):
     for key in keys:
         storage.delete(key)
-
-
-def remove_unless_committing(storage, keys, committing):
-    """After a failure: the files go, unless it was the COMMIT that failed. Then
-    the outcome is unknown (the connection may have died after the database
-    committed, and the client's retry will be answered with the stored case), so
-    the files stay; `flask photos gc` removes them later if no row names them."""
-    if not committing:
-        remove(storage, keys)
