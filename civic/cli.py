@@ -252,6 +252,7 @@ def open311_create_key_command(name):
         raw, key = create_key(name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="NAME") from None
+    db.session.commit()
     click.echo(f"Open311 key {key.id} for {key.name} (keep it secret; it is not shown again):")
     click.echo(raw)
 
@@ -277,6 +278,7 @@ def open311_revoke_key_command(key_id):
     if key is None:
         raise click.BadParameter(f"no key {key_id}", param_hint="KEY_ID")
     revoke_key(key)
+    db.session.commit()
     click.echo(f"Revoked the key of {key.name}.")
 
 

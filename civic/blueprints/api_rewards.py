@@ -79,6 +79,7 @@ def reward_leaderboard():
 
 
 @bp.post("/rewards/redemptions")
+@command
 def create_redemption():
     user = _resident()
     data = json_body()

@@ -9,6 +9,7 @@ from ..open311 import services as o311
 from ..open311.formats import FORMATS, JSON_TYPE, XML_TYPE, answer, errors
 from ..open311.services import Open311Error
 from ..urls import external_url
+from ..transaction import command
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)  # other systems post with an api_key, not a browser session
@@ -72,6 +73,7 @@ def service_definition(code, fmt):
 
 
 @bp.post("/requests.<fmt>")
+@command
 def post_request(fmt):
     fmt = _format(fmt)
     key = o311.find_key(request.form.get("api_key"))

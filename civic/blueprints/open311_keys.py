@@ -11,6 +11,7 @@ from ..accounts.models import Role
 from ..extensions import db
 from ..open311 import services as o311
 from ..open311.models import ApiKey
+from ..transaction import command
 
 bp = Blueprint("open311_keys", __name__, url_prefix="/admin/open311-keys")
 
@@ -38,6 +39,7 @@ def index():
 
 
 @bp.post("/")
+@command
 def create():
     name = request.form.get("name", "")
     try:
@@ -49,6 +51,7 @@ def create():
 
 
 @bp.post("/<int:key_id>/revoke")
+@command
 def revoke(key_id):
     key = db.session.get(ApiKey, key_id) or abort(404)
     o311.revoke_key(key)

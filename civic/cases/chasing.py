@@ -39,6 +39,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Role, User
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
+from ..transaction import unit_of_work
 from .deadlines import clock_for
 from .models import Case, CaseEvent, CaseReminder, Status
 
@@ -129,8 +130,7 @@ def _send(due, now):
         return False
     if not _insert_reminder({"case_id": case.id, "kind": due.kind, "clock": due.clock, "due_at": due.due_at,
                              "created_at": now}):
-        db.session.rollback()
-        return False
+        return False  # another run sent it: nothing written here
     users = recipients(case, due.kind)
     event = CaseEvent(case=case, actor=None, action=due.kind, from_status=case.status, to_status=case.status,
                       data={"clock": due.clock, "due_at": isoformat(due.due_at),
@@ -139,7 +139,6 @@ def _send(due, now):
     db.session.add(event)
     notify_users(users, PUSH_KIND[due.kind], case)  # deliveries on the real clock, not the job's `now`
     case_chased.send(case, event=event, kind=due.kind, clock=due.clock, due_at=due.due_at)
-    db.session.commit()
     return True
 
 
@@ -149,10 +148,7 @@ def chase(now=None):
     now = now or utcnow()
     counts = {"remind": 0, "escalate": 0}
     for due in due_now(now):
-        try:
+        with unit_of_work():  # each reminder its own: one failing does not undo the others
             if _send(due, now):
                 counts[due.kind] += 1
-        except BaseException:
-            db.session.rollback()
-            raise
     return counts

@@ -363,6 +363,7 @@ def seed(app, storage, size_name="full", rng_seed=20261123):
     db.session.flush()
     seed_rewards(demo, utcnow())  # the catalogue, points for valid reports, ratings, a few codes
     seed_devices(demo, shell_version(app), utcnow())  # field phones for the sync dashboard: most fine, some behind
-    db.session.commit()
-    rebuild_rollups()  # the cases above were written directly, not through the workflow
+    # The cases above were written directly, not through the workflow: count them
+    # into the roll-ups, and commit the county with them (the rebuild's unit of work).
+    rebuild_rollups()
     return demo

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import phones
@@ -38,6 +37,7 @@ from ..grids.models import Category, Grid
 from ..grids.routing import route
 from ..timeutil import local_zone, utcnow
 from ..urls import external_url
+from ..transaction import create_or_replay
 from .models import ApiKey
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -73,7 +73,7 @@ def create_key(name, created_by=None):
     raw = secrets.token_urlsafe(24)
     key = ApiKey(name=name, key_hash=_hash(raw), prefix=raw[:6], created_by=created_by)
     db.session.add(key)
-    db.session.commit()
+    db.session.flush()
     return raw, key
 
 
@@ -87,7 +87,6 @@ def find_key(raw):
 def revoke_key(key):
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-    db.session.commit()
 
 
 # -- services ---------------------------------------------------------------------------
@@ -317,7 +316,8 @@ def file_request(new, key, *, now=None):
     destination = route(new.category, grid.id if grid else None, grid.parent_id if grid else None)
     extra = {"open311_key": key.id, "attributes": new.attributes or None, "media_url": new.media_url,
              "address_id": new.address_id, "contact": new.contact or None}
-    try:
+
+    def create():
         case = cases.open_case(
             client_id=client_id, content_hash=fingerprint, channel=Channel.OPEN311.value, reporter=None, actor=None,
             caller_phone=new.phone, category=new.category, description=new.description, lat=new.lat, lng=new.lng,
@@ -327,14 +327,11 @@ def file_request(new, key, *, now=None):
             extra={k: v for k, v in extra.items() if v is not None})
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id)
                            .values(requests=ApiKey.requests + 1, last_used_at=now))
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(select(Case).where(Case.client_id == client_id))
-        if existing is not None:  # the same request, at the same moment, from another worker
-            return existing, False
-        raise
-    return case, True
+        return case, True
+
+    # The same request at the same moment from another worker: its case answers.
+    return create_or_replay(lambda: db.session.scalar(select(Case).where(Case.client_id == client_id)), create,
+                            lambda found: (found, False))
 
 
 # -- requests as the public sees them ----------------------------------------------------

@@ -27,7 +27,6 @@ from datetime import datetime, time, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import Role, User, mask_phone
 from ..cases.duplicates import distance_m, mirrored_phash, phash_distance
@@ -36,6 +35,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import local_zone, utcnow
+from ..transaction import create_or_replay
 from .models import PointEntry, Redemption, RewardItem
 
 REWARDED_CHANNELS = {Channel.RESIDENT.value, Channel.QR.value}
@@ -238,7 +238,8 @@ def redeem(user, item_id, client_id, now=None):
     if item is None or not item.active:
         raise ApiError(404, "not_found", "No such reward.", "item")
     now = now or utcnow()
-    try:
+
+    def create():
         _lock(user.id)
         # A twin with the same client_id may have committed while this one waited for
         # the lock: then its redemption is the answer (not "not enough points", which
@@ -260,19 +261,13 @@ def redeem(user, item_id, client_id, now=None):
         db.session.flush()
         db.session.add(PointEntry(user_id=user.id, kind=REDEEM, points=-item.cost, redemption_id=redemption.id,
                                   created_at=now))
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent twin with the same client_id won: it answers this request too.
-        db.session.rollback()
-        existing = db.session.scalar(select(Redemption).where(Redemption.client_id == client_id))
-        if existing is None:
-            raise
-        return _replay(existing, user, item_id)
-    except BaseException:
-        db.session.rollback()
-        raise
-    db.session.refresh(item)
-    return RedeemResult(redemption, created=True)
+        db.session.flush()
+        db.session.refresh(item)
+        return RedeemResult(redemption, created=True)
+
+    # A concurrent twin with the same client_id that won the unique key answers this request too.
+    return create_or_replay(lambda: db.session.scalar(select(Redemption).where(Redemption.client_id == client_id)),
+                            create, lambda found: _replay(found, user, item_id))
 
 
 def use_code(code, staff, now=None):

@@ -36,6 +36,7 @@ from ..cases.models import Case, CaseEvent
 from ..extensions import db
 from ..grids.models import Department
 from ..timeutil import local_zone
+from ..transaction import unit_of_work
 from .keywords import keywords
 from .models import (ACK_BUCKETS, ALL_COUNTERS, BUCKET_EDGES, KEY, RESOLVE_BUCKETS, DailyCaseStats,
                      DailyDimensionStats, KeywordStats)
@@ -252,12 +253,16 @@ def _initial_state(department_id, grid_id, category_id, ack_due_at, resolve_due_
 
 # -- the rebuild -----------------------------------------------------------------
 
-def rebuild(session=None):
+def rebuild():
     """Empty the roll-ups and count every event (and every description) again, in
-    one transaction (commits). Streams events case by case in batches of plain
-    rows (no ORM objects); returns (events read, stats_daily rows written).
-    Replayable and idempotent."""
-    session = session or db.session
+    one unit of work of its own (a job; the CLI). Streams events case by case in
+    batches of plain rows (no ORM objects); returns (events read, stats_daily rows
+    written). Replayable and idempotent."""
+    with unit_of_work():
+        return _refill(db.session)
+
+
+def _refill(session):
     if session.get_bind().dialect.name == "postgresql":
         # Live upserts wait for us, so none is lost or counted twice around the refill.
         session.execute(text("LOCK TABLE stats_daily, stats_daily_by, stats_keywords IN EXCLUSIVE MODE"))
@@ -277,7 +282,6 @@ def rebuild(session=None):
     for table, batch in ((TABLE, rows), (BY_TABLE, by_rows), (KEYWORDS, word_rows)):
         for start in range(0, len(batch), BATCH):
             session.execute(table.insert(), batch[start:start + BATCH])
-    session.commit()
     return events, len(rows)
 
 

@@ -17,6 +17,7 @@ from civic.photos.models import Photo
 from civic.posters.models import Poster
 from civic.rewards import services as rewards
 from civic.rewards.models import PointEntry, Redemption, RewardItem
+from civic.transaction import unit_of_work
 from tests.conftest import point_in
 
 VALID, FIXED = 10, 5
@@ -217,7 +218,8 @@ def test_fifty_concurrent_redemptions_of_ten_in_stock(app, county):
         with app.app_context():
             start.wait()  # all at once; connections are taken only now (the pool holds fewer than 50)
             try:
-                rewards.redeem(db.session.get(User, ids[n % 5]), item_id, str(uuid.uuid4()))
+                with unit_of_work():  # as the redemption command does: one commit point
+                    rewards.redeem(db.session.get(User, ids[n % 5]), item_id, str(uuid.uuid4()))
                 outcomes.append("ok")
             except ApiError as error:
                 outcomes.append(error.code)
