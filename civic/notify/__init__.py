@@ -5,7 +5,9 @@ queued with the case's transaction and posted in the background after it.
 webhooks.py  the adapters: adapter_for(url_or_config).build(message) → (url, headers, body), .ok(result)
 models.py    the delivery log (webhook_deliveries)
 services.py  what is said and when (notify_group, the workflow signal), the case's list
-jobs.py      posting, retries with backoff (the runners are civic/jobs.py's)
+jobs.py      posting, retries with backoff
+queue.py     the delivery queue every channel shares (push and SMS too): queued with the
+             transaction, handed over after its commit, claimed with a lease, back-off, the sweep
 """
 
 
@@ -14,18 +16,11 @@ def install(app):
     from ..cases.chasing import case_chased
     from ..cases.workflow import action_applied
     from . import services
-    from ..jobs import ThreadRunner
-    from .jobs import notify_state
+    from .jobs import QUEUE, notify_state
+    from .queue import start_thread_runner
 
     action_applied.connect(services.on_action_applied)
     case_chased.connect(services.on_case_chased)
-    state = notify_state(app)
-    started = []
 
-    @app.before_request
-    def start_webhook_runner():
-        # The thread runner also posts due retries: start it in each process that serves.
-        if not started:
-            started.append(True)
-            if isinstance(state.runner, ThreadRunner):
-                state.runner.start()
+    notify_state(app)
+    start_thread_runner(app, QUEUE)

@@ -17,7 +17,6 @@ thread, or rq with REDIS_URL) are civic/jobs.py's: the thread runner and
 `flask jobs worker` also run process_due every WEBHOOK_POLL_SECONDS.
 """
 import logging
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -26,38 +25,29 @@ from sqlalchemy import select, update
 
 from .. import models as _schema  # noqa: F401  (every table known: grids refer to users)
 from ..extensions import db
-from ..jobs import make_runner
 from ..grids.models import Department
 from ..timeutil import utcnow
 from .models import WebhookDelivery
+from .queue import DeliveryQueue, retry_delay
 from .webhooks import Message, adapter_for, post
 
 log = logging.getLogger("civic.notify")
 
-LEASE = timedelta(minutes=5)
-CHUNK = 500
+QUEUE = DeliveryQueue("notify", WebhookDelivery, chunk=500)
 
 
 class NotifyState:
-    """Per app: the runner, made on first use."""
+    """Per app: the group notifications' runner (the queue's)."""
 
     def __init__(self, app):
         self.app = app
-        self._lock = threading.Lock()
-        self._runner = None
 
     @property
     def runner(self):
-        with self._lock:
-            if self._runner is None:
-                self._runner = make_runner(self.app, "notify")
-            return self._runner
+        return QUEUE.runner(self.app)
 
     def close(self):
-        with self._lock:
-            runner = self._runner
-        if runner is not None:
-            runner.stop()
+        QUEUE.stop_runner(self.app)
 
 
 def notify_state(app=None):
@@ -66,18 +56,6 @@ def notify_state(app=None):
     if state is None:
         state = app.extensions["notify"] = NotifyState(app)
     return state
-
-
-def _claim(ids, now):
-    statement = (update(WebhookDelivery)
-                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "queued",
-                        WebhookDelivery.next_attempt_at <= now)
-                 .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + LEASE)
-                 .returning(WebhookDelivery.id)
-                 .execution_options(synchronize_session=False))
-    claimed = list(db.session.scalars(statement))
-    db.session.commit()
-    return claimed
 
 
 def _load(ids):
@@ -111,21 +89,16 @@ def send_deliveries(ids, *, now=None):
     config = current_app.config
     now = now or utcnow()
     max_attempts = config["WEBHOOK_MAX_ATTEMPTS"]
-    backoff = list(config["WEBHOOK_BACKOFF_SECONDS"]) or [60]
     timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
     counts = Counter()
-    ids = sorted(set(ids))
-    for start in range(0, len(ids), CHUNK):
-        claimed = _claim(ids[start:start + CHUNK], now)
-        if not claimed:
-            continue
+    for claimed in QUEUE.claimed_chunks(ids, now):
         for row in _load(claimed):
             status, code, error = _attempt(row, timeout)
             values = {"last_status": code, "last_error": error}
             if status == "sent":
                 values.update(status="sent", sent_at=now, next_attempt_at=now)
             elif status == "retry" and row.attempts < max_attempts:
-                delay = backoff[min(row.attempts, len(backoff)) - 1]
+                delay = retry_delay(row.attempts, config["WEBHOOK_BACKOFF_SECONDS"])
                 values.update(status="queued", next_attempt_at=now + timedelta(seconds=delay))
             else:
                 if status == "retry":
@@ -141,18 +114,6 @@ def send_deliveries(ids, *, now=None):
     return counts
 
 
-def process_due(*, now=None, limit=CHUNK):
+def process_due(*, now=None, limit=None):
     """Post every queued delivery whose time has come."""
-    now = now or utcnow()
-    counts = Counter()
-    while True:
-        ids = list(db.session.scalars(select(WebhookDelivery.id)
-                                      .where(WebhookDelivery.status == "queued", WebhookDelivery.next_attempt_at <= now)
-                                      .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)))
-        db.session.commit()
-        if not ids:
-            return counts
-        done = send_deliveries(ids, now=now)
-        counts.update(done)
-        if len(ids) < limit or not sum(done.values()):
-            return counts
+    return QUEUE.process_due(send_deliveries, now=now or utcnow(), limit=limit)

@@ -16,8 +16,7 @@ queues the same case, department and kind twice, so two ways together post once.
 from datetime import timezone
 
 from flask import current_app
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from .. import models as _schema  # noqa: F401  (every table known: grids refer to users)
 from ..extensions import db
@@ -26,13 +25,13 @@ from ..timeutil import local_zone, utcnow
 from ..urls import public_base_url
 from .models import WebhookDelivery
 from .webhooks import Message, adapter_for
+from .jobs import QUEUE
 
 KINDS = ("dispatch", "escalation", "close")
 ACTIONS = {"dispatch": "dispatch", "reroute": "dispatch", "verify": "close", "escalate": "escalation"}
 TITLES = {"dispatch": "派遣", "escalation": "督办", "close": "结案"}
 STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
              "acknowledged": "已签收", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
-READY, APP, SEEN = "webhook_ready", "webhook_app", "webhook_seen"
 
 
 def _local(value, zone):
@@ -99,19 +98,15 @@ def notify_group(case, kind, *, department=None, now=None, note=None, clock=None
         adapter = department_adapter(department)
         if adapter is None:
             return None
-        session = db.session()
-        seen = session.info.setdefault(SEEN, set())
-        if (case.id, department.id, kind) in seen:
+        if not QUEUE.first_in_transaction((case.id, department.id, kind)):
             return None
-        seen.add((case.id, department.id, kind))
         message = build_message(case, kind, now=now, note=note, clock=clock, due_at=due_at)
         table = WebhookDelivery.__table__
         delivery_id = db.session.scalar(table.insert().returning(table.c.id), [{
             "case_id": case.id, "department_id": department.id, "kind": kind, "adapter": adapter.kind,
             "message": message.to_dict(), "status": "queued", "attempts": 0, "next_attempt_at": now,
             "created_at": now}])
-    session.info.setdefault(READY, []).append(delivery_id)
-    session.info[APP] = current_app._get_current_object()
+    QUEUE.enqueue([delivery_id])
     return delivery_id
 
 
@@ -133,25 +128,3 @@ def group_notifications(case_id):
     rows = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case_id)
                               .order_by(WebhookDelivery.id)).all()
     return [row.to_dict() for row in rows]
-
-
-# -- after commit: hand the new deliveries to the runner ---------------------------------
-
-@event.listens_for(Session, "after_commit")
-def _hand_over(session):
-    ids, app = session.info.pop(READY, None), session.info.pop(APP, None)
-    session.info.pop(SEEN, None)
-    if ids and app is not None:
-        from .jobs import notify_state
-
-        try:
-            notify_state(app).runner.submit(ids)
-        except Exception:  # committed already: `flask notify send-due` (or the thread's sweep) sends them later
-            app.logger.exception("could not hand %d webhook deliveries to the runner", len(ids))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session, previous_transaction):
-    if previous_transaction.parent is None:
-        for key in (READY, APP, SEEN):
-            session.info.pop(key, None)

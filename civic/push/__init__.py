@@ -13,17 +13,11 @@ sms.py       the SMS hook
 def install(app):
     """Connect notifications to the workflow, and make the app's push state."""
     from ..cases.workflow import action_applied
+    from ..notify.queue import start_thread_runner
     from . import services
-    from .jobs import push_state
+    from .jobs import QUEUE, push_state
 
     action_applied.connect(services.on_action_applied)  # once: blinker keeps one connection per receiver
-    state = push_state(app)
-    started = []
 
-    @app.before_request
-    def start_push_runner():
-        # The thread runner also sends due retries: start it in each process that serves.
-        if not started:
-            started.append(True)
-            if app.config.get("PUSH_RUNNER") == "thread":
-                state.runner.start()
+    push_state(app)
+    start_thread_runner(app, QUEUE)

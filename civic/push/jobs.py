@@ -37,7 +37,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from ..accounts.models import User
 from ..extensions import db
-from ..jobs import make_runner
+from ..notify.queue import DeliveryQueue, retry_delay
 from ..timeutil import utcnow
 from .keys import key_paths, load_or_create
 from .models import PushDelivery, PushSubscription
@@ -46,8 +46,8 @@ from .sms import make_sms_sender, sms_text
 
 log = logging.getLogger("civic.push")
 
-LEASE = timedelta(minutes=5)
 CHUNK = 1000
+QUEUE = DeliveryQueue("push", PushDelivery, chunk=CHUNK, stamp_attempt=True)
 
 
 # -- the app's push machinery ----------------------------------------------------------
@@ -58,7 +58,7 @@ class PushState:
     def __init__(self, app):
         self.app = app
         self._lock = threading.Lock()
-        self._keys = self._sender = self._sms = self._runner = None
+        self._keys = self._sender = self._sms = None
 
     @property
     def keys(self):
@@ -90,16 +90,12 @@ class PushState:
 
     @property
     def runner(self):
-        with self._lock:
-            if self._runner is None:
-                self._runner = make_runner(self.app, "push")
-            return self._runner
+        return QUEUE.runner(self.app)
 
     def close(self):
+        QUEUE.stop_runner(self.app)
         with self._lock:
-            runner, sender = self._runner, self._sender
-        if runner is not None:
-            runner.stop()
+            sender = self._sender
         if sender is not None:
             sender.close()
 
@@ -137,18 +133,6 @@ def _chunks(values, size):
         yield values[start:start + size]
 
 
-def _claim(ids, now):
-    """Take the due, queued ones among `ids` for LEASE; returns the ids taken. Commits."""
-    statement = (update(PushDelivery)
-                 .where(PushDelivery.id.in_(ids), PushDelivery.status == "queued", PushDelivery.next_attempt_at <= now)
-                 .values(attempts=PushDelivery.attempts + 1, next_attempt_at=now + LEASE, last_attempt_at=now)
-                 .returning(PushDelivery.id)
-                 .execution_options(synchronize_session=False))
-    claimed = list(db.session.scalars(statement))
-    db.session.commit()
-    return claimed
-
-
 def _load(ids):
     rows = db.session.execute(
         select(PushDelivery.id, PushDelivery.batch, PushDelivery.user_id, PushDelivery.kind, PushDelivery.channel,
@@ -167,7 +151,7 @@ class _Results:
     def __init__(self, now, config):
         self.now = now
         self.max_attempts = config["PUSH_MAX_ATTEMPTS"]
-        self.backoff = list(config["PUSH_BACKOFF_SECONDS"]) or [60]
+        self.backoff = config["PUSH_BACKOFF_SECONDS"]
         self.deliveries = []         # parameter dicts for one executemany
         self.sub_success = set()
         self.sub_failure = {}        # subscription id → (error, whole delivery failed)
@@ -202,7 +186,7 @@ class _Results:
         """Queue it again, or fail it when out of attempts or past its expiry."""
         if row.attempts >= self.max_attempts:
             return self.failed(row, f"{error} (gave up after {row.attempts} attempts)", code)
-        delay = retry_after if retry_after is not None else self.backoff[min(row.attempts, len(self.backoff)) - 1]
+        delay = retry_after if retry_after is not None else retry_delay(row.attempts, self.backoff)
         next_at = self.now + timedelta(seconds=delay)
         if next_at >= row.expires_at:
             return self.failed(row, f"{error} (next attempt would be after it expires)", code)
@@ -343,25 +327,11 @@ def send_deliveries(ids, *, now=None):
     state = push_state()
     now = now or utcnow()
     counts = Counter()
-    for chunk in _chunks(sorted(set(ids)), CHUNK):
-        claimed = _claim(chunk, now)
-        if claimed:
-            counts.update(_send_claimed(state, claimed, now))
+    for claimed in QUEUE.claimed_chunks(ids, now):
+        counts.update(_send_claimed(state, claimed, now))
     return counts
 
 
-def process_due(*, now=None, limit=CHUNK):
+def process_due(*, now=None, limit=None):
     """Send every queued delivery whose time has come (retries, the night's held ones)."""
-    now = now or utcnow()
-    counts = Counter()
-    while True:
-        ids = list(db.session.scalars(select(PushDelivery.id)
-                                      .where(PushDelivery.status == "queued", PushDelivery.next_attempt_at <= now)
-                                      .order_by(PushDelivery.next_attempt_at, PushDelivery.id).limit(limit)))
-        db.session.commit()
-        if not ids:
-            return counts
-        done = send_deliveries(ids, now=now)
-        counts.update(done)
-        if len(ids) < limit or not sum(done.values()):
-            return counts
+    return QUEUE.process_due(send_deliveries, now=now or utcnow(), limit=limit)

@@ -29,9 +29,8 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
-from sqlalchemy import and_, case as sql_case, delete, event, func, select
+from sqlalchemy import and_, case as sql_case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, STAFF_ROLES, User
 from ..cases.access import reporter_and_followers
@@ -40,6 +39,7 @@ from ..extensions import db
 from ..timeutil import isoformat, local_zone, utcnow
 from .models import DEFAULT_NIGHT, NotificationPreference, PushDelivery, PushSubscription
 from .sender import KINDS
+from .jobs import QUEUE
 
 ENDPOINT_MAX = 2048
 DEVICE_ID_MAX = 64
@@ -317,7 +317,6 @@ def build_payload(kind, case, now=None, zone=None):
             "urgent": bool(case.category and case.category.urgent)}
 
 
-READY, APP = "push_ready", "push_app"
 
 
 def notify_users(users, kind, case, *, actor=None, now=None, payload=None):
@@ -368,9 +367,7 @@ def notify_users(users, kind, case, *, actor=None, now=None, payload=None):
     # One multi-row INSERT … RETURNING (Core: thousands of rows without ORM objects).
     table = PushDelivery.__table__
     new_ids = list(db.session.scalars(table.insert().returning(table.c.id), rows))
-    session = db.session()
-    session.info.setdefault(READY, []).extend(new_ids)
-    session.info[APP] = current_app._get_current_object()
+    QUEUE.enqueue(new_ids)
     return new_ids
 
 
@@ -405,27 +402,6 @@ def on_action_applied(case, *, event, actor, **_):
                          and preferences_of(user.id)["resident_updates"]]
             if residents:
                 notify_users(residents, "status", case, actor=actor)
-
-
-# -- after commit: hand the new deliveries to the runner ---------------------------------
-
-@event.listens_for(Session, "after_commit")
-def _hand_over(session):
-    ids, app = session.info.pop(READY, None), session.info.pop(APP, None)
-    if ids and app is not None:
-        from .jobs import push_state
-
-        try:
-            push_state(app).runner.submit(ids)
-        except Exception:  # committed already: the request still succeeds, a sweep sends them later
-            app.logger.exception("could not hand %d push deliveries to the runner", len(ids))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session, previous_transaction):
-    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
-        for key in (READY, APP):
-            session.info.pop(key, None)
 
 
 # -- the supervisors' view --------------------------------------------------------------
