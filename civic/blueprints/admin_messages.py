@@ -2,20 +2,15 @@
 `make run` sets it), so that whoever tries the demo can read the code a
 resident's registration waits for. With a real gateway, or the production
 default, the page lists nothing: codes are never shown to anyone but their phone."""
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template
 
-from ..accounts.models import Role
 from ..push.jobs import push_state
+from ..guards import ADMINS, only
 
 bp = Blueprint("admin_messages", __name__, url_prefix="/admin/messages")
 
 
-@bp.before_request
-@login_required
-def admins_only():
-    if current_user.role_enum != Role.ADMIN:
-        abort(403)
+only(bp, ADMINS)
 
 
 @bp.get("/")

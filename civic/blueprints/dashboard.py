@@ -6,10 +6,10 @@ from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import OVERSIGHT_ROLES, Role
+from ..accounts.models import Role
 from ..cases.duplicates import suggest
 from ..cases.models import Case, Status
 from ..errors import ApiError
@@ -18,6 +18,7 @@ from ..grids.mapview import grid_box, inside, overview_map
 from ..push.services import push_status
 from ..sync.actions import parse_action, submit_action
 from ..transaction import unit_of_work
+from ..guards import OVERSIGHT, only
 from .main import error_text, step_label
 
 QUEUE_LIMIT = 100
@@ -25,11 +26,7 @@ QUEUE_LIMIT = 100
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
-@bp.before_request
-@login_required
-def oversight_only():
-    if current_user.role_enum not in OVERSIGHT_ROLES:
-        abort(403)
+only(bp, OVERSIGHT)
 
 
 def _parse(value):

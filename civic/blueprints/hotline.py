@@ -17,14 +17,13 @@ import unicodedata
 import uuid
 from dataclasses import replace
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request,
+from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import phones
-from ..accounts.models import OVERSIGHT_ROLES
 from ..cases.models import Case, Channel, LocationSource
 from ..cases.serialize import masked_caller_phone
 from ..errors import ApiError
@@ -36,6 +35,7 @@ from ..grids.routing import route
 from ..sync.intake import submit_report
 from ..sync.meta import ADDRESS_MAX, parse_meta
 from ..transaction import command, rollback
+from ..guards import OVERSIGHT, only
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
@@ -44,17 +44,7 @@ TYPED_MAX = 40  # a phone number or a coordinate as typed, spaces and all
 COORDINATE = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?")
 
 
-@bp.before_request
-@login_required
-def oversight_only():
-    if current_user.role_enum not in OVERSIGHT_ROLES:
-        abort(403)
-
-
-@bp.app_template_global()
-def can_take_calls():
-    """Whether the nav shows the hotline form: oversight roles (the command centre)."""
-    return current_user.is_authenticated and current_user.role_enum in OVERSIGHT_ROLES
+only(bp, OVERSIGHT, menu="can_take_calls")  # the command centre takes the calls
 
 
 bp.add_app_template_global(masked_caller_phone, "masked_caller_phone")

@@ -4,28 +4,19 @@ makes a new one (shown once, never again) and revokes one. The same from the
 command line: `flask --app app open311 create-key NAME`."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import Role
 from ..extensions import db
 from ..open311 import services as o311
 from ..open311.models import ApiKey
 from ..transaction import command
+from ..guards import ADMINS, only
 
 bp = Blueprint("open311_keys", __name__, url_prefix="/admin/open311-keys")
 
 
-@bp.before_request
-@login_required
-def admins_only():
-    if current_user.role_enum != Role.ADMIN:
-        abort(403)
-
-
-@bp.app_template_global()
-def can_manage_open311_keys():
-    return current_user.is_authenticated and current_user.role_enum == Role.ADMIN
+only(bp, ADMINS, menu="can_manage_open311_keys")
 
 
 def _render(new_key=None, name="", error=None, status=200):

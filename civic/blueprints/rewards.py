@@ -3,7 +3,7 @@ checked and marked handed over, and the catalogue (items, stock) that
 administrators and supervisors keep."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from ..accounts.models import Role
@@ -12,22 +12,14 @@ from ..extensions import db
 from ..rewards import services as rewards
 from ..rewards.models import Redemption, RewardItem
 from ..transaction import command
+from ..guards import is_staff, only
 
 bp = Blueprint("rewards", __name__, url_prefix="/rewards")
 KEEPERS = {Role.SUPERVISOR, Role.ADMIN}
 MAX_STOCK, MAX_COST = 100_000, 1_000_000
 
 
-@bp.before_request
-@login_required
-def staff_only():
-    if not current_user.is_staff:
-        abort(403)
-
-
-@bp.app_template_global()
-def can_hand_out_rewards():
-    return current_user.is_authenticated and current_user.is_staff
+only(bp, is_staff, menu="can_hand_out_rewards")
 
 
 def _find(code):

@@ -28,7 +28,7 @@ from ..extensions import db
 from ..grids.models import Department
 from ..timeutil import utcnow
 from .models import WebhookDelivery
-from .queue import DeliveryQueue, retry_delay
+from .queue import DeliveryQueue, app_state, retry_delay
 from .webhooks import Message, adapter_for, post
 
 log = logging.getLogger("civic.notify")
@@ -51,11 +51,7 @@ class NotifyState:
 
 
 def notify_state(app=None):
-    app = app or current_app._get_current_object()
-    state = app.extensions.get("notify")
-    if state is None:
-        state = app.extensions["notify"] = NotifyState(app)
-    return state
+    return app_state("notify", NotifyState, app)
 
 
 def _load(ids):

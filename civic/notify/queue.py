@@ -113,6 +113,15 @@ class DeliveryQueue:
             runner.stop()
 
 
+def app_state(name, make, app=None):
+    """A channel's per-app state (keys, senders), made by `make(app)` on first use."""
+    app = app or current_app._get_current_object()
+    state = app.extensions.get(name)
+    if state is None:
+        state = app.extensions[name] = make(app)
+    return state
+
+
 def retry_delay(attempts, schedule):
     """Seconds until the next try after `attempts` tries, from a back-off schedule
     (the last step repeats)."""

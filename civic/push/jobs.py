@@ -32,12 +32,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import bindparam, delete, select, update
 
 from ..accounts.models import User
 from ..extensions import db
-from ..notify.queue import DeliveryQueue, retry_delay
+from ..notify.queue import DeliveryQueue, app_state, retry_delay
 from ..timeutil import utcnow
 from .keys import key_paths, load_or_create
 from .models import PushDelivery, PushSubscription
@@ -101,11 +100,7 @@ class PushState:
 
 
 def push_state(app=None):
-    app = app or current_app._get_current_object()
-    state = app.extensions.get("push")
-    if state is None:
-        state = app.extensions["push"] = PushState(app)
-    return state
+    return app_state("push", PushState, app)
 
 
 # -- sending ---------------------------------------------------------------------------------
