@@ -57,6 +57,13 @@ def discovery(fmt):
     return answer(fmt, value, "discovery")
 
 
+def _found(thing, what, key):
+    """`thing`, or Open311's 404 naming what was asked for."""
+    if thing is None:
+        raise Open311Error(404, f"No {what} '{key[:40]}'.")
+    return thing
+
+
 @bp.get("/services.<fmt>")
 def services(fmt):
     fmt = _format(fmt)
@@ -66,9 +73,7 @@ def services(fmt):
 @bp.get("/services/<code>.<fmt>")
 def service_definition(code, fmt):
     fmt = _format(fmt)
-    category = o311.find_service(code)
-    if category is None:
-        raise Open311Error(404, f"No service '{code[:40]}'.")
+    category = _found(o311.find_service(code), "service", code)
     return answer(fmt, o311.service_definition(category), "service_definition")
 
 
@@ -108,7 +113,5 @@ def get_requests(fmt):
 @bp.get("/requests/<ref>.<fmt>")
 def get_request(ref, fmt):
     fmt = _format(fmt)
-    case = o311.find_request(ref)
-    if case is None:
-        raise Open311Error(404, f"No request '{ref[:40]}'.")
+    case = _found(o311.find_request(ref), "request", ref)
     return answer(fmt, o311.request_dicts([case]), "service_requests", "request")

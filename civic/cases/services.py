@@ -25,16 +25,8 @@ def set_location(case, lat, lng):
 
 
 def record_event(case, action, actor=None, *, from_status=None, to_status=None, note=None, data=None, at=None):
-    event = CaseEvent(
-        case=case,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data,
-        created_at=at or utcnow(),
-    )
+    event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status, to_status=to_status,
+                      note=note, data=data, created_at=at or utcnow())
     db.session.add(event)
     return event
 
