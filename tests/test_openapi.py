@@ -32,6 +32,7 @@ def live(app, runner, tmp_path):
     db.session.remove()
     server = AppProcess(app, tmp_path / "server.log").start()
     server.open311_key = create_key("schemathesis")[0]
+    db.session.commit()  # as `flask open311 create-key` does
     yield server
     server.stop()
 

@@ -21,7 +21,6 @@ from ..errors import ApiError
 from ..ratelimit import second_factor_due
 from ..extensions import csrf, db
 from ..grids.geojson import feature_collection
-from ..grids.models import Category
 from ..photos.storage import StorageUnavailable
 from ..push import services as push
 from ..push.jobs import push_state
@@ -32,6 +31,7 @@ from ..sync.intake import submit_report
 from ..sync.meta import parse_meta
 from ..timeutil import isoformat, utcnow
 from ..transaction import command
+from ..grids.catalogue import active_categories
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -111,9 +111,7 @@ def me():
 
 @bp.get("/categories")
 def categories():
-    rows = db.session.scalars(
-        select(Category).where(Category.active.is_(True)).order_by(Category.sort_order, Category.code)
-    ).all()
+    rows = active_categories()
     return jsonify(categories=[
         {
             "code": c.code,

@@ -10,6 +10,7 @@ from ..cases.privacy import public_note, scrub
 from ..extensions import db
 from ..grids.mapview import case_map, grid_box, overview_map
 from ..grids.models import Category, Grid
+from ..grids.catalogue import active_categories
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 
@@ -61,7 +62,7 @@ def index():
         "board/index.html", cases=cases, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
         grid=grid, category=category, overview=overview_map(points, box) if box else None,
         grids=db.session.scalars(select(Grid).order_by(Grid.level, Grid.code)).all(),
-        categories=db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.sort_order)).all(),
+        categories=active_categories(),
         page_url=lambda n: url_for("board.index", page=n, grid=grid.code if grid else None,
                                    category=category.code if category else None),
     )

@@ -11,8 +11,6 @@ Each form carries a client_id made when it is shown, so a double click or a
 resubmitted POST finds the case already made and goes to it. Bad input shows
 the form again (422) with every field as typed and a message per field.
 """
-import math
-import re
 import unicodedata
 import uuid
 from dataclasses import replace
@@ -29,19 +27,19 @@ from ..cases.serialize import masked_caller_phone
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.geojson import feature_collection
-from ..grids.lookup import get_index
-from ..grids.models import Category, Grid
-from ..grids.routing import route
+from ..grids.models import Grid
 from ..sync.intake import submit_report
 from ..sync.meta import ADDRESS_MAX, parse_meta
 from ..transaction import command, rollback
 from ..guards import OVERSIGHT, only
+from ..grids.catalogue import active_categories, active_category
+from ..grids.coordinates import parse_degrees
+from ..sync.intake import locate_grid, placement
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
 FIELDS = ("caller_phone", "category", "description", "address", "lat", "lng")
 TYPED_MAX = 40  # a phone number or a coordinate as typed, spaces and all
-COORDINATE = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?")
 
 
 only(bp, OVERSIGHT, menu="can_take_calls")  # the command centre takes the calls
@@ -57,18 +55,14 @@ def _text(value):
 
 def _coordinate(raw, low, high):
     """A typed latitude or longitude; "bad" when it is not a number in range."""
-    text = unicodedata.normalize("NFKC", raw).strip().rstrip("°")
-    if not text:
-        return None
-    if len(text) > TYPED_MAX or not COORDINATE.fullmatch(text):
+    try:
+        return parse_degrees(raw, low, high)
+    except ValueError:
         return "bad"
-    value = float(text)
-    return value if math.isfinite(value) and low <= value <= high else "bad"
 
 
 def _categories():
-    return db.session.scalars(select(Category).where(Category.active.is_(True))
-                              .order_by(Category.sort_order, Category.code)).all()
+    return active_categories()
 
 
 def _category_groups(categories):
@@ -208,12 +202,8 @@ def locate():
     lng = _coordinate(request.args.get("lng", ""), -180, 180)
     if lat in (None, "bad") or lng in (None, "bad"):
         return jsonify(error={"code": "invalid", "message": "lat and lng are numbers in range."}), 422
-    hit = get_index(current_app).locate(lat, lng)
-    category = db.session.scalar(select(Category).where(Category.code == request.args.get("category", ""),
-                                                        Category.active.is_(True)))
-    department = None
-    if category is not None:
-        department = route(category, hit.id if hit else None, hit.parent_id if hit else None).department
+    category = active_category(request.args.get("category", ""))
+    hit, department = placement(lat, lng, category) if category is not None else (locate_grid(lat, lng), None)
     if hit is None:
         text = _("Outside every grid: waits for the dispatcher")
     elif department is not None:

@@ -173,3 +173,17 @@ def load_catalogue():
         db.session.add(category)
     db.session.flush()
     return departments, categories
+
+
+def active_categories():
+    """The categories a report may be filed under, in the catalogue's order: the
+    phone's list, the hotline form, the board's filter, Open311's services."""
+    return db.session.scalars(select(Category).where(Category.active.is_(True))
+                              .order_by(Category.sort_order, Category.code)).all()
+
+
+def active_category(code):
+    """The active category with this code, or None."""
+    if not isinstance(code, str):
+        return None
+    return db.session.scalar(select(Category).where(Category.code == code, Category.active.is_(True)))

@@ -32,12 +32,13 @@ from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Channel, LocationSource, Status
 from ..cases.privacy import PUBLIC_NOTE_ACTIONS, scrub
 from ..extensions import db
-from ..grids.lookup import get_index
-from ..grids.models import Category, Grid
-from ..grids.routing import route
+from ..grids.models import Category
 from ..timeutil import local_zone, utcnow
 from ..urls import external_url
 from ..transaction import create_or_replay
+from ..sync.intake import placement
+from ..grids.coordinates import OutOfRange, parse_degrees
+from ..grids import catalogue
 from .models import ApiKey
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -129,14 +130,13 @@ def attributes_for(category):
 
 
 def active_categories():
-    return db.session.scalars(select(Category).where(Category.active.is_(True))
-                              .order_by(Category.sort_order, Category.code)).all()
+    return catalogue.active_categories()
 
 
 def find_service(code):
     if not code or len(code) > 16:
         return None
-    return db.session.scalar(select(Category).where(Category.code == code, Category.active.is_(True)))
+    return catalogue.active_category(code)
 
 
 def service_dict(category):
@@ -191,22 +191,17 @@ def _text(form, name, limit=TEXT_MAX):
 
 
 def _coordinate(form, name, low, high):
-    raw = _text(form, name, 40)
-    if raw is None:
-        return None
     try:
-        value = float(raw)
+        return parse_degrees(_text(form, name, 40), low, high)
+    except OutOfRange:
+        raise Open311Error(400, f"{name}: must be between {low} and {high}.") from None
     except ValueError:
         raise Open311Error(400, f"{name}: a decimal number (WGS84 degrees) is expected.") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise Open311Error(400, f"{name}: must be between {low} and {high}.")
-    return value
 
 
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,18}[0-9]$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
-
 
 def parse_request(form):
     """The POST form (a MultiDict) as a NewRequest, or Open311Error 400 naming the field."""
@@ -309,11 +304,7 @@ def file_request(new, key, *, now=None):
     existing = db.session.scalar(select(Case).where(Case.client_id == client_id))
     if existing is not None:
         return existing, False
-    grid = None
-    if new.lat is not None:
-        hit = get_index(current_app).locate(new.lat, new.lng)
-        grid = db.session.get(Grid, hit.id) if hit else None
-    destination = route(new.category, grid.id if grid else None, grid.parent_id if grid else None)
+    grid, department = placement(new.lat, new.lng, new.category)
     extra = {"open311_key": key.id, "attributes": new.attributes or None, "media_url": new.media_url,
              "address_id": new.address_id, "contact": new.contact or None}
 
@@ -322,7 +313,7 @@ def file_request(new, key, *, now=None):
             client_id=client_id, content_hash=fingerprint, channel=Channel.OPEN311.value, reporter=None, actor=None,
             caller_phone=new.phone, category=new.category, description=new.description, lat=new.lat, lng=new.lng,
             location_source=LocationSource.DEVICE.value if new.lat is not None else LocationSource.MANUAL.value,
-            accuracy_m=None, address=new.address, captured_at=None, grid=grid, department=destination.department,
+            accuracy_m=None, address=new.address, captured_at=None, grid=grid, department=department,
             deadlines=clock_for(current_app).deadlines(now, new.category), photos=[], received_at=now,
             extra={k: v for k, v in extra.items() if v is not None})
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id)

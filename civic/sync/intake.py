@@ -24,7 +24,8 @@ from ..cases.models import Case, CaseEvent, Channel, LocationSource
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.lookup import get_index
-from ..grids.models import Category, Grid
+from ..grids.catalogue import active_category
+from ..grids.models import Grid
 from ..grids.routing import route
 from ..photos.storage import get_storage
 from ..posters import services as posters
@@ -116,6 +117,22 @@ def _locate(meta, inspected, poster=None):
                    "Where is it? Allow location, use a photo taken with location on, or type an address.", "lat")
 
 
+def locate_grid(lat, lng):
+    """The grid a point falls in (the lookup's hit: id, name, parent_id), or None."""
+    return get_index(current_app).locate(lat, lng) if lat is not None else None
+
+
+def placement(lat, lng, category, *, fallback_grid=None):
+    """Where a report goes, the one rule for every channel: the grid its point falls
+    in (else `fallback_grid`: a grid poster's, for a report without a position), and
+    the department the routing rules give for its category there (谁主管谁负责).
+    Returns (grid or None, department or None)."""
+    hit = locate_grid(lat, lng)
+    grid = db.session.get(Grid, hit.id) if hit else fallback_grid
+    destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
+    return grid, destination.department
+
+
 def submit_report(meta, uploads, user):
     """`meta` is a parsed ReportMeta, `uploads` the photos' bytes in order."""
     config = current_app.config
@@ -127,7 +144,7 @@ def submit_report(meta, uploads, user):
     if existing is not None:
         return _replay(existing, fingerprint, user)
 
-    category = db.session.scalar(select(Category).where(Category.code == meta.category, Category.active.is_(True)))
+    category = active_category(meta.category)
     if category is None:
         raise ApiError(422, "unknown_category", f"Unknown category '{meta.category}'.", "category")
     poster = _poster(meta)
@@ -137,11 +154,9 @@ def submit_report(meta, uploads, user):
     lat, lng, source = _locate(meta, inspected, poster)
     rendered = photo_steps.render_all(inspected, config)
 
-    hit = get_index(current_app).locate(lat, lng) if lat is not None else None
-    grid = db.session.get(Grid, hit.id) if hit else None
-    if lat is None and poster is not None and poster.grid is not None:
-        grid = poster.grid  # no position at all: a grid poster still says which grid
-    destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
+    # No position at all: a grid poster still says which grid.
+    grid, department = placement(lat, lng, category,
+                                 fallback_grid=poster.grid if lat is None and poster is not None else None)
 
     storage = get_storage(current_app)
 
@@ -159,7 +174,7 @@ def submit_report(meta, uploads, user):
             category=category, description=meta.description, lat=lat, lng=lng, location_source=source,
             accuracy_m=meta.accuracy_m if source == LocationSource.DEVICE.value else None,
             address=meta.address, captured_at=meta.captured_at or (inspected[0].taken_at if inspected else None),
-            grid=grid, department=destination.department,
+            grid=grid, department=department,
             deadlines=clock_for(current_app).deadlines(received, category),
             photos=photos, received_at=received, poster=poster,
         )

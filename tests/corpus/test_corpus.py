@@ -134,6 +134,7 @@ def test_hostile_text_in_open311_and_heartbeats(app, client, county, api_as, nam
     from civic.open311.services import create_key
 
     key = create_key("corpus")[0]
+    db.session.commit()  # as `flask open311 create-key` does
     lat, lng = point_in("L2-1-1")
     for fmt in ("json", "xml"):
         response = clear(client.post(f"/open311/v2/requests.{fmt}", data={
