@@ -177,7 +177,6 @@ def test_a_loopback_public_address_is_warned_about_at_start(caplog, tmp_path, mo
 # -- 5: a login takes as long for an unknown name as for a wrong password -------------
 
 def test_login_timing_does_not_tell_which_accounts_exist(app, client, county):
-    import statistics
     import time
 
     from civic.accounts.services import create_user
@@ -194,9 +193,11 @@ def test_login_timing_does_not_tell_which_accounts_exist(app, client, county):
             response = client.post("/api/v1/auth/token", json={"username": name, "password": "wrong-password"})
             timings[kind].append(time.perf_counter() - started)
             assert response.status_code == 401
-    medians = {kind: statistics.median(values) for kind, values in timings.items()}
-    assert abs(medians["known"] - medians["unknown"]) < 0.2 * medians["known"], medians
-    assert abs(medians["phone"] - medians["unknown_phone"]) < 0.2 * medians["phone"], medians
+    # The fastest of each: what the work itself costs. A loaded machine only adds time,
+    # so the median of a busy CI run differed by chance (0.11 s against 0.14 s once).
+    fastest = {kind: min(values) for kind, values in timings.items()}
+    assert abs(fastest["known"] - fastest["unknown"]) < 0.2 * fastest["known"], fastest
+    assert abs(fastest["phone"] - fastest["unknown_phone"]) < 0.2 * fastest["phone"], fastest
 
 
 # -- 16: an unknown and a forbidden target answer the same ------------------------------
