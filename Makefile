@@ -8,7 +8,7 @@ FLASK  := $(VENV)/bin/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 # Tests run in this many processes (pytest-xdist); each has its own databases.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 # The tests whose answers depend on the day (deadlines in working time, figures,
 # chasing, the demo seed), run again as if it were two other moments: a make-up
 # working day (调休, a Saturday) and the last minute of the year (into a year the
@@ -56,10 +56,10 @@ serve-prod: setup
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
 
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 	@for moment in $(OTHER_MOMENTS); do \
 	  echo "== the date-sensitive tests at $$moment"; \
-	  CIVIC_TEST_NOW=$$moment CIVIC_TEST_BACKENDS=sqlite $(PY) -m pytest -n $(TEST_WORKERS) -q $(DATE_SENSITIVE) || exit 1; \
+	  CIVIC_TEST_NOW=$$moment CIVIC_TEST_BACKENDS=sqlite $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -q $(DATE_SENSITIVE) || exit 1; \
 	done
 
 bench: setup
