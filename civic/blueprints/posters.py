@@ -126,6 +126,11 @@ def create():
     else:
         flash(_("Poster %(code)s made for %(name)s in %(grid)s.", code=poster.code, name=poster.name,
                 grid=poster.grid.name), "info")
+    return _to_its_grid(poster)
+
+
+def _to_its_grid(poster):
+    """Back to the list of posters, at the poster's grid."""
     return redirect(url_for("posters.index", grid=poster.grid.code if poster.grid else None), 303)
 
 
@@ -136,7 +141,7 @@ def deactivate(code):
     poster = _poster_or_404(code)
     posters.deactivate(poster)
     flash(_("Poster %(code)s is retired. Scanning it still opens the report page.", code=poster.code), "info")
-    return redirect(url_for("posters.index", grid=poster.grid.code if poster.grid else None), 303)
+    return _to_its_grid(poster)
 
 
 @bp.post("/posters/<code>/replace")
