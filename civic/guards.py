@@ -4,9 +4,8 @@ shows its link, so the link and the page can never disagree."""
 from flask import abort
 from flask_login import current_user, login_required
 
-from .accounts.models import OVERSIGHT_ROLES, Role
+from .accounts.models import Role
 
-OVERSIGHT = frozenset(OVERSIGHT_ROLES)
 ADMINS = frozenset({Role.ADMIN})
 
 

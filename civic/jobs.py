@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from flask import current_app, has_app_context
+from redis.exceptions import RedisError
 
 from .errors import rollback_quietly
 from .extensions import db
@@ -202,7 +203,7 @@ class RqRunner(Runner):
     def submit(self, ids):
         try:
             enqueue(self.app, self.channel.send, list(ids))
-        except Exception:
+        except RedisError:
             log.exception("could not enqueue %s; the rows stay queued until the next sweep", self.channel.send)
 
 

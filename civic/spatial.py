@@ -43,12 +43,6 @@ def engine_options(url):
     }
 
 
-def _loader(library):
-    def on_sqlite_connect(dbapi_conn, _record):
-        _prepare_sqlite(dbapi_conn, library)
-    return on_sqlite_connect
-
-
 def _prepare_sqlite(dbapi_conn, library):
     dbapi_conn.enable_load_extension(True)
     dbapi_conn.load_extension(library)
@@ -60,6 +54,8 @@ def _prepare_sqlite(dbapi_conn, library):
     init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
 
 
-def install_engine_hooks(engine, spatialite_library="mod_spatialite"):
+def install_engine_hooks(engine, spatialite_library):
+    """On SQLite, every new connection loads SpatiaLite from `spatialite_library`
+    (config SPATIALITE_LIBRARY_PATH)."""
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _loader(spatialite_library))
+        event.listen(engine, "connect", lambda dbapi_conn, _record: _prepare_sqlite(dbapi_conn, spatialite_library))

@@ -12,9 +12,9 @@ stays counted, a code issued for a second factor stays issued. The service says
 so with `keep_changes()`; the command then commits even though it answers with
 an error.
 
-`replay_or_create` is the idempotent insert (a phone's retry, a concurrent twin):
-find the client's id, else insert; on the unique key's IntegrityError, read the
-row that won and replay it.
+`create_or_replay` is the idempotent insert of a concurrent twin: insert; on the
+unique key's IntegrityError, read the row that won and replay it. (The caller has
+looked for the client's id first, before its costly steps: a phone's retry.)
 """
 from contextlib import contextmanager
 from functools import wraps
@@ -70,9 +70,8 @@ def commit():
     except BaseException:
         _fail(commit_failed=True)
         raise
-    callbacks = db.session.info.pop(AFTER_COMMIT, None) or []
-    db.session.info.pop(ON_FAILURE, None)
-    db.session.info.pop(KEEP, None)
+    callbacks = db.session.info.get(AFTER_COMMIT) or []
+    _forget()
     for callback in callbacks:
         callback()
 
@@ -109,18 +108,10 @@ def command(view):
     return run
 
 
-def replay_or_create(find, create, replay, *, conflicts=(IntegrityError,)):
-    """The row for a client's id, made once. `find()` → the existing row or None;
-    `create()` → the new row's answer, its rows added; `replay(row)` → the answer to
-    a retry (or a 409 when the retry differs)."""
-    existing = find()
-    if existing is not None:
-        return replay(existing)
-    return create_or_replay(find, create, replay, conflicts=conflicts)
-
-
 def create_or_replay(find, create, replay, *, conflicts=(IntegrityError,)):
-    """`create()`, flushed; if a concurrent twin won the client id (the unique key's
+    """`create()` → the new row's answer, its rows added and flushed here; `find()` →
+    the row of the client's id or None; `replay(row)` → the answer to a retry (or a
+    409 when the retry differs). If a concurrent twin won the client id (the unique key's
     IntegrityError, or for a workflow action the 409 of a status the twin already
     moved), the unit of work is rolled back (its cleanups run: the photo files this
     attempt wrote) and the twin's row is replayed. The whole unit, not a SAVEPOINT:

@@ -70,29 +70,25 @@ def test_a_refusal_keeps_what_a_service_said_to_keep(app):
     assert "counted try" in users()
 
 
-def test_replay_or_create_makes_the_row_once_and_replays_a_twin(app):
+def test_create_or_replay_makes_the_row_once_and_replays_a_twin(app):
+    undone = []
+
     def find():
         return db.session.scalar(select(User).where(User.username == "twin"))
 
     def create():
+        transaction.on_failure(lambda: undone.append("the losing attempt's files"))
         return "created", new_user("twin")
 
     def replay(row):
         return "replayed", row
 
-    looked = []
-
-    def find_too_early():
-        """A concurrent twin: it did not see the row when it first looked."""
-        looked.append(1)
-        return None if len(looked) == 1 else find()
-
     with app.app_context():
         with transaction.unit_of_work():
-            assert transaction.replay_or_create(find, create, replay)[0] == "created"
+            assert transaction.create_or_replay(find, create, replay)[0] == "created"
+        # A concurrent twin: it did not see the row when it looked, and its insert hits the unique key.
         with transaction.unit_of_work():
-            assert transaction.replay_or_create(find, create, replay)[0] == "replayed"
-        with transaction.unit_of_work():
-            outcome, row = transaction.replay_or_create(find_too_early, create, replay)
-        assert outcome == "replayed" and row.username == "twin" and len(looked) == 2
+            outcome, row = transaction.create_or_replay(find, create, replay)
+        assert outcome == "replayed" and row.username == "twin"
+        assert undone == ["the losing attempt's files"]
         assert db.session.scalar(select(func.count()).select_from(User).where(User.username == "twin")) == 1

@@ -18,7 +18,8 @@ from ..grids.mapview import grid_box, inside, overview_map
 from ..push.services import push_status
 from ..sync.actions import parse_action, submit_action
 from ..transaction import unit_of_work
-from ..guards import OVERSIGHT, only
+from ..guards import only
+from ..accounts.models import OVERSIGHT_ROLES
 from .main import error_text, step_label
 
 QUEUE_LIMIT = 100
@@ -26,7 +27,7 @@ QUEUE_LIMIT = 100
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
-only(bp, OVERSIGHT)
+only(bp, OVERSIGHT_ROLES)
 
 
 def _parse(value):

@@ -3,6 +3,7 @@ service worker. The shell is static (no user data), so the service worker can
 cache it; the app reads everything else from the JSON API."""
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
@@ -18,7 +19,7 @@ SHELL_STATIC = ("css/app.css", "css/field.css", "js/**/*.js",
                 "vendor/exifr/exifr-lite.esm.js", "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
                 "vendor/leaflet/images/*.png",
                 "icons/icon.svg", "icons/icon-192.png", "icons/badge-96.png", "icons/categories.svg")
-_version_cache = {}
+_shell_cache = {}
 
 
 def shell_static_files(app):
@@ -33,30 +34,38 @@ def shell_static_files(app):
     return files
 
 
-def shell_urls(app):
-    """What the service worker precaches: the shell's pages and its static files."""
-    static = Path(app.static_folder)
-    return [*SHELL_PAGES, *(f"/static/{p.relative_to(static).as_posix()}" for p in shell_static_files(app))]
-
-
 def _shell_files(app):
+    """sw.js and the shell page, then the shell's static files."""
     return [Path(app.static_folder) / "sw.js", Path(app.root_path) / "templates" / "field" / "shell.html",
             *shell_static_files(app)]
 
 
-def shell_version(app):
-    """A short hash of the shell's files; computed once per process (and again
-    when a file changes in debug mode)."""
-    files = _shell_files(app)
-    stamp = tuple(p.stat().st_mtime_ns for p in files) if app.debug else None
+@dataclass(frozen=True)
+class _Shell:
+    version: str  # a short hash of the shell's files
+    urls: tuple   # what the service worker precaches: the shell's pages and its static files
+
+
+def _shell_of(app):
+    """The shell's version and precache list, worked out once per process: the files
+    are listed and read only then (and again when one changes, in debug mode)."""
+    files = _shell_files(app) if app.debug else None
+    stamp = tuple(p.stat().st_mtime_ns for p in files) if files else None
     key = (app.static_folder, stamp, app.config["RELEASE"])
-    if key not in _version_cache:
+    if key not in _shell_cache:
+        files = files or _shell_files(app)
         digest = hashlib.sha256(key[2].encode())
         for path in files:
             digest.update(str(path.relative_to(app.root_path)).encode())
             digest.update(path.read_bytes())
-        _version_cache[key] = digest.hexdigest()[:12]
-    return _version_cache[key]
+        static = Path(app.static_folder)
+        urls = (*SHELL_PAGES, *(f"/static/{p.relative_to(static).as_posix()}" for p in files[2:]))
+        _shell_cache[key] = _Shell(digest.hexdigest()[:12], urls)
+    return _shell_cache[key]
+
+
+def shell_version(app):
+    return _shell_of(app).version
 
 
 @bp.get("/field/")
@@ -106,7 +115,7 @@ def service_worker():
     # HTTP, so the browser sees a new version at the next check.
     source = (Path(current_app.static_folder) / "sw.js").read_text(encoding="utf-8")
     source = (source.replace("__SHELL_VERSION__", shell_version(current_app))
-              .replace('["__SHELL_FILES__"]', json.dumps(shell_urls(current_app), indent=2)))
+              .replace('["__SHELL_FILES__"]', json.dumps(list(_shell_of(current_app).urls), indent=2)))
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"

@@ -31,10 +31,11 @@ from ..grids.models import Grid
 from ..sync.intake import submit_report
 from ..sync.meta import ADDRESS_MAX, parse_meta
 from ..transaction import command, rollback
-from ..guards import OVERSIGHT, only
+from ..guards import only
 from ..grids.catalogue import active_categories, active_category
 from ..grids.coordinates import parse_degrees
 from ..sync.intake import locate_grid, placement
+from ..accounts.models import OVERSIGHT_ROLES
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
@@ -42,7 +43,7 @@ FIELDS = ("caller_phone", "category", "description", "address", "lat", "lng")
 TYPED_MAX = 40  # a phone number or a coordinate as typed, spaces and all
 
 
-only(bp, OVERSIGHT, menu="can_take_calls")  # the command centre takes the calls
+only(bp, OVERSIGHT_ROLES, menu="can_take_calls")  # the command centre takes the calls
 
 
 bp.add_app_template_global(masked_caller_phone, "masked_caller_phone")

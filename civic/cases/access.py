@@ -27,28 +27,20 @@ def worker_grid_ids(user):
 
 # -- the relations ------------------------------------------------------------------
 
-def _is_oversight(user, case):
-    return user.role_enum in OVERSIGHT_ROLES
+def _by_role(roles):
+    """A relation that holds for every case, for users of these roles: (test, clause)."""
+    roles = frozenset(roles)
+
+    def test(user, case):
+        return user.role_enum in roles
+
+    def clause(user):
+        return true() if user.role_enum in roles else false()
+
+    return test, clause
 
 
-def _oversight_clause(user):
-    return true() if user.role_enum in OVERSIGHT_ROLES else false()
-
-
-def _is_admin(user, case):
-    return user.role_enum == Role.ADMIN
-
-
-def _admin_clause(user):
-    return true() if user.role_enum == Role.ADMIN else false()
-
-
-def _is_supervisor(user, case):
-    return user.role_enum in (Role.SUPERVISOR, Role.ADMIN)
-
-
-def _supervisor_clause(user):
-    return true() if user.role_enum in (Role.SUPERVISOR, Role.ADMIN) else false()
+_is_oversight, _oversight_clause = _by_role(OVERSIGHT_ROLES)
 
 
 def _is_assignee(user, case):
@@ -97,8 +89,8 @@ def _grids_clause(user):
     return Case.grid_id.in_(select(Grid.id).where(or_(Grid.id.in_(grids), Grid.parent_id.in_(grids))))
 
 
-def _is_follower(user, case):
-    """Their own report was merged into this case ("me too")."""
+def is_follower(user, case):
+    """Whether `user` follows `case` because a report of theirs was merged into it ("me too")."""
     return case.id is not None and db.session.get(CaseFollower, (case.id, user.id)) is not None
 
 
@@ -130,13 +122,13 @@ class Relation:
 
 RELATIONS = {relation.name: relation for relation in [
     Relation("oversight", _is_oversight, _oversight_clause, "dispatchers, supervisors and administrators"),
-    Relation("admin", _is_admin, _admin_clause, "administrators"),
-    Relation("supervisor", _is_supervisor, _supervisor_clause, "supervisors and administrators"),
+    Relation("admin", *_by_role({Role.ADMIN}), "administrators"),
+    Relation("supervisor", *_by_role({Role.SUPERVISOR, Role.ADMIN}), "supervisors and administrators"),
     Relation("assignee", _is_assignee, _assignee_clause, "the person it is assigned to"),
     Relation("department", _in_department, _department_clause, "the department's staff"),
     Relation("grid_worker", _in_my_grids, _grids_clause, "the grid's workers"),
     Relation("reporter", _is_reporter, _reporter_clause, "the reporter"),
-    Relation("follower", _is_follower, _follower_clause, "the people who reported it"),
+    Relation("follower", is_follower, _follower_clause, "the people who reported it"),
     Relation("independent", _is_independent, _independent_clause,
              "dispatchers, supervisors or the grid's workers, not the department that handled it"),
 ]}
@@ -164,11 +156,6 @@ def can_view_case(user, case):
 def visible_clause(user):
     """The cases `user` may see (the SQL twin of can_view_case)."""
     return related_clause(user, VIEWERS)
-
-
-def is_follower(user, case):
-    """Whether `user` follows `case` because a report of theirs was merged into it."""
-    return _is_follower(user, case)
 
 
 # -- the public ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ A channel's rows have `status` ("queued" until an outcome), `attempts` and
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -31,7 +31,6 @@ class DeliveryQueue:
     model: type             # the delivery rows
     chunk: int = 500        # rows per claim
     stamp_attempt: bool = False  # the rows have last_attempt_at
-    _queues: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
         QUEUES[self.name] = self
@@ -104,7 +103,6 @@ class DeliveryQueue:
                 holders[self.name] = make_runner(app, self.name)
             return holders[self.name]
 
-
     def stop_runner(self, app):
         """Stop the channel's runner for `app`, if one was made."""
         with _lock:
@@ -159,10 +157,9 @@ def _hand_over(session):
     if not pending or app is None:
         return
     for name, ids in pending.items():
-        try:
-            QUEUES[name].runner(app).submit(ids)
-        except Exception:  # committed already: the request still succeeds, the sweep sends them later
-            app.logger.exception("could not hand %d %s deliveries to the runner", len(ids), name)
+        # Each runner answers for its own failures (Redis unreachable: the rows stay
+        # queued for the sweep), so the request whose data is committed still succeeds.
+        QUEUES[name].runner(app).submit(ids)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -301,7 +301,10 @@ def file_request(new, key, *, now=None):
     day = now.replace(tzinfo=timezone.utc).astimezone(tz).date().isoformat()
     client_id = str(uuid.uuid5(REQUEST_NAMESPACE, f"{key.id}\x1e{day}\x1e{new.canonical()}"))
     fingerprint = hashlib.sha256(new.canonical().encode()).hexdigest()
-    existing = db.session.scalar(select(Case).where(Case.client_id == client_id))
+    def find():
+        return db.session.scalar(select(Case).where(Case.client_id == client_id))
+
+    existing = find()
     if existing is not None:
         return existing, False
     grid, department = placement(new.lat, new.lng, new.category)
@@ -321,8 +324,7 @@ def file_request(new, key, *, now=None):
         return case, True
 
     # The same request at the same moment from another worker: its case answers.
-    return create_or_replay(lambda: db.session.scalar(select(Case).where(Case.client_id == client_id)), create,
-                            lambda found: (found, False))
+    return create_or_replay(find, create, lambda found: (found, False))
 
 
 # -- requests as the public sees them ----------------------------------------------------

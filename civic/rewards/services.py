@@ -231,7 +231,10 @@ def _replay(existing, user, item_id):
 def redeem(user, item_id, client_id, now=None):
     """Exchange points for one item: a Redemption with a one-time code. Idempotent
     by `client_id`. 409 not_enough_points / out_of_stock; 404 for an unknown item."""
-    existing = db.session.scalar(select(Redemption).where(Redemption.client_id == client_id))
+    def find():
+        return db.session.scalar(select(Redemption).where(Redemption.client_id == client_id))
+
+    existing = find()
     if existing is not None:
         return _replay(existing, user, item_id)
     item = db.session.get(RewardItem, item_id) if 0 < item_id < 2**31 else None  # an INTEGER id, at most
@@ -244,7 +247,7 @@ def redeem(user, item_id, client_id, now=None):
         # A twin with the same client_id may have committed while this one waited for
         # the lock: then its redemption is the answer (not "not enough points", which
         # is only true because the twin spent them).
-        twin = db.session.scalar(select(Redemption).where(Redemption.client_id == client_id))
+        twin = find()
         if twin is not None:
             return _replay(twin, user, item_id)
         have = balance(user.id)
@@ -261,13 +264,11 @@ def redeem(user, item_id, client_id, now=None):
         db.session.flush()
         db.session.add(PointEntry(user_id=user.id, kind=REDEEM, points=-item.cost, redemption_id=redemption.id,
                                   created_at=now))
-        db.session.flush()
-        db.session.refresh(item)
+        db.session.refresh(item)  # its stock, as the UPDATE left it
         return RedeemResult(redemption, created=True)
 
     # A concurrent twin with the same client_id that won the unique key answers this request too.
-    return create_or_replay(lambda: db.session.scalar(select(Redemption).where(Redemption.client_id == client_id)),
-                            create, lambda found: _replay(found, user, item_id))
+    return create_or_replay(find, create, lambda found: _replay(found, user, item_id))
 
 
 def use_code(code, staff, now=None):
