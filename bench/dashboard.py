@@ -105,7 +105,7 @@ def make_app(url, workdir):
 
 def seed_static(app):
     """The demo county without its cases: catalogue, grids, users, posters, phones."""
-    from civic.blueprints.field import shell_version
+    from civic.devices.shell import shell_version
     from civic.demo import seed as demo
     from civic.devices.demo import seed_devices
     from civic.extensions import db

@@ -117,7 +117,7 @@ def make_subscribers(app, origin, count):
     from civic.extensions import db
     from civic.grids.catalogue import load_catalogue
     from civic.push.models import PushSubscription
-    from civic.push.services import endpoint_hash
+    from civic.push.subscriptions import endpoint_hash
     from civic.timeutil import utcnow
 
     with app.app_context():
@@ -170,7 +170,7 @@ def ours(app, user_ids, case_id):
     from civic.extensions import db
     from civic.push.jobs import push_state, send_deliveries
     from civic.push.models import PushDelivery
-    from civic.push.services import notify_users
+    from civic.push.fanout import notify_users
 
     state = push_state(app)
     capture = state._runner = _Capture()

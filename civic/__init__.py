@@ -112,15 +112,11 @@ class RowIdConverter(IntegerConverter):
 
 def _register_blueprints(app):
     app.url_map.converters["int"] = RowIdConverter  # before any rule is added
-    from .blueprints import api_accounts, auth_register  # noqa: F401  (residents' accounts: routes on api and auth)
-    from .blueprints import dashboard_stats, dashboard_sync  # noqa: F401  (figures and sync: routes on dashboard)
-    from .blueprints import api, api_rewards, auth, board, dashboard, field, hotline, main, media, posters, rewards  # noqa: F401
-    from .blueprints import admin_messages, docs, open311, open311_keys
+    from . import labels, routes
     from .errors import register_error_handlers
 
-    for module in (auth, api, board, dashboard, field, hotline, main, media, posters, rewards, open311, open311_keys, docs,
-                   admin_messages):
-        app.register_blueprint(module.bp)
+    routes.register(app)
+    labels.install(app)
     register_error_handlers(app)
     _install_rate_limits(app)
 

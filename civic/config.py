@@ -173,7 +173,7 @@ def from_environment(instance_path):
         # reports and HOT_SPIKE_RATIO times the period before (or none before).
         "HOT_SPIKE_MIN": _int_env("CIVIC_HOT_SPIKE_MIN", 5),
         "HOT_SPIKE_RATIO": float(os.environ.get("CIVIC_HOT_SPIKE_RATIO") or 2.0),
-        # Open311 GeoReport v2 discovery (civic/blueprints/open311.py).
+        # Open311 GeoReport v2 discovery (civic/open311/views.py).
         "OPEN311_CHANGESET": os.environ.get("CIVIC_OPEN311_CHANGESET") or "2026-12-01T00:00:00+08:00",
         "OPEN311_CONTACT": os.environ.get("CIVIC_OPEN311_CONTACT") or "城市管理指挥中心 12345",
         "OPEN311_KEY_SERVICE": os.environ.get("CIVIC_OPEN311_KEY_SERVICE") or "向城市管理指挥中心管理员申请 api_key",

@@ -59,7 +59,7 @@ def too_large_message():
 
 def http_error(exc):
     if request.path.startswith("/open311/"):
-        from .blueprints.open311 import http_error as open311_error
+        from .open311.formats import http_error as open311_error
 
         return open311_error(exc)
     if not wants_json():
@@ -123,9 +123,9 @@ def _server_error(status, code, message, template, **context):
     """A 5xx in the shape the client reads: Open311's error list (JSON or XML), the
     API's error object, or the page `template` renders."""
     if request.path.startswith("/open311/"):
-        from .open311.formats import errors
+        from .open311.formats import errors, requested_format
 
-        return errors("xml" if request.path.endswith(".xml") else "json", status, message)
+        return errors(requested_format(), status, message)
     if wants_json():
         return ApiError(status, code, message).to_response()
     return render_template(template, **context), status

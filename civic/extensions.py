@@ -27,3 +27,11 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def upsert(table):
+    """INSERT … ON CONFLICT for either database: both dialects' inserts have
+    on_conflict_do_update and on_conflict_do_nothing."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(table)

@@ -133,6 +133,12 @@ def _succeeded(status):
     return status < 400
 
 
+def count_text_sent():
+    """Called when this request texted a code: it then counts against the phone's and
+    the address's limits (a refused request, which texted nothing, does not)."""
+    request.environ["civic.code_sent"] = True
+
+
 def _not_sent(status):
     return not request.environ.get("civic.code_sent", False)
 
@@ -184,14 +190,14 @@ RULES = {
 # (the site's login and the API's) is one count.
 ENDPOINTS = {
     "auth.login": ("login-name", "login-ip", "login-name-anywhere"),
-    "api.create_token": ("login-name", "login-ip", "login-name-anywhere"),
-    "api.request_code": ("codes-phone", "codes-ip"),
+    "accounts_api.create_token": ("login-name", "login-ip", "login-name-anywhere"),
+    "accounts_api.request_code": ("codes-phone", "codes-ip"),
     "auth.send_code": ("codes-phone", "codes-ip"),
-    "api.register": ("account-ip",),
+    "accounts_api.register": ("account-ip",),
     "auth.register": ("account-ip",),
-    "api.reset_password": ("account-ip",),
-    "api.delete_me": ("account-ip",),
-    "api.create_report": ("reports-account", "reports-ip"),
+    "accounts_api.reset_password": ("account-ip",),
+    "accounts_api.delete_me": ("account-ip",),
+    "intake_api.create_report": ("reports-account", "reports-ip"),
 }
 
 

@@ -15,7 +15,7 @@ ZH = {
     "Wrong username or password.": "用户名或密码错误。",
     "Please fill in both fields.": "请填写用户名和密码。",
     "You have logged out.": "您已退出登录。",
-    # Residents' accounts (auth/register.html, civic/blueprints/auth_register.py) and abuse limits (civic/ratelimit.py)
+    # Residents' accounts (auth/register.html, civic/web/auth.py) and abuse limits (civic/ratelimit.py)
     "No account yet?": "还没有账号？", "Register with your phone": "用手机号注册", "Register": "注册",
     "For residents who report problems in the town. We text a code to your phone to check that it is yours.":
         "供上报城市问题的居民使用。我们会向您的手机发送验证码，以确认手机号属于您。",
@@ -226,7 +226,7 @@ ZH = {
     "%(step)s: %(n)d reports.": "%(step)s：%(n)d 条。",
     "…and %(n)d more refused.": "……另有 %(n)d 条未能执行。",
     "%(num)d report lies outside the grids and is not on the map.": "%(num)d 条上报位于网格之外，未在图上显示。",
-    # QR posters (civic/posters/, blueprints/posters.py, templates/posters/)
+    # QR posters (civic/posters/, posters/views.py, templates/posters/)
     "QR posters": "二维码海报", "New poster": "新建海报", "Kind of place": "地点类型", "Place": "地点", "Code": "编号",
     "Actions": "操作", "Print": "打印", "Replace": "换新", "Retire": "停用", "Retired": "已停用", "Cancel": "取消",
     "Park": "公园", "Market": "市场", "Bus stop": "公交站", "Street": "街道", "Community": "社区", "Other place": "其他地点",
@@ -272,7 +272,7 @@ ZH = {
         "这张海报可能是仿冒的，或网址输入有误。您仍然可以上报问题：上报页面会自动确定您的位置。",
     "Report a problem": "上报问题",
     "In an emergency call 110 (police), 119 (fire) or 120 (ambulance).": "紧急情况请拨打 110（报警）、119（火警）或 120（急救）。",
-    # Residents: ratings, rechecks and rewards (civic/blueprints/rewards.py, cases/_actions.html)
+    # Residents: ratings, rechecks and rewards (civic/rewards/views.py, cases/_actions.html)
     "Reward codes": "兑换码核销",
     "A resident shows the code from their phone. Check it, hand the item over, then mark it.": "居民出示手机上的兑换码。核对后发放奖品，再点“核销”。",
     "Check": "查询",
@@ -320,7 +320,7 @@ ZH = {
     "The reporter was not satisfied: the recheck (复核) decides this case now.": "上报人不满意：现由复核决定。",
     "You have rated this result already.": "您已评价过。",
     "Nobody has asked for a recheck of this case.": "此案件没有待复核的申请。",
-    # The sync dashboard (dashboard/sync.html, civic/blueprints/dashboard_sync.py, pages/dashboard-sync.js)
+    # The sync dashboard (dashboard/sync.html, civic/devices/views.py, pages/dashboard-sync.js)
     "Sync status": "同步状态", "OK": "正常", "Behind": "滞后", "Stale": "失联", "Never installed": "未安装",
     "reports waiting": "上报积压", "no sync": "长时间未同步", "no heartbeat": "无心跳", "app not installed": "未安装应用",
     "just now": "刚刚", "%(n)s min ago": "%(n)s 分钟前", "%(n)s h ago": "%(n)s 小时前", "%(n)s d ago": "%(n)s 天前",
@@ -335,7 +335,7 @@ ZH = {
     "reports waiting in outboxes": "条上报待发送", "on an old app version": "台为旧版本",
     "All departments": "全部部门", "All": "全部", "Filter": "筛选", "Device": "设备", "Last heartbeat": "最近心跳",
     "Last sync": "最近同步", "Outbox": "待发送", "Storage": "存储",
-    # The supervisors' figures (civic/blueprints/dashboard_stats.py, templates/dashboard/*, civic/stats/report.py)
+    # The supervisors' figures (civic/stats/views.py, templates/dashboard/*, civic/stats/report.py)
     "Dates are written YYYY-MM-DD.": "日期格式为 YYYY-MM-DD。", "Unknown period.": "未知的时间段。",
     "The period must start before it ends and last at most ten years.": "时间段的开始须早于结束，且不超过十年。",
     "Unknown grouping.": "未知的分组方式。", "Unknown measure.": "未知的指标。",
@@ -377,7 +377,7 @@ ZH = {
     "%(n)s failed syncs in 24 h": "24 小时内 %(n)s 次同步失败", "last %(age)s": "最近一次 %(age)s",
     "with failed syncs in 24 h": "台 24 小时内同步失败",
     "%(n)s cases here": "此处 %(n)s 件", "cases close together": "相邻案件聚集",
-    # Open311 keys (civic/blueprints/open311_keys.py, templates/open311/keys.html)
+    # Open311 keys (civic/open311/key_views.py, templates/open311/keys.html)
     "Give the system a name of 1 to 100 characters.": "请填写系统名称（1 至 100 个字）。",
     "The key of %(name)s no longer works.": "%(name)s 的密钥已停用。", "Open311 keys": "Open311 密钥",
     "Other systems (a hotline, an app, a neighbouring city) file service requests at %(url)s with a key. Reading services and requests needs none.":

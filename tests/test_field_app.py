@@ -51,9 +51,9 @@ def test_the_shell_lists_every_module_and_asset_it_needs(client):
 
 
 def test_the_precache_list_comes_from_the_server(client):
-    """One list (blueprints/field.py) for what the worker caches and what the shell's
+    """One list (devices/shell.py) for what the worker caches and what the shell's
     version is hashed from: sw.js keeps none by hand (issue 18, item 9)."""
-    from civic.blueprints.field import _shell_files
+    from civic.devices.shell import _shell_files
 
     raw = (STATIC / "sw.js").read_text()
     assert 'const SHELL = ["__SHELL_FILES__"];' in raw and "/static/js/app.js" not in raw

@@ -154,7 +154,7 @@ def test_the_posters_page_warns_about_a_loopback_address(app, client, county):
     app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5000"
     assert "PUBLIC_BASE_URL" in client.get("/posters/").get_data(as_text=True)
     app.config["PUBLIC_BASE_URL"] = "http://cg.example.gov.cn"
-    from civic.blueprints.posters import poster_address_warning
+    from civic.posters.views import poster_address_warning
 
     with app.test_request_context("/posters/", base_url="http://10.1.2.3:5000"):
         assert "http://cg.example.gov.cn" in poster_address_warning()

@@ -85,7 +85,11 @@ def test_photos_are_served_with_a_fixed_type_and_nosniff(app, client, api_as, co
     assert photo.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_no_stack_trace_reaches_a_user(app, client):
+def test_no_stack_trace_reaches_a_user(app, client, monkeypatch):
+    from civic import routes
+
+    monkeypatch.setitem(routes.ACCESS, ("boom", "GET"), "public")  # every route has a rule, this one too
+
     @app.get("/boom-for-test")
     def boom():
         raise RuntimeError("secret internals: /srv/civic/app.py line 42")

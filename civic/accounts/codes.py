@@ -142,6 +142,22 @@ def check_code(phone, purpose, code, *, secret, now=None):
     return record
 
 
+def issue_and_text(phone, purpose, *, secret, ip=None, sent=None):
+    """Store a code (or not: see `_refusal`) and text it once the request's unit of
+    work is committed; `sent()` is called after the text went out. The API's and the
+    register page's "send me a code" both come here."""
+    from ..transaction import after_commit
+
+    text = issue_code(phone, purpose, secret=secret, ip=ip)
+
+    def send():
+        send_text(phone, text)
+        if sent is not None:
+            sent()
+
+    after_commit(send)
+
+
 def send_text(phone, text):
     """After the commit: one SMS through the app's sender (SMS_SENDER); 503 if it fails."""
     from flask import current_app

@@ -22,7 +22,7 @@ CONFLICT DO NOTHING in the same transaction as the case event and the
 notifications, so running the job twice, or two jobs at once, sends nothing
 twice. A new deadline (an approved extension, a reopened case) is chased anew.
 
-Who is told (civic.push.services.notify_users): reminders go to the assignee and
+Who is told (civic.push.fanout.notify_users): reminders go to the assignee and
 the department's staff; escalations to the supervisors and the assignee.
 `case_chased` (blinker) is sent for each, before the commit, for other
 listeners (group webhooks).
@@ -33,11 +33,10 @@ from datetime import timedelta
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role, User
-from ..extensions import db
+from ..extensions import db, upsert
 from ..timeutil import isoformat, utcnow
 from ..transaction import unit_of_work
 from .deadlines import clock_for
@@ -95,8 +94,7 @@ def due_now(now):
 
 
 def _insert_reminder(values):
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(CaseReminder.__table__).values(**values).on_conflict_do_nothing(
+    statement = upsert(CaseReminder.__table__).values(**values).on_conflict_do_nothing(
         index_elements=["case_id", "kind", "clock", "due_at"]).returning(CaseReminder.__table__.c.id)
     # RETURNING, not rowcount: psycopg reports -1 for this statement
     return db.session.execute(statement).scalar_one_or_none() is not None
@@ -121,7 +119,7 @@ def recipients(case, kind):
 
 def _send(due, now):
     """Write one reminder/escalation in its own transaction; False when it was sent already."""
-    from ..push.services import notify_users
+    from ..push.fanout import notify_users
 
     case = db.session.get(Case, due.case_id, populate_existing=True)
     # The case may have moved on since due_now() read it (acknowledged meanwhile).

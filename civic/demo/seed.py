@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from ..accounts.models import Role, User
-from ..blueprints.field import shell_version
+from ..devices.shell import shell_version
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Status
 from ..cases.services import make_ref, set_location

@@ -16,7 +16,7 @@ What the figures come from (nothing is invented):
   server error, or no answer while it believed it was online); the push columns
   come from push_status();
 - "outdated": the app sends the shell's version hash (the shell page's
-  app-version meta, i.e. field.shell_version), so that is what it is compared to.
+  app-version meta, i.e. devices/shell.py), so that is what it is compared to.
 """
 import re
 from dataclasses import dataclass
@@ -28,7 +28,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import STAFF_ROLES, Role, User
 from ..extensions import db
 from ..grids.models import Grid, grid_members
-from ..push.services import push_status
+from ..push.status import push_status
 from ..timeutil import isoformat, utcnow
 from .models import Device
 

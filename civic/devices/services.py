@@ -9,11 +9,10 @@ fail. No request objects here.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import ApiError
-from ..extensions import db
-from ..sync import fields
+from ..extensions import db, upsert
+from ..intake import fields
 from ..timeutil import utcnow
 from .models import Device
 
@@ -61,10 +60,6 @@ def parse_heartbeat(data):
     )
 
 
-def _insert():
-    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(Device)
-
-
 def may_report_for(user, device_id, logged_in_on=None):
     """Whether `user` may send heartbeats for `device_id`: a new device, one already
     theirs, or the phone they logged in on (their token names it: a phone shared by
@@ -98,7 +93,7 @@ def record_heartbeat(user, data, *, user_agent=None, logged_in_on=None, now=None
         "last_failure": beat.last_failure,
         "last_seen_at": now,
     }
-    statement = _insert().values(device_id=beat.device_id, first_seen_at=now, **values)
+    statement = upsert(Device).values(device_id=beat.device_id, first_seen_at=now, **values)
     statement = statement.on_conflict_do_update(index_elements=["device_id"], set_=values)
     db.session.execute(statement)
     return db.session.scalar(db.select(Device).where(Device.device_id == beat.device_id))

@@ -1,6 +1,6 @@
 """Coordinates typed by a person or sent as form text (the hotline form, Open311):
 one reading of them for the whole app. JSON clients send numbers, checked by
-sync/fields.number."""
+intake/fields.number."""
 import math
 import re
 import unicodedata

@@ -1,6 +1,6 @@
 """Group notifications: what is said to a department's chat group, and when.
 
-Like push (civic/push/services.py), a notification is a row first:
+Like push (civic/push/fanout.py), a notification is a row first:
 `notify_group(case, kind)` adds a WebhookDelivery to the current transaction
 and, once that transaction commits, hands its id to the app's runner (jobs.py),
 which posts it in the background. Nothing is queued when the department has no

@@ -9,7 +9,7 @@ holds <attribute>, <values> holds <value>, <endpoints> <endpoint>, <formats>
 <format>). True and false are written as the words, nothing as an empty element."""
 import xml.etree.ElementTree as ET
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 XML_TYPE = "text/xml"
 JSON_TYPE = "application/json"
@@ -57,3 +57,19 @@ def answer(fmt, value, root, item=None, status=200):
 
 def errors(fmt, status, description):
     return answer(fmt, [{"code": status, "description": description}], "errors", "error", status=status)
+
+
+def requested_format():
+    """The format of the URL being answered (for errors raised before a view ran)."""
+    return "xml" if request.path.endswith(".xml") else "json"
+
+
+def http_error(error):
+    """An HTTP error on an Open311 URL (unknown path, wrong method, too large) in the specification's shape."""
+    description = error.description or error.name
+    if error.code == 404:
+        description = "Not found: no such service, request, token or endpoint."
+    response = errors(requested_format(), error.code, description)
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response

@@ -36,7 +36,7 @@ from ..grids.models import Category
 from ..timeutil import local_zone, utcnow
 from ..urls import external_url
 from ..transaction import create_or_replay
-from ..sync.intake import placement
+from ..intake.reports import placement
 from ..grids.coordinates import OutOfRange, parse_degrees
 from ..grids import catalogue
 from .models import ApiKey

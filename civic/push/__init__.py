@@ -3,7 +3,12 @@ sent in the background, with an SMS hook where push cannot reach.
 
 keys.py      the VAPID key pair in the instance folder
 models.py    subscriptions, preferences, the delivery log
-services.py  subscribing, preferences, who is told what (notify_users), the status page
+subscriptions.py  checking and saving browsers' subscriptions, the public key
+preferences.py    quiet nights and residents' updates
+fanout.py         who is told what (notify_users), connected to the workflow
+status.py         the supervisors' view: whose push works
+api.py            the JSON API's push routes
+views.py          the push page and the administrator's messages
 sender.py    encrypting and posting to push services, many at once
 jobs.py      sending deliveries and retries (the runners are civic/jobs.py's)
 sms.py       the SMS hook
@@ -14,10 +19,10 @@ def install(app):
     """Connect notifications to the workflow, and make the app's push state."""
     from ..cases.workflow import action_applied
     from ..notify.queue import start_thread_runner
-    from . import services
+    from . import fanout
     from .jobs import QUEUE, push_state
 
-    action_applied.connect(services.on_action_applied)  # once: blinker keeps one connection per receiver
+    action_applied.connect(fanout.on_action_applied)  # once: blinker keeps one connection per receiver
 
     push_state(app)
     start_thread_runner(app, QUEUE)

@@ -3,7 +3,7 @@
  * sends the outbox with the very same code as the page (js/sync.js).
  *
  * VERSION is a hash of the shell's files and SHELL their list, both written in
- * by the server (see blueprints/field.py): any change to them installs a new worker, which waits
+ * by the server (see devices/shell.py): any change to them installs a new worker, which waits
  * until the worker taps "Update now" (never in the middle of a capture). */
 import { keyBytes, sendSubscription } from "/static/js/push.js";
 import { syncNow } from "/static/js/sync.js";
@@ -14,7 +14,7 @@ const DATA_CACHE = "civic-data";
 const PHOTO_CACHE = "civic-photos";
 const PHOTOS_KEPT = 300; // thumbnails of tasks and reports; the oldest go first
 // The app shell to precache: the server writes in its list (SHELL_PAGES and
-// SHELL_STATIC in blueprints/field.py, the files VERSION is hashed from).
+// SHELL_STATIC in devices/shell.py, the files VERSION is hashed from).
 const SHELL = ["__SHELL_FILES__"];
 // The worker's read data: network first, the last copy when offline (a poster's
 // place too, so a report begun at a QR poster can be reopened with no signal).

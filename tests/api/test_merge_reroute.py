@@ -124,7 +124,7 @@ def test_merge_replay_answers_once(county, make_case, api_as):
 
 
 def test_followers_hear_of_the_surviving_cases_progress(county, make_case, api_as, monkeypatch):
-    from civic.push import services as push
+    from civic.push import fanout as push
 
     told = []
     monkeypatch.setattr(push, "notify_users", lambda users, kind, case, **kw: told.append(
@@ -141,7 +141,7 @@ def test_followers_hear_of_the_surviving_cases_progress(county, make_case, api_a
 
 
 def test_reroute_tells_the_new_department(county, make_case, api_as, monkeypatch):
-    from civic.push import services as push
+    from civic.push import fanout as push
 
     told = []
     monkeypatch.setattr(push, "notify_users", lambda users, kind, case, **kw: told.append(

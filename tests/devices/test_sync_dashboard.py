@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from civic.blueprints.field import shell_version
+from civic.devices.shell import shell_version
 from civic.devices.dashboard import summarise_user_agent
 from civic.devices.models import Device
 from civic.extensions import db

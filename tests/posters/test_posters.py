@@ -10,7 +10,7 @@ from civic.cases.models import Case
 from civic.extensions import db
 from civic.posters import services as posters
 from civic.posters.models import Poster
-from civic.sync.meta import parse_meta
+from civic.intake.meta import parse_meta
 from tests.conftest import new_meta, photo_path, point_in
 from tests.test_pages import login
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from civic.extensions import db
 from civic.push.jobs import process_due, push_state
 from civic.push.models import NotificationPreference, PushDelivery, PushSubscription
-from civic.push.services import build_payload, notify_users
+from civic.push.fanout import build_payload, notify_users
 from civic.timeutil import utcnow
 from tests.conftest import new_action, post_action
 
@@ -344,7 +344,7 @@ def test_night_mute_lets_urgent_categories_through(app, county, make_case, api_a
 def test_night_window_across_midnight():
     from zoneinfo import ZoneInfo
 
-    from civic.push.services import night_release
+    from civic.push.preferences import night_release
 
     zone, prefs = ZoneInfo("Asia/Shanghai"), {"mute_at_night": True, "night": "22:00-07:00"}
 

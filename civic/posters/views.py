@@ -6,38 +6,22 @@ GET /api/v1/posters/<code> (public: a poster on a wall is public anyway).
 An inactive (replaced) code still opens the report page: old printouts stay on
 walls for months, and a report from one is still a report.
 """
-from functools import wraps
-
 from flask import (Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request,
                    url_for)
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import Role
 from ..errors import ApiError, http_error
 from ..extensions import db
 from ..grids.models import Grid
-from ..posters import services as posters
-from ..posters.models import KINDS, Poster
+from . import services as posters
+from .models import KINDS, Poster
 from ..urls import base_url_problem
 from ..transaction import command
 
 bp = Blueprint("posters", __name__)
-
-MANAGERS = {Role.ADMIN, Role.SUPERVISOR}
-
-
-def managers_only(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role_enum not in MANAGERS:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 @bp.app_template_global()
@@ -52,12 +36,6 @@ def poster_address_warning():
                  "Set PUBLIC_BASE_URL to the address residents reach this site at before printing.", url=base)
     return _("The QR codes point to %(url)s, but this page is served from %(host)s. Check PUBLIC_BASE_URL "
              "before printing.", url=base, host=request.host)
-
-
-@bp.app_template_global()
-def can_manage_posters():
-    """Whether the nav shows the posters page."""
-    return current_user.is_authenticated and current_user.role_enum in MANAGERS
 
 
 @bp.app_template_global()
@@ -79,7 +57,6 @@ def _grids():
 # -- the managers' pages ---------------------------------------------------------
 
 @bp.get("/posters/")
-@managers_only
 def index():
     grid_code = request.args.get("grid") or None
     show_all = request.args.get("all") == "1"
@@ -104,7 +81,6 @@ def _render_form(values, errors=None, status=200):
 
 
 @bp.get("/posters/new")
-@managers_only
 def new():
     values = dict.fromkeys(posters.FIELDS, "")
     values.update(kind=request.args.get("kind") or "grid", grid=request.args.get("grid") or "")
@@ -112,7 +88,6 @@ def new():
 
 
 @bp.post("/posters/new")
-@managers_only
 @command
 def create():
     values = {field: request.form.get(field, "") for field in posters.FIELDS}
@@ -135,7 +110,6 @@ def _to_its_grid(poster):
 
 
 @bp.post("/posters/<code>/deactivate")
-@managers_only
 @command
 def deactivate(code):
     poster = _poster_or_404(code)
@@ -145,7 +119,6 @@ def deactivate(code):
 
 
 @bp.post("/posters/<code>/replace")
-@managers_only
 @command
 def replace(code):
     old = _poster_or_404(code)
@@ -169,14 +142,12 @@ def _print(items, back):
 
 
 @bp.get("/posters/<code>/print")
-@managers_only
 def print_one(code):
     poster = _poster_or_404(code)
     return _print([poster], url_for("posters.index", grid=poster.grid.code if poster.grid else None))
 
 
 @bp.get("/posters/print")
-@managers_only
 def print_grid():
     """Every active poster of a grid (and of its level-2 grids when it is a level-1 grid), one per page."""
     grid = db.session.scalar(select(Grid).where(Grid.code == (request.args.get("grid") or "")))

@@ -8,15 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..open311 import services as o311
-from ..open311.models import ApiKey
+from . import services as o311
+from .models import ApiKey
 from ..transaction import command
-from ..guards import ADMINS, only
 
 bp = Blueprint("open311_keys", __name__, url_prefix="/admin/open311-keys")
-
-
-only(bp, ADMINS, menu="can_manage_open311_keys")
 
 
 def _render(new_key=None, name="", error=None, status=200):

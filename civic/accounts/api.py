@@ -1,8 +1,10 @@
-"""The JSON API, v1, for residents' own accounts: texted codes, registering,
-resetting a password, downloading one's data and deleting one's account.
-Routes on the api blueprint (same token and CSRF rules as the rest of the API);
-their abuse limits are in civic/ratelimit.py.
+"""The JSON API, v1, for accounts: device tokens, who am I, and residents' own
+accounts: texted codes, registering, resetting a password, downloading one's data
+and deleting one's account. Their abuse limits are in civic/ratelimit.py.
 
+    POST   /auth/token     {username, password, code?, device_id?} → 201 {token, user}
+    DELETE /auth/token     → 204; the bearer token sent is revoked
+    GET    /me             → 200 {id, username, display_name, role, department, grids}
     POST   /auth/codes     {phone, purpose: register|reset}  → 202 {sent, expires_in, resend_after}
     POST   /auth/register  {phone, code, password, display_name?, device_id?, device_name?} → 201 {token, user}
     POST   /auth/reset     {phone, code, password}            → 200 {ok}; every session and token of the user ended
@@ -12,27 +14,50 @@ their abuse limits are in civic/ratelimit.py.
 """
 from datetime import date
 
-from flask import current_app, jsonify, request, session
-from flask_login import logout_user
+from flask import current_app, g, jsonify, request, session
+from flask_login import current_user, logout_user
 
-from ..accounts import codes, residents, sessions
-from ..accounts import services as accounts
-from ..accounts.export import export_user
+from ..api import ApiBlueprint, json_body
+from ..errors import ApiError
+from ..ratelimit import count_text_sent, second_factor_due
+from ..transaction import command
 from ..urls import external_url
-from ..transaction import after_commit, command
-from .api import bp, json_body, require_login
+from . import codes, residents, sessions
+from . import services as accounts
+from .export import export_user
+
+bp = ApiBlueprint("accounts_api", __name__)
 
 
-def request_code_for(phone, purpose):
-    """Stores a code (or not) and texts the phone once it is committed. Shared with
-    the site's register page."""
-    text = codes.issue_code(phone, purpose, secret=current_app.config["SECRET_KEY"], ip=request.remote_addr)
+@bp.post("/auth/token")
+@command
+def create_token():
+    data = json_body()
+    user = accounts.log_in(data.get("username"), data.get("password"), data.get("code"),
+                           second_factor_due=second_factor_due(), secret=current_app.config["SECRET_KEY"],
+                           ip=request.remote_addr)
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None
+    token = accounts.issue_token(user, device_id=(device_id or None) and device_id[:64])
+    return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role}), 201
 
-    def send():
-        codes.send_text(phone, text)
-        request.environ["civic.code_sent"] = True  # a text sent counts against the phone's and the address's limits
 
-    after_commit(send)
+@bp.delete("/auth/token")
+@command
+def revoke_token():
+    if g.device_token is None:
+        raise ApiError(401, "login_required", "Send the token to revoke as a Bearer token.")
+    accounts.revoke_token(g.device_token)
+    return "", 204
+
+
+@bp.get("/me")
+def me():
+    user = current_user
+    return jsonify(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                   department=user.department.to_brief() if user.department else None,
+                   grids=[grid.to_brief() for grid in user.grids])
 
 
 @bp.post("/auth/codes")
@@ -41,7 +66,8 @@ def request_code():
     data = json_body()
     phone = codes.parse_phone(data.get("phone"))
     purpose = codes.parse_purpose(data.get("purpose"))
-    request_code_for(phone, purpose)
+    codes.issue_and_text(phone, purpose, secret=current_app.config["SECRET_KEY"], ip=request.remote_addr,
+                         sent=count_text_sent)
     # The same answer whether or not the phone has an account.
     return jsonify(sent=True, expires_in=int(codes.CODE_TTL.total_seconds()),
                    resend_after=codes.RESEND_AFTER_SECONDS), 202
@@ -78,7 +104,7 @@ def reset_password():
 @command
 def logout_everywhere():
     """End every login session and device token of the current user, this one's too."""
-    user = require_login()
+    user = current_user
     sessions.end_everywhere(user)
     if "_user_id" in session:
         logout_user()
@@ -87,7 +113,7 @@ def logout_everywhere():
 
 @bp.get("/me/export")
 def export_me():
-    user = require_login()
+    user = current_user
     body = export_user(user, photo_url=lambda key: external_url("media.photo", key=key))
     response = jsonify(body)
     filename = f"civic-grid-my-data-{date.today().isoformat()}.json"
@@ -99,7 +125,7 @@ def export_me():
 @bp.delete("/me")
 @command
 def delete_me():
-    user = require_login()
+    user = current_user
     data = json_body()
     residents.delete_resident(user, data.get("password"))
     if "_user_id" in session:

@@ -1,18 +1,16 @@
-"""The supervisors' sync dashboard (on the dashboard blueprint, so oversight
-roles only): GET /dashboard/sync (HTML) and /dashboard/sync.json (the same rows
+"""The supervisors' sync dashboard (oversight roles: civic/routes.py): GET /dashboard/sync (HTML) and /dashboard/sync.json (the same rows
 and summary, for other systems and for the page's live updates)."""
-from flask import abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import OVERSIGHT_ROLES
-from ..devices.dashboard import LEVELS, Filters, Thresholds, sync_dashboard
+from .dashboard import LEVELS, Filters, Thresholds, sync_dashboard
 from ..extensions import db
 from ..grids.models import Department, Grid
-from .dashboard import bp
-from .field import shell_version
-from .main import role_label
+from ..labels import role_label
+from .shell import shell_version
+
+bp = Blueprint("devices", __name__, url_prefix="/dashboard")
 
 REFRESH_SECONDS = 15
 
@@ -66,23 +64,3 @@ def sync_labels():
         "failed": _("Could not refresh; retrying"), "empty": _("Nobody here."),
         "roles": {role: role_label(role) for role in ("grid_worker", "dept_staff", "dispatcher", "supervisor", "admin")},
     }
-
-
-@bp.app_template_global()
-def can_see_sync():
-    """Whether the nav shows the sync dashboard: oversight roles."""
-    return current_user.is_authenticated and current_user.role_enum in OVERSIGHT_ROLES
-
-
-@bp.app_template_global()
-def age_text(seconds):
-    """A compact age, the same words as the page script's: 'just now', '5 min ago', '3 h ago', '2 d ago'."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return _("just now")
-    if seconds < 3600:
-        return _("%(n)s min ago", n=seconds // 60)
-    if seconds < 86400:
-        return _("%(n)s h ago", n=seconds // 3600)
-    return _("%(n)s d ago", n=seconds // 86400)

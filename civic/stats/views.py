@@ -1,22 +1,22 @@
-"""The supervisors' figures (on the dashboard blueprint, so oversight roles
-only): performance per department, grid or category and period, the weekly
+"""The supervisors' figures, under /dashboard (oversight roles: civic/routes.py): performance per department, grid or category and period, the weekly
 ranking, the daily report (通报) with its exports, hot topics, the map of open
 and overdue cases and the overdue list. Every figure comes from the roll-ups
 (civic/stats/queries.py) or from the open cases only; none is typed in."""
 from datetime import date, timedelta
 
-from flask import Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
 from ..grids.mapview import grid_box, shaded_map
 from ..grids.models import Category, Department, Grid
-from ..stats import charts, queries
-from ..stats.report import COLUMNS, HEADINGS, names, shown, to_csv, to_json, to_xlsx, unified_table
-from ..stats.rollups import today
+from . import charts, queries
+from .report import COLUMNS, HEADINGS, names, shown, to_csv, to_json, to_xlsx, unified_table
+from .rollups import today
 from ..timeutil import utcnow
-from .dashboard import bp
+
+bp = Blueprint("stats", __name__, url_prefix="/dashboard")
 
 PERIOD_DAYS = (1, 7, 30, 90, 365)
 MAX_DAYS = 3660
@@ -261,7 +261,7 @@ def grid_map():
     drawn = (shaded_map(box, {key: value[measure] for key, value in counts.items() if key},
                         queries.open_clusters(now, measure)) if box else None)
     for grid in (drawn or {}).get("grids", []):
-        grid["href"] = url_for("dashboard.case_list", grid=grid["code"], state=measure)
+        grid["href"] = url_for("stats.case_list", grid=grid["code"], state=measure)
     total = {name: sum(v[name] for v in counts.values()) for name in ("open", "overdue")}
     return render_template("dashboard/map.html", drawn=drawn, measure=measure, total=total,
                            outside=counts.get(None, {"open": 0, "overdue": 0}))

@@ -2,7 +2,7 @@
 canvases drop EXIF, so the field app reads the photo's GPS itself and says so."""
 import pytest
 
-from civic.sync.meta import parse_meta
+from civic.intake.meta import parse_meta
 from tests.conftest import new_meta, photo_path, point_in
 
 

@@ -5,9 +5,9 @@ specification's list of {code, description}, in the format asked for."""
 from flask import Blueprint, current_app, request
 
 from ..extensions import csrf
-from ..open311 import services as o311
-from ..open311.formats import FORMATS, JSON_TYPE, XML_TYPE, answer, errors
-from ..open311.services import Open311Error
+from . import services as o311
+from .formats import FORMATS, JSON_TYPE, XML_TYPE, answer, errors, requested_format
+from .services import Open311Error
 from ..urls import external_url
 from ..transaction import command
 
@@ -21,25 +21,9 @@ def _format(fmt):
     return fmt
 
 
-def requested_format():
-    """The format of the URL being answered (for errors raised before a view ran)."""
-    return "xml" if request.path.endswith(".xml") else "json"
-
-
 @bp.errorhandler(Open311Error)
 def _open311_error(error):
     return errors(requested_format(), error.status, error.description)
-
-
-def http_error(error):
-    """An HTTP error on an Open311 URL (unknown path, wrong method, too large) in the specification's shape."""
-    description = error.description or error.name
-    if error.code == 404:
-        description = "Not found: no such service, request, token or endpoint."
-    response = errors(requested_format(), error.code, description)
-    if error.code == 405 and getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    return response
 
 
 @bp.get("/discovery.<fmt>")

@@ -2,7 +2,7 @@
 who may see the case, so a key works as a capability; the files carry no EXIF."""
 from flask import Blueprint, Response, abort, current_app, send_file
 
-from ..photos.storage import FileStorage, get_storage
+from .storage import FileStorage, get_storage
 
 bp = Blueprint("media", __name__)
 

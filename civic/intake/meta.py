@@ -29,7 +29,7 @@ class ReportMeta:
     # ("exif"), or a pin the reporter placed ("manual").
     location_source: str | None = None
     # A hotline (12345) caller's number, normalised: set by the operators' hotline
-    # form (blueprints/hotline.py), never read from the API's JSON. With it, the
+    # form (web/hotline.py), never read from the API's JSON. With it, the
     # case has no reporter account: the operator is the actor of its "report" event.
     caller_phone: str | None = None
     # The code of the QR poster the report was started from (the place it is

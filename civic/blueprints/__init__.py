@@ -1,1 +1,0 @@
-"""One blueprint per audience or concern; thin views over the services."""

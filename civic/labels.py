@@ -1,0 +1,131 @@
+"""The words pages show for the app's codes (steps, roles, scores, places, ages,
+refusals), in the reader's language: one module, so a page, a flash message and a
+script's labels all say the same. `install` makes them template globals."""
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from .cases.models import Score
+from .cases.serialize import description_for, event_to_dict
+from .timeutil import utcnow
+
+
+def error_text(error):
+    """The refusal in the reader's language where we know it, else the API's own words."""
+    known = {
+        "note_required": _("Say why: a note is required for this step."),
+        "transition_not_allowed": _("The case has moved on; this step no longer applies. The page shows it as it is now."),
+        "forbidden": _("You cannot do this step on this case."),
+        "department_required": _("Choose the department to send it to."),
+        "same_department": _("It is with that department already; choose another."),
+        "photo_required": _("Add at least one photo."),
+        "after_photo_required": _("This kind of case needs a photo taken after the work."),
+        "extension_pending": _("More time has already been asked for; a supervisor has not decided yet."),
+        "recheck_pending": _("The reporter was not satisfied: the recheck (复核) decides this case now."),
+        "already_rated": _("You have rated this result already."),
+        "no_pending_recheck": _("Nobody has asked for a recheck of this case."),
+    }
+    if error.code in known:
+        return known[error.code]
+    if error.field == "into":
+        return _("Choose an open case this one duplicates.") + " (" + error.message + ")"
+    return error.message
+
+
+def action_label(action):
+    labels = {
+        "report": _("Reported"), "accept": _("Accepted"), "reject": _("Rejected"), "dispatch": _("Dispatched"),
+        "acknowledge": _("Acknowledged (收到)"), "start": _("Work started"), "handle": _("Handled"),
+        "verify": _("Verified and closed"), "add_photo": _("Photos added"),
+        "return": _("Returned: not ours"), "verify_fail": _("Not fixed: sent back"), "reopen": _("Reopened"),
+        "request_extension": _("More time asked for"), "approve_extension": _("More time granted"),
+        "deny_extension": _("More time refused"), "remind": _("Reminder"), "escalate": _("Escalated"),
+        "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
+        "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"),
+    }
+    return labels.get(action, action)
+
+
+def grid_label(case):
+    """The case's grid; outside every grid, whether the dispatcher still has to place it."""
+    if case.grid is not None:
+        return case.grid.name
+    if case.status in ("reported", "accepted"):
+        return _("Outside every grid: waits for the dispatcher")
+    return _("Outside every grid")
+
+
+def event_view(event):
+    """(the actor's name or None, the note or None) of a timeline entry as the
+    current user may read them: the same rule as the API's events."""
+    shown = event_to_dict(event, current_user)
+    return shown["actor"], shown["note"]
+
+
+def case_description(case):
+    return description_for(case, current_user)
+
+
+def score_label(score):
+    return {Score.SATISFIED.value: _("Satisfied"), Score.BASIC.value: _("Basically satisfied"),
+            Score.UNSATISFIED.value: _("Unsatisfied")}.get(score, score)
+
+
+def countdown(due_at):
+    """"3 h 20 min left" or "overdue 1 d 2 h", as a badge (the field app shows the same)."""
+    seconds = int((due_at - utcnow()).total_seconds())
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    span = (_("%(d)d d %(h)d h", d=days, h=hours) if days else
+            _("%(h)d h %(m)d min", h=hours, m=mins) if hours else _("%(m)d min", m=mins))
+    if seconds < 0:
+        return Markup('<span class="deadline overdue">%s</span>') % escape(_("overdue %(span)s", span=span))
+    state = " soon" if seconds < 3600 else ""
+    return Markup('<span class="deadline%s">%s</span>') % (state, escape(_("%(span)s left", span=span)))
+
+
+def step_label(action):
+    """A button: what the step does, said as a command."""
+    labels = {
+        "accept": _("Accept (受理)"), "reject": _("Not accepted"), "dispatch": _("Dispatch"),
+        "reroute": _("Re-route"), "merge": _("Merge as a duplicate"), "acknowledge": _("Acknowledge (收到)"),
+        "start": _("Start work"), "handle": _("Mark handled"), "add_photo": _("Add photo"),
+        "verify": _("Verify and close"), "verify_fail": _("Not fixed: send back"), "return": _("Return: not ours"),
+        "request_extension": _("Ask for more time"), "approve_extension": _("Approve more time"),
+        "deny_extension": _("Refuse more time"), "reopen": _("Reopen"), "rate": _("Rate the result"),
+        "recheck_uphold": _("Uphold the result"), "recheck_reopen": _("Reopen after the recheck"),
+    }
+    return labels.get(action, action)
+
+
+def location_label(source):
+    labels = {"device": _("phone GPS"), "exif": _("photo GPS"), "manual": _("address"), "none": _("unknown")}
+    return labels.get(source, source)
+
+
+def role_label(role):
+    labels = {"resident": _("Resident"), "grid_worker": _("Grid worker"), "dept_staff": _("Department staff"),
+              "dispatcher": _("Dispatcher"), "supervisor": _("Supervisor"), "admin": _("Administrator")}
+    return labels.get(role, role)
+
+
+def age_text(seconds):
+    """A compact age, the same words as the page script's: 'just now', '5 min ago', '3 h ago', '2 d ago'."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return _("just now")
+    if seconds < 3600:
+        return _("%(n)s min ago", n=seconds // 60)
+    if seconds < 86400:
+        return _("%(n)s h ago", n=seconds // 3600)
+    return _("%(n)s d ago", n=seconds // 86400)
+
+
+TEMPLATE_GLOBALS = (action_label, grid_label, event_view, case_description, score_label, countdown, step_label,
+                    location_label, role_label, age_text)
+
+
+def install(app):
+    for helper in TEMPLATE_GLOBALS:
+        app.add_template_global(helper)
