@@ -85,6 +85,7 @@ def _init_extensions(app):
 
 
 def _init_services(app):
+    from .accounts.services import warm_up_logins
     from .grids.lookup import install as install_grid_index
     from .photos.storage import make_storage
     from .notify import install as install_notify
@@ -93,6 +94,8 @@ def _init_services(app):
     from .stats import install as install_stats
 
     app.extensions["photo_storage"] = make_storage(app.config)
+    # Made now, not at the first login of an unknown name, which would take twice as long.
+    warm_up_logins()
     install_grid_index(app)
     install_push(app)
     install_notify(app)

@@ -246,7 +246,7 @@ def stats_rebuild_command(background):
 @click.argument("name")
 def open311_create_key_command(name):
     """Make an api_key for the system NAME; the key is the last line printed (shown only now)."""
-    from .open311.services import create_key
+    from .open311.keys import create_key
 
     try:
         raw, key = create_key(name)
@@ -272,7 +272,7 @@ def open311_keys_command():
 def open311_revoke_key_command(key_id):
     """Revoke the api_key KEY_ID: requests with it get 403 from now on."""
     from .open311.models import ApiKey
-    from .open311.services import revoke_key
+    from .open311.keys import revoke_key
 
     key = db.session.get(ApiKey, key_id)
     if key is None:

@@ -150,3 +150,29 @@ def test_each_route_as_each_role(app, county, samples):
                 wrong.append(f"{method} {url} as {role}: {response.status_code} "
                              f"{response.headers.get('Location', '')} (should be {expected})")
     assert not wrong, "\n".join(wrong)
+
+
+def _bare_app(tmp_path, **config):
+    from civic import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}", "SECRET_KEY": "x",
+                       "PHOTO_DIR": str(tmp_path), "RATELIMIT_STORAGE_URI": "memory://", **config})
+
+
+def test_a_route_without_a_rule_stops_the_app_in_tests_and_debug(tmp_path, monkeypatch):
+    from civic import routes
+
+    monkeypatch.delitem(routes.ACCESS, ("board.index", "GET"))
+    with pytest.raises(RuntimeError, match="board.index"):
+        _bare_app(tmp_path, TESTING=True)
+    with pytest.raises(RuntimeError, match="board.index"):
+        _bare_app(tmp_path, DEBUG=True)
+
+
+def test_a_route_without_a_rule_is_refused_in_production(tmp_path, monkeypatch, caplog):
+    from civic import routes
+
+    monkeypatch.delitem(routes.ACCESS, ("board.index", "GET"))
+    application = _bare_app(tmp_path)  # neither testing nor debug: it starts, says so, and refuses the route
+    assert "routes without an access rule" in caplog.text
+    assert application.test_client().get("/board/").status_code == 403

@@ -1,7 +1,6 @@
 """The field app's shell, manifest and service worker as the server serves them."""
 import json
 import re
-from pathlib import Path
 
 from tests.conftest import ROOT
 

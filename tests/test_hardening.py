@@ -136,7 +136,7 @@ def test_the_demo_prints_the_code_and_lists_it_for_the_admin(app, client, county
 def test_production_never_shows_or_logs_the_code(app, client, county, capsys, caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="civic.push.sms")
+    caplog.set_level(logging.INFO, logger="civic.notify.sms")
     assert client.post("/api/v1/auth/codes", json={"phone": "13700001111", "purpose": "register"}).status_code == 202
     from civic.push.jobs import push_state
 

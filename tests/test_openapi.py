@@ -16,7 +16,7 @@ from sqlalchemy import select
 from civic.accounts.models import User
 from civic.accounts.services import issue_token
 from civic.extensions import db
-from civic.open311.services import create_key
+from civic.open311.keys import create_key
 from tests.e2e.conftest import AppProcess
 
 # Operations only a resident may use: called as one (the others as a supervisor).

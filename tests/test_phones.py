@@ -10,7 +10,7 @@ from civic.accounts.models import User
 from civic.cases.models import CaseEvent
 from civic.cases.privacy import scrub
 from civic.extensions import db
-from civic.open311.services import create_key
+from civic.open311.keys import create_key
 from tests.api.test_residents import ask_code, register, texted_code
 from tests.conftest import PASSWORD, new_action, new_meta, point_in, post_action
 

@@ -52,6 +52,11 @@ def _dummy_hash():
     return generate_password_hash(secrets.token_hex(16))
 
 
+def warm_up_logins():
+    """Make the dummy hash once per process, at start."""
+    _dummy_hash()
+
+
 def authenticate(login, password):
     """The active user with this username or phone and password, else None.
     Takes as long whether or not the account exists: the answer's timing must

@@ -14,7 +14,7 @@ from .access import can_view_case, get_case_or_404
 from .models import Case
 from .serialize import case_detail, case_with_actions, event_to_dict
 from .tasks import tasks_etag, tasks_for
-from .workflow import WorkflowError
+from .steps import WorkflowError
 
 bp = ApiBlueprint("cases_api", __name__)
 

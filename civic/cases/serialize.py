@@ -5,7 +5,8 @@ from ..accounts.models import mask_phone
 from ..timeutil import isoformat
 from .access import can_see_reporter, is_follower, sees_in_full
 from .privacy import public_note, public_point, scrub
-from .workflow import allowed_actions, handling_round, pending_recheck, rating_of
+from .ratings import handling_round, pending_recheck, rating_of
+from .workflow import allowed_actions
 
 
 def photo_to_dict(photo):

@@ -28,8 +28,11 @@ from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
 from .access import RELATIONS, related
-from .models import (OPEN_STATUSES, Case, CaseEvent, CaseFollower, ExtensionRequest, ExtensionStatus, Rating,
-                     Recheck, RecheckStatus, Score, Status)
+from .extension_requests import check_extension, pending_extension, record_extension
+from .merging import check_merge_target, merge
+from .models import Case, CaseEvent, Score, Status
+from .ratings import check_rating, check_recheck, decide_recheck, pending_recheck, rate, rating_of
+from .steps import STATUS_WORDS, WorkflowError, clean_note
 
 S = Status
 
@@ -47,7 +50,6 @@ SUPERVISORS = ("supervisor",)                            # decide extensions
 REOPENERS = ("reporter", "oversight")
 RATERS = ("reporter", "follower")
 RECHECKERS = ("independent",)
-SCORES = tuple(score.value for score in Score)  # 满意 / 基本满意 / 不满意
 
 
 # -- the table ----------------------------------------------------------------------
@@ -139,18 +141,7 @@ TRANSITIONS = {rule.action: rule for rule in [
 # Workflow order, for telling "not yet" from "no longer" in messages.
 ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED, S.CLOSED, S.REJECTED]
 RANK = {s.value: n for n, s in enumerate(ORDER)}
-STATUS_WORDS = {"reported": "reported", "accepted": "accepted", "rejected": "rejected",
-                "dispatched": "dispatched", "acknowledged": "acknowledged", "in_progress": "in progress",
-                "handled": "handled", "closed": "closed"}
 MAX_ATTEMPTS = 3  # re-decisions when another request moved the case between our read and our write
-
-
-class WorkflowError(ApiError):
-    """A refused action on a case: the API answers it with the case as it is now."""
-
-    def __init__(self, status, code, message, case, field=None):
-        super().__init__(status, code, message, field)
-        self.case_id = case.id
 
 
 def rule_for(action):
@@ -186,35 +177,6 @@ def allowed_actions(case, user):
     if "rate" in allowed and rating_of(case, user) is not None:
         allowed.remove("rate")
     return allowed
-
-
-def pending_recheck(case):
-    if case.id is None:
-        return None
-    return db.session.scalar(select(Recheck).where(Recheck.case_id == case.id, Recheck.status == RecheckStatus.PENDING.value))
-
-
-def handling_round(case):
-    """How many times the case has been marked handled: ratings are per round."""
-    if case.id is None:
-        return 1
-    return max(1, db.session.scalar(select(func.count(CaseEvent.id)).where(
-        CaseEvent.case_id == case.id, CaseEvent.action == "handle")) or 0)
-
-
-def rating_of(case, user):
-    """`user`'s rating of the present round of handling, if they gave one."""
-    if case.id is None or user is None or getattr(user, "id", None) is None:
-        return None
-    return db.session.scalar(select(Rating).where(Rating.case_id == case.id, Rating.user_id == user.id,
-                                                  Rating.round == handling_round(case)))
-
-
-def pending_extension(case):
-    if case.id is None:
-        return None
-    return db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.case_id == case.id,
-                                                            ExtensionRequest.status == ExtensionStatus.PENDING.value))
 
 
 def reopen_days():
@@ -274,28 +236,9 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
         raise WorkflowError(409, "reopen_window_passed",
                             f"This case was closed on {isoformat(case.closed_at)}; it can only be {rule.done} "
                             f"within {days} day{'s' if days != 1 else ''} of closing.", case)
-    _check_recheck(rule, case)
-    _check_rating(rule, case, actor, rating, note)
-    if rule.extension:
-        pending = pending_extension(case)
-        if rule.extension == "request" and pending is not None:
-            raise WorkflowError(409, "extension_pending",
-                                "More time has already been asked for on this case; a supervisor has not "
-                                "decided yet.", case)
-        if rule.extension != "request" and pending is None:
-            raise WorkflowError(409, "no_pending_extension",
-                                "Nobody has asked for more time on this case; there is nothing to decide.", case)
-    if rule.extension == "request":
-        if until is None:
-            raise ApiError(422, "required", "Give the new deadline (until) you ask for.", "until")
-        if until <= utcnow():
-            raise ApiError(422, "out_of_range", "The new deadline (until) must be in the future.", "until")
-        if case.resolve_due_at is not None and until <= case.resolve_due_at:
-            raise ApiError(422, "out_of_range", f"The new deadline (until) must be after the present one, "
-                           f"{isoformat(case.resolve_due_at)}.", "until")
-    elif until is not None:
-        raise ApiError(422, "invalid", "A new deadline (until) can only be given with 'request_extension'.",
-                       "until")
+    check_recheck(rule, case)
+    check_rating(rule, case, actor, rating, note)
+    check_extension(rule, case, until)
     if rule.note_required and not clean_note(note):
         raise ApiError(422, "note_required", f"Say why (a note is required to {rule.verb}).", "note")
     if rule.photos == "none" and photo_count:
@@ -316,33 +259,8 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
         raise ApiError(422, "invalid", "A case can only be assigned to active staff.", "assignee_id")
     if rule.redirect:
         _check_redirect(case, assignee, department)
-    _check_merge_target(rule, case, into)
+    check_merge_target(rule, case, into)
     return rule
-
-
-def _check_recheck(rule, case):
-    if rule.recheck and pending_recheck(case) is None:
-        raise WorkflowError(409, "no_pending_recheck", "Nobody has asked for a recheck of this case; there is "
-                            "nothing to decide.", case)
-    if rule.action == "verify" and pending_recheck(case) is not None:
-        raise WorkflowError(409, "recheck_pending", "The reporter was not satisfied; the recheck (复核) decides "
-                            "this case now.", case)
-
-
-def _check_rating(rule, case, actor, rating, note):
-    if not rule.rating:
-        if rating is not None:
-            raise ApiError(422, "invalid", "A rating can only be given with 'rate'.", "rating")
-        return
-    if rating_of(case, actor) is not None:
-        raise WorkflowError(409, "already_rated", "You have rated this result already.", case)
-    if rating is None:
-        raise ApiError(422, "required", "Choose satisfied, basic or unsatisfied (rating).", "rating")
-    if rating not in SCORES:
-        raise ApiError(422, "invalid", "rating must be one of satisfied, basic or unsatisfied.", "rating")
-    if rating == Score.UNSATISFIED.value and not clean_note(note):
-        raise ApiError(422, "note_required", "Say what is still wrong (a comment is required when unsatisfied).",
-                       "note")
 
 
 def _check_redirect(case, assignee, department):
@@ -352,27 +270,6 @@ def _check_redirect(case, assignee, department):
     if assignee is None and department.id == case.department_id:
         raise ApiError(422, "same_department", f"It is with {department.name} already; choose another department "
                        "or a person.", "department")
-
-
-def _check_merge_target(rule, case, into):
-    if not rule.merge:
-        if into is not None:
-            raise ApiError(422, "invalid", "A case to merge into (into) can only be given with 'merge'.", "into")
-        return
-    if into is None:
-        raise ApiError(422, "required", "Give the case this one duplicates (into).", "into")
-    if into.id == case.id:
-        raise ApiError(422, "invalid", "A case cannot be merged into itself.", "into")
-    if into.status not in OPEN_STATUSES:
-        raise ApiError(422, "invalid", f"Case {into.ref} is {STATUS_WORDS.get(into.status, into.status)}; "
-                       "merge into a case that is still open.", "into")
-
-
-def clean_note(note):
-    if note is None:
-        return None
-    note = note.strip()
-    return note or None
 
 
 def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
@@ -460,25 +357,14 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data["cleared"] = list(rule.clears)
     if rule.restart_clocks:
         data.update(ack_due_at=isoformat(values["ack_due_at"]), resolve_due_at=isoformat(values["resolve_due_at"]))
-    if rule.extension == "request":
-        request = ExtensionRequest(case_id=case.id, requested_by=actor.id, until=until, reason=note,
-                                   status=ExtensionStatus.PENDING.value, created_at=now)
-        db.session.add(request)
-        db.session.flush()  # the partial unique index: a concurrent second request fails here
-        data.update(extension_id=request.id, until=isoformat(until))
-    elif pending is not None:
-        pending.status = (ExtensionStatus.APPROVED if rule.extension == "approve" else ExtensionStatus.DENIED).value
-        pending.decided_by, pending.decided_at = actor.id, now
-        data.update(extension_id=pending.id, until=isoformat(pending.until))
+    if rule.extension:
+        data.update(record_extension(rule, case, actor, until=until, note=note, pending=pending, now=now))
     if into is not None:
-        data.update(into=into.ref, **_merge(case, into, actor, now))
+        data.update(into=into.ref, **merge(case, into, actor, now))
     if rule.rating:
-        data.update(rating=rating, **_rate(case, actor, rating, note, now))
+        data.update(rating=rating, **rate(case, actor, rating, note, now))
     if rule.recheck:
-        recheck = pending_recheck(case)
-        recheck.status = (RecheckStatus.REOPENED if rule.to_status else RecheckStatus.UPHELD).value
-        recheck.decided_by, recheck.decided_at, recheck.note = actor.id, now, note
-        data.update(recheck_id=recheck.id, outcome=recheck.status)
+        data.update(decide_recheck(rule, case, actor, note, now))
     event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
                       to_status=to_status, note=note, data=data, client_id=client_id,
                       created_at=now)
@@ -494,43 +380,6 @@ def _target(rule, from_status, rating):
             return S.CLOSED.value, "closed_at"
         return from_status, None
     return rule.to_status or from_status, rule.stamp
-
-
-def _rate(case, actor, rating, note, now):
-    """The rating row, and a pending recheck when unsatisfied (unless one is pending)."""
-    row = Rating(case_id=case.id, user_id=actor.id, department_id=case.department_id, score=rating, comment=note,
-                 round=handling_round(case), created_at=now)
-    db.session.add(row)
-    db.session.flush()  # the unique key: a concurrent second rating fails here
-    if rating != Score.UNSATISFIED.value or pending_recheck(case) is not None:
-        return {"rating_id": row.id}
-    recheck = Recheck(case_id=case.id, rating_id=row.id, department_id=case.department_id, status=RecheckStatus.PENDING.value,
-                      created_at=now)
-    db.session.add(recheck)
-    db.session.flush()  # the partial unique index: one pending recheck per case
-    return {"rating_id": row.id, "recheck_id": recheck.id}
-
-
-def _merge(duplicate, into, actor, now):
-    """The duplicate's reporter and followers follow `into`; its photos are added to
-    `into` (sharing the stored files); `into` records it in its own trail."""
-    people = set(db.session.scalars(select(CaseFollower.user_id).where(CaseFollower.case_id == duplicate.id)))
-    if duplicate.reporter_id is not None:
-        people.add(duplicate.reporter_id)
-    people.discard(into.reporter_id)
-    people -= set(db.session.scalars(select(CaseFollower.user_id).where(CaseFollower.case_id == into.id)))
-    for user_id in sorted(people):
-        db.session.add(CaseFollower(case_id=into.id, user_id=user_id, via_case_id=duplicate.id, created_at=now))
-    copied = [Photo(kind="before", position=len(into.photos) + n, sha256=p.sha256, phash=p.phash, width=p.width,
-                    height=p.height, bytes=p.bytes, source_format=p.source_format, display_key=p.display_key,
-                    thumb_key=p.thumb_key, taken_at=p.taken_at, created_at=now)
-              for n, p in enumerate(duplicate.photos)]
-    into.photos.extend(copied)
-    into.updated_at = now  # its followers' and workers' lists change
-    db.session.add(CaseEvent(case=into, actor=actor, action="merged_in", from_status=into.status,
-                             to_status=into.status, data={"from": duplicate.ref, "photos": len(copied),
-                                                          "followers": len(people)}, created_at=now))
-    return {"photos_added": len(copied), "followers_added": len(people)}
 
 
 def _fresh_deadlines(case, now):

@@ -133,6 +133,17 @@ def placement(lat, lng, category, *, fallback_grid=None):
     return grid, destination.department
 
 
+def open_report(*, category, lat, lng, received_at, fallback_grid=None, **report):
+    """Open the case for a report from any channel (a phone, the site, the hotline,
+    Open311): placed in its grid, routed to its department, timed by the
+    category's limits from `received_at`, with its first event. `report` is the
+    rest of cases.open_case's arguments. Flushes, does not commit."""
+    grid, department = placement(lat, lng, category, fallback_grid=fallback_grid)
+    return cases.open_case(category=category, lat=lat, lng=lng, received_at=received_at, grid=grid,
+                           department=department, deadlines=clock_for(current_app).deadlines(received_at, category),
+                           **report)
+
+
 def submit_report(meta, uploads, user):
     """`meta` is a parsed ReportMeta, `uploads` the photos' bytes in order."""
     config = current_app.config
@@ -154,10 +165,6 @@ def submit_report(meta, uploads, user):
     lat, lng, source = _locate(meta, inspected, poster)
     rendered = photo_steps.render_all(inspected, config)
 
-    # No position at all: a grid poster still says which grid.
-    grid, department = placement(lat, lng, category,
-                                 fallback_grid=poster.grid if lat is None and poster is not None else None)
-
     storage = get_storage(current_app)
 
     def create():
@@ -167,15 +174,15 @@ def submit_report(meta, uploads, user):
         on_failure(lambda: photo_steps.remove(storage, written_keys), unless_commit_failed=True)
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys)
         received = utcnow()
-        case = cases.open_case(
+        case = open_report(
             client_id=meta.client_id, content_hash=fingerprint, channel=channel,
             # A hotline call: the caller has no account; the operator files it.
             reporter=None if meta.caller_phone else user, actor=user, caller_phone=meta.caller_phone,
             category=category, description=meta.description, lat=lat, lng=lng, location_source=source,
             accuracy_m=meta.accuracy_m if source == LocationSource.DEVICE.value else None,
             address=meta.address, captured_at=meta.captured_at or (inspected[0].taken_at if inspected else None),
-            grid=grid, department=department,
-            deadlines=clock_for(current_app).deadlines(received, category),
+            # No position at all: a grid poster still says which grid.
+            fallback_grid=poster.grid if lat is None and poster is not None else None,
             photos=photos, received_at=received, poster=poster,
         )
         return IntakeResult(case, created=True)

@@ -1,4 +1,8 @@
-"""Group notifications: on dispatch, escalation and close, a message to the
+"""The delivery engine and its channels. queue.py is the one delivery queue;
+the channels are adapters on it: Web Push (civic/push/, which falls back to SMS),
+group webhooks (here) and SMS (sms.py).
+
+Group notifications: on dispatch, escalation and close, a message to the
 department's chat group (WeCom group robot, DingTalk robot, Feishu bot),
 queued with the case's transaction and posted in the background after it.
 
@@ -8,6 +12,7 @@ services.py  what is said and when (notify_group, the workflow signal), the case
 jobs.py      posting, retries with backoff
 queue.py     the delivery queue every channel shares (push and SMS too): queued with the
              transaction, handed over after its commit, claimed with a lease, back-off, the sweep
+sms.py       the SMS channel: the console sender of the demo, a gateway's adapter, the texts
 """
 
 

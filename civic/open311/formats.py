@@ -14,6 +14,14 @@ from flask import Response, jsonify, request
 XML_TYPE = "text/xml"
 JSON_TYPE = "application/json"
 FORMATS = ("json", "xml")
+class Open311Error(Exception):
+    """An answer of the specification's error list: [{code, description}]."""
+
+    def __init__(self, status, description):
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
 SINGULAR = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute", "values": "value"}
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from . import services as o311
+from .keys import create_key, revoke_key
 from .models import ApiKey
 from ..transaction import command
 
@@ -30,7 +30,7 @@ def index():
 def create():
     name = request.form.get("name", "")
     try:
-        raw, _key = o311.create_key(name, created_by=current_user.id)
+        raw, _key = create_key(name, created_by=current_user.id)
     except ValueError:
         return _render(name=name[:200], error=_("Give the system a name of 1 to 100 characters."), status=422)
     response = _render(new_key=raw)
@@ -41,6 +41,6 @@ def create():
 @command
 def revoke(key_id):
     key = db.session.get(ApiKey, key_id) or abort(404)
-    o311.revoke_key(key)
+    revoke_key(key)
     flash(_("The key of %(name)s no longer works.", name=key.name), "info")
     return redirect(url_for("open311_keys.index"), 303)

@@ -5,9 +5,9 @@ specification's list of {code, description}, in the format asked for."""
 from flask import Blueprint, current_app, request
 
 from ..extensions import csrf
-from . import services as o311
-from .formats import FORMATS, JSON_TYPE, XML_TYPE, answer, errors, requested_format
-from .services import Open311Error
+from ..grids.catalogue import active_categories
+from . import catalogue, filing, forms, keys, public
+from .formats import FORMATS, JSON_TYPE, XML_TYPE, Open311Error, answer, errors, requested_format
 from ..urls import external_url
 from ..transaction import command
 
@@ -35,7 +35,7 @@ def discovery(fmt):
         "changeset": config["OPEN311_CHANGESET"],
         "contact": config["OPEN311_CONTACT"],
         "key_service": config["OPEN311_KEY_SERVICE"],
-        "endpoints": [{"specification": o311.SPECIFICATION, "url": base, "changeset": config["OPEN311_CHANGESET"],
+        "endpoints": [{"specification": catalogue.SPECIFICATION, "url": base, "changeset": config["OPEN311_CHANGESET"],
                        "type": config["OPEN311_TYPE"], "formats": [XML_TYPE, JSON_TYPE]}],
     }
     return answer(fmt, value, "discovery")
@@ -51,26 +51,26 @@ def _found(thing, what, key):
 @bp.get("/services.<fmt>")
 def services(fmt):
     fmt = _format(fmt)
-    return answer(fmt, [o311.service_dict(c) for c in o311.active_categories()], "services", "service")
+    return answer(fmt, [catalogue.service_dict(c) for c in active_categories()], "services", "service")
 
 
 @bp.get("/services/<code>.<fmt>")
 def service_definition(code, fmt):
     fmt = _format(fmt)
-    category = _found(o311.find_service(code), "service", code)
-    return answer(fmt, o311.service_definition(category), "service_definition")
+    category = _found(catalogue.find_service(code), "service", code)
+    return answer(fmt, catalogue.service_definition(category), "service_definition")
 
 
 @bp.post("/requests.<fmt>")
 @command
 def post_request(fmt):
     fmt = _format(fmt)
-    key = o311.find_key(request.form.get("api_key"))
+    key = keys.find_key(request.form.get("api_key"))
     if key is None:
         raise Open311Error(403, "api_key: missing or not valid.")
-    new = o311.parse_request(request.form)
-    case, created = o311.file_request(new, key)
-    value = [{"service_request_id": case.ref, "token": case.client_id, "service_notice": o311.filed_notice(case),
+    new = forms.parse_request(request.form)
+    case, created = filing.file_request(new, key)
+    value = [{"service_request_id": case.ref, "token": case.client_id, "service_notice": filing.filed_notice(case),
               "account_id": new.contact.get("account_id")}]
     return answer(fmt, value, "service_requests", "request", status=201 if created else 200)
 
@@ -78,7 +78,7 @@ def post_request(fmt):
 @bp.get("/tokens/<token>.<fmt>")
 def token(token, fmt):
     fmt = _format(fmt)
-    case = o311.find_by_token(token)
+    case = public.find_by_token(token)
     if case is None:
         raise Open311Error(404, "No request has this token.")
     return answer(fmt, [{"service_request_id": case.ref, "token": token}], "service_requests", "request")
@@ -88,14 +88,14 @@ def token(token, fmt):
 def get_requests(fmt):
     fmt = _format(fmt)
     if request.args.get("service_request_id"):  # the ids alone: the other filters do not apply
-        found = o311.find_requests(request.args["service_request_id"])
+        found = public.find_requests(request.args["service_request_id"])
     else:
-        found = o311.list_requests(request.args)
-    return answer(fmt, o311.request_dicts(found), "service_requests", "request")
+        found = public.list_requests(request.args)
+    return answer(fmt, public.request_dicts(found), "service_requests", "request")
 
 
 @bp.get("/requests/<ref>.<fmt>")
 def get_request(ref, fmt):
     fmt = _format(fmt)
-    case = _found(o311.find_request(ref), "request", ref)
-    return answer(fmt, o311.request_dicts([case]), "service_requests", "request")
+    case = _found(public.find_request(ref), "request", ref)
+    return answer(fmt, public.request_dicts([case]), "service_requests", "request")

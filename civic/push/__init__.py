@@ -1,5 +1,6 @@
 """Web Push for new assignments (VAPID, aes128gcm through the `webpush` package),
-sent in the background, with an SMS hook where push cannot reach.
+sent in the background on notify's delivery queue, falling back to SMS
+(civic/notify/sms.py) where push cannot reach.
 
 keys.py      the VAPID key pair in the instance folder
 models.py    subscriptions, preferences, the delivery log
@@ -11,7 +12,6 @@ api.py            the JSON API's push routes
 views.py          the push page and the administrator's messages
 sender.py    encrypting and posting to push services, many at once
 jobs.py      sending deliveries and retries (the runners are civic/jobs.py's)
-sms.py       the SMS hook
 """
 
 

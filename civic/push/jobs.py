@@ -41,7 +41,7 @@ from ..timeutil import utcnow
 from .keys import key_paths, load_or_create
 from .models import PushDelivery, PushSubscription
 from .sender import KINDS, PushSender, Target, encode_payload
-from .sms import make_sms_sender, sms_text
+from ..notify.sms import make_sms_sender, sms_text
 
 log = logging.getLogger("civic.push")
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from ..cases.access import can_view_case, get_case_or_404, sees_in_full, visible_clause
 from ..cases.duplicates import suggest
 from ..cases.models import Case
-from ..cases.workflow import allowed_actions, pending_extension, pending_recheck
+from ..cases.extension_requests import pending_extension
+from ..cases.ratings import pending_recheck
+from ..cases.workflow import allowed_actions
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.mapview import case_map

@@ -180,7 +180,7 @@ def test_staff_passwords_are_not_reset_by_text(app, client, county):
 
 
 def test_a_failing_sms_gateway_is_a_503_and_no_500(app, client, county, monkeypatch):
-    from civic.push.sms import SmsResult
+    from civic.notify.sms import SmsResult
 
     monkeypatch.setattr(push_state(app).sms, "send", lambda phone, text: SmsResult(False, "gateway down", retry=True))
     response = ask_code(client)

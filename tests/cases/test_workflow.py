@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from civic.cases import workflow
 from civic.cases.access import RELATIONS
 from civic.cases.models import Case, CaseEvent, ExtensionRequest, Recheck, Status
-from civic.cases.workflow import TRANSITIONS, WorkflowError, allowed_actions, apply_action
+from civic.cases.steps import WorkflowError
+from civic.cases.workflow import TRANSITIONS, allowed_actions, apply_action
 from civic.errors import ApiError
 from civic.extensions import db
 from civic.photos.models import Photo

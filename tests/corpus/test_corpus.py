@@ -131,7 +131,7 @@ def test_hostile_text_in_the_forms(app, client, county, name, text):
 
 @pytest.mark.parametrize("name, text", FORM_TEXTS, ids=[n for n, _ in FORM_TEXTS])
 def test_hostile_text_in_open311_and_heartbeats(app, client, county, api_as, name, text):
-    from civic.open311.services import create_key
+    from civic.open311.keys import create_key
 
     key = create_key("corpus")[0]
     db.session.commit()  # as `flask open311 create-key` does

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from civic.cases.models import Case, CaseEvent
 from civic.extensions import db
 from civic.open311.models import ApiKey
-from civic.open311.services import create_key
+from civic.open311.keys import create_key
 from civic.timeutil import utcnow
 from tests.conftest import point_in
 

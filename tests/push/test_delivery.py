@@ -154,7 +154,7 @@ def test_gone_deletes_the_subscription_at_once_and_falls_back_to_sms(app, county
     _api, phone = subscribe(county.worker, "w1")
     fake_push.answer("w1", status)
     case = make_case("accepted")
-    with caplog.at_level(logging.INFO, logger="civic.push.sms"):
+    with caplog.at_level(logging.INFO, logger="civic.notify.sms"):
         dispatch(api_as, county, case, assignee_id=county.worker.id)
     assert subscription(phone) is None
     push, sms = deliveries()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..accounts.models import mask_phone
 
-log = logging.getLogger("civic.push.sms")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
