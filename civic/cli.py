@@ -1,4 +1,4 @@
-"""`flask --app app …` commands: users, seed-demo, grids import, catalogue, photos gc,
+"""`flask --app app …` commands: users (create, import, deactivate, reactivate), seed-demo, grids import, catalogue, photos gc,
 vapid-keys, jobs worker / run, push worker / send-due, cases chase, notify send-due,
 stats rebuild, open311 create-key / keys / revoke-key."""
 import json
@@ -41,6 +41,91 @@ def create_user_command(username, role, password, grid_code, department_code, ph
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {user.username} ({user.role})")
+
+
+@users_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and print what would change; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Apply the valid rows even when some are invalid.")
+@click.option("--passwords-out", type=click.Path(dir_okay=False),
+              help="Write the new accounts' one-time passwords to this XLSX file.")
+def import_users_command(path, dry_run, skip_invalid, passwords_out):
+    """Import staff from an XLSX or CSV file with the header
+    username,name,role,phone,grids,department (grids: codes separated by ';')."""
+    from pathlib import Path
+
+    from .admin import people
+    from .admin.tables import TableError, read_rows
+
+    try:
+        plan = people.check_import(read_rows(Path(path).read_bytes(), path))
+    except TableError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in plan.problems:
+        raise click.ClickException(problem)
+    for row in plan.rows:
+        click.echo(_import_line(row))
+    refused = bool(plan.invalid) and not skip_invalid
+    if dry_run or refused:
+        db.session.rollback()
+        click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else " (nothing applied: fix the "
+                                     "invalid rows, or use --skip-invalid)"))
+        if refused:
+            raise SystemExit(1)
+        return
+    applied = people.apply_import(plan, skip_invalid=skip_invalid)
+    if passwords_out:
+        Path(passwords_out).write_bytes(people.passwords_workbook(applied.passwords))
+    db.session.commit()
+    if applied.passwords and not passwords_out:
+        click.echo("one-time passwords (each must be changed at the first login):")
+        for username, _name, _phone, password in applied.passwords:
+            click.echo(f"  {username}\t{password}")
+    click.echo(plan.summary())
+
+
+def _import_line(row):
+    if row.action == "invalid":
+        reasons = "; ".join(f"{column}: {reason}" for column, reason in row.errors)
+        return f"row {row.number}: invalid: {reasons}"
+    if row.action == "update":
+        changes = ", ".join(f"{key} {before!r} → {after!r}" for key, (before, after) in row.changes.items())
+        return f"row {row.number}: update {row.username}: {changes}"
+    return f"row {row.number}: {row.action} {row.username}"
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def deactivate_user_command(username):
+    """Deactivate an account: its sessions and device tokens end now, its open tasks go back to the queue."""
+    from .admin import people
+
+    user = _user_named(username)
+    released = people.deactivate(user)
+    db.session.commit()
+    click.echo(f"deactivated {user.username}; {len(released)} open tasks back in the queue"
+               + (f": {', '.join(case.ref for case in released)}" if released else ""))
+
+
+@users_cli.command("reactivate")
+@click.argument("username")
+def reactivate_user_command(username):
+    """Let a deactivated account log in again."""
+    from .admin import people
+
+    user = _user_named(username)
+    changed = people.reactivate(user)
+    db.session.commit()
+    click.echo(f"reactivated {user.username}" if changed else f"{user.username} is active already")
+
+
+def _user_named(username):
+    from .accounts.models import User
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
 
 
 @click.command("seed-demo")

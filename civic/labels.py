@@ -41,7 +41,7 @@ def action_label(action):
         "request_extension": _("More time asked for"), "approve_extension": _("More time granted"),
         "deny_extension": _("More time refused"), "remind": _("Reminder"), "escalate": _("Escalated"),
         "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
-        "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"),
+        "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"), "unassign": _("Back in the queue (the assignee left)"),
     }
     return labels.get(action, action)
 

@@ -11,3 +11,4 @@ from .posters.models import Poster  # noqa: F401
 from .rewards.models import PointEntry, Redemption, RewardItem  # noqa: F401
 from .stats.models import DailyCaseStats, DailyDimensionStats, KeywordStats  # noqa: F401
 from .open311.models import ApiKey  # noqa: F401
+from .admin.models import AuditEntry  # noqa: F401

@@ -22,7 +22,7 @@ BLUEPRINTS = (
     "web.auth", "web.cases", "web.queue", "web.hotline", "web.board", "web.field", "web.docs",
     "accounts.api", "grids.api", "intake.api", "cases.api", "devices.api", "push.api", "rewards.api",
     "devices.views", "stats.views", "push.views", "posters.views", "rewards.views", "photos.views",
-    "open311.views", "open311.key_views",
+    "open311.views", "open311.key_views", "admin.views",
 )
 
 # Who each rule lets in. "api_key": another system's Open311 key, checked by the
@@ -62,6 +62,7 @@ ACCESS = {
     **_each("public", ("auth.login", "GET"), ("auth.login", "POST"), ("auth.set_language", "GET"),
             ("auth.register_page", "GET"), ("auth.register", "POST"), ("auth.send_code", "POST")),
     ("auth.logout", "POST"): "signed_in", ("auth.logout_everywhere", "POST"): "signed_in",
+    ("auth.password", "GET"): "signed_in", ("auth.password", "POST"): "signed_in",
     **_gets("public", "board", "index", "case"),
     **_gets("public", "field", "shell", "manifest", "service_worker", "client_config"),
     ("media.photo", "GET"): "public",  # capability URLs: 128 random bits each
@@ -75,6 +76,11 @@ ACCESS = {
     ("open311_keys.index", "GET"): "admin", ("open311_keys.create", "POST"): "admin",
     ("open311_keys.revoke", "POST"): "admin",
     ("push.messages", "GET"): "admin", ("push.page", "GET"): "oversight",
+    # administration: supervisors may read the people pages; changes are the administrators'
+    ("admin.users", "GET"): "managers",
+    **_each("admin", ("admin.deactivate", "POST"), ("admin.reactivate", "POST"), ("admin.import_form", "GET"),
+            ("admin.import_preview", "POST"), ("admin.import_apply", "POST"), ("admin.import_passwords", "GET"),
+            ("admin.audit_log", "GET"), ("admin.audit_export", "GET")),
     ("dashboard.queue", "GET"): "oversight", ("dashboard.queue_bulk", "POST"): "oversight",
     **_gets("oversight", "stats", "performance", "performance_export", "ranking", "report", "report_export", "hot",
             "grid_map", "case_list"),
@@ -85,7 +91,7 @@ ACCESS = {
             ("accounts_api.register", "POST"), ("accounts_api.reset_password", "POST")),
     ("accounts_api.revoke_token", "DELETE"): "signed_in",
     ("accounts_api.me", "GET"): "signed_in", ("accounts_api.export_me", "GET"): "signed_in",
-    ("accounts_api.logout_everywhere", "POST"): "signed_in", ("accounts_api.delete_me", "DELETE"): "resident",
+    ("accounts_api.logout_everywhere", "POST"): "signed_in", ("accounts_api.change_password", "POST"): "signed_in", ("accounts_api.delete_me", "DELETE"): "resident",
     ("grids_api.categories", "GET"): "public", ("grids_api.my_grids", "GET"): "signed_in",
     ("intake_api.create_report", "POST"): "signed_in",
     **_gets("signed_in", "intake_api", "list_reports", "get_report"),
@@ -103,6 +109,15 @@ ACCESS = {
     # Open311 GeoReport v2
     **_gets("public", "open311", "discovery", "services", "service_definition", "get_requests", "get_request", "token"),
     ("open311.post_request", "POST"): "api_key",
+}
+
+
+# What a login with a one-time password (an import's) may do until its own is set:
+# see who it is, set the password, log out. Everything else answers 403
+# password_change_required (the API) or shows the password page (the site).
+UNTIL_PASSWORD_CHANGED = {
+    "accounts_api.me", "accounts_api.change_password", "accounts_api.revoke_token", "accounts_api.logout_everywhere",
+    "auth.password", "auth.logout", "auth.logout_everywhere", "auth.set_language", "auth.login",
 }
 
 
@@ -137,7 +152,7 @@ def gate():
         current_app.logger.error("no access rule for %s %s: refused", request.method, request.endpoint)
         abort(403)
     if allows(rule, current_user):
-        return None
+        return _password_first() if RULES[rule] is not None else None
     if not current_user.is_authenticated:
         if is_api_request():
             raise ApiError(401, "login_required", "Log in first.")
@@ -145,6 +160,19 @@ def gate():
     if is_api_request():
         raise ApiError(403, "forbidden", REFUSALS.get(rule, "You may not do this."))
     abort(403)
+
+
+def _password_first():
+    """A signed-in route, for someone who must first replace a one-time password."""
+    from flask import redirect, url_for
+
+    from .api import is_api_request
+
+    if not current_user.must_change_password or request.endpoint in UNTIL_PASSWORD_CHANGED:
+        return None
+    if is_api_request():
+        raise ApiError(403, "password_change_required", "Set your own password first (POST /api/v1/me/password).")
+    return redirect(url_for("auth.password", next=request.full_path))
 
 
 def unruled(app):

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from civic.accounts.models import LoginSession
+from civic.accounts.models import LoginSession, User
 from civic.accounts.services import issue_token
 from civic.extensions import db
 from civic.open311.models import ApiKey
@@ -74,11 +74,12 @@ def samples(county, make_case):
     poster = Poster(code="TESTPOST", name="测试海报", kind="park", grid_id=county.grids["L2-1-1"].id)
     item = RewardItem(code="salt", name="食盐一袋", cost=30, stock=5)
     key = ApiKey(name="matrix", key_hash="0" * 64, prefix="000000")
-    db.session.add_all([poster, item, key])
+    target = User(username="matrix_target", role="grid_worker", display_name="靶子", password_hash="!")  # deactivated
+    db.session.add_all([poster, item, key, target])
     db.session.commit()
     return {"case_id": case.id, "ref": case.ref, "code": poster.code, "item_id": item.id, "key_id": key.id,
             "key": "00/missing.jpg", "fmt": "json", "service_code": "E0102", "service_request_id": case.ref,
-            "token": str(uuid.uuid4())}
+            "token": str(uuid.uuid4()), "user_id": target.id}
 
 
 def url_for_rule(rule, samples):

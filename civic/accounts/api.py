@@ -8,6 +8,7 @@ and deleting one's account. Their abuse limits are in civic/ratelimit.py.
     POST   /auth/codes     {phone, purpose: register|reset}  → 202 {sent, expires_in, resend_after}
     POST   /auth/register  {phone, code, password, display_name?, device_id?, device_name?} → 201 {token, user}
     POST   /auth/reset     {phone, code, password}            → 200 {ok}; every session and token of the user ended
+    POST   /me/password    {old, new}                         → 200 {ok}; the other sessions and tokens ended
     POST   /me/logout-everywhere                              → 200 {ok}; every session and token ended
     GET    /me/export      → 200, a JSON attachment
     DELETE /me             {password}                         → 200 {deleted}; residents only
@@ -17,6 +18,7 @@ from datetime import date
 from flask import current_app, g, jsonify, request, session
 from flask_login import current_user, logout_user
 
+from ..admin import audit
 from ..api import ApiBlueprint, json_body
 from ..errors import ApiError
 from ..ratelimit import count_text_sent, second_factor_due
@@ -40,7 +42,19 @@ def create_token():
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None
     token = accounts.issue_token(user, device_id=(device_id or None) and device_id[:64])
-    return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role}), 201
+    audit.record("login", actor=user, ip=request.remote_addr, target=user, after={"by": "token"})
+    return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role},
+                   must_change_password=user.must_change_password), 201
+
+
+@bp.post("/me/password")
+@command
+def change_password():
+    """{old, new}: the user's own password; required after an import's one-time one."""
+    data = json_body()
+    accounts.change_password(current_user, data.get("old"), data.get("new"), keep_token=g.device_token)
+    audit.record("user.password", actor=current_user, ip=request.remote_addr, target=current_user)
+    return jsonify(ok=True, must_change_password=False)
 
 
 @bp.delete("/auth/token")
@@ -57,7 +71,7 @@ def me():
     user = current_user
     return jsonify(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
                    department=user.department.to_brief() if user.department else None,
-                   grids=[grid.to_brief() for grid in user.grids])
+                   grids=[grid.to_brief() for grid in user.grids], must_change_password=user.must_change_password)
 
 
 @bp.post("/auth/codes")

@@ -112,6 +112,22 @@ def log_in(login, password, code=None, *, second_factor_due, secret, ip=None):
     return user
 
 
+def change_password(user, old, new, *, keep_token=None):
+    """The user's own new password (the one-time one of an import must be changed
+    so); every other session and token of theirs ends."""
+    from . import sessions
+    from .residents import parse_password
+
+    if not isinstance(old, str) or not user.check_password(old):
+        raise ApiError(422, "wrong_password", "The present password is not right.", "old")
+    new = parse_password(new, "new")
+    if new == old:
+        raise ApiError(422, "same_password", "Choose a password other than the present one.", "new")
+    user.set_password(new)
+    user.must_change_password = False
+    sessions.end_others(user, keep_token=keep_token)
+
+
 class SecondFactorRequired(ApiError):
     def __init__(self, user):
         super().__init__(401, "second_factor_required",

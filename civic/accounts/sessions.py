@@ -70,3 +70,18 @@ def end_everywhere(user, now=None):
                        .values(ended_at=now))
     db.session.execute(update(DeviceToken).where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
                        .values(revoked_at=now))
+
+
+def end_others(user, *, keep_token=None, now=None):
+    """End every session and device token of `user` but the one in use (this
+    browser's session, or the device token `keep_token`): a password change."""
+    now = now or utcnow()
+    keep_key = getattr(user, "login_session_key", None)
+    sessions = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+    if keep_key:
+        sessions = sessions.where(LoginSession.key_hash != _digest(keep_key))
+    db.session.execute(sessions.values(ended_at=now))
+    tokens = update(DeviceToken).where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
+    if keep_token is not None:
+        tokens = tokens.where(DeviceToken.id != keep_token.id)
+    db.session.execute(tokens.values(revoked_at=now))

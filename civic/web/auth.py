@@ -13,11 +13,12 @@ from wtforms.validators import DataRequired, Length
 
 from ..accounts import codes, residents, sessions
 from ..accounts.models import mask_phone
-from ..accounts.services import SecondFactorRequired, log_in
+from ..accounts.services import SecondFactorRequired, change_password, log_in
+from ..admin import audit
 from ..errors import ApiError
 from ..extensions import db
 from ..ratelimit import count_text_sent, second_factor_due
-from ..transaction import command
+from ..transaction import command, rollback
 from ..urls import same_site_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -52,6 +53,9 @@ def login():
             return render_template("auth/login.html", form=form, second_factor=True), error.status
         if user is not None:
             sessions.sign_in(user, remember=form.remember.data)
+            audit.record("login", actor=user, ip=request.remote_addr, target=user, after={"by": "site"})
+            if user.must_change_password:
+                return redirect(url_for("auth.password"))
             return redirect(same_site_path(request.args.get("next")) or url_for("main.home"))
         if second_factor is None:
             flash(_("Wrong username or password."), "error")
@@ -80,6 +84,31 @@ def logout_everywhere():
     sessions.sign_out(user)
     flash(_("You have logged out on every device."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@command
+def password():
+    """Change one's own password (and replace an import's one-time password)."""
+    errors = {}
+    if request.method == "POST":
+        try:
+            change_password(current_user, request.form.get("old"), request.form.get("new"))
+        except ApiError as error:
+            rollback()
+            errors[error.field or "new"] = _password_message(error)
+            return render_template("auth/password.html", errors=errors), error.status
+        audit.record("user.password", actor=current_user, ip=request.remote_addr, target=current_user)
+        flash(_("Your password is saved. Other devices logged in as you have been logged out."), "info")
+        return redirect(same_site_path(request.args.get("next")) or url_for("main.home"), 303)
+    return render_template("auth/password.html", errors=errors)
+
+
+def _password_message(error):
+    return {"wrong_password": _("The present password is not right."),
+            "password_too_short": _("The password needs at least 8 characters."),
+            "same_password": _("Choose a password other than the present one."),
+            "required": _("Choose a password.")}.get(error.code, error.message)
 
 
 @bp.route("/lang/<code>")

@@ -14,6 +14,7 @@ export const ACTION = {
   reopen: "Reopen", remind: "Reminder", escalate: "Escalated",
   merge: "Merged as a duplicate", merged_in: "Duplicate report merged in", reroute: "Re-routed",
   rate: "Rate the result", recheck_uphold: "Recheck: result stands", recheck_reopen: "Recheck: reopened",
+  unassign: "Back in the queue (the assignee left)",
 };
 
 // A resident's verdict on the handling (满意 / 基本满意 / 不满意).

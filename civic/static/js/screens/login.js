@@ -7,8 +7,12 @@ import { currentUser, deviceId, saveLogin } from "../session.js";
 import * as register from "./register.js";
 
 // A token from a login, a registration or a new password: this device is logged in.
-async function completeLogin(app, data) {
+// An account made with a one-time password (an administrator's import) first sets its own.
+async function completeLogin(app, data, { root = null, oneTimePassword = null } = {}) {
   await saveLogin(data.token, data.user);
+  if (data.must_change_password && root) {
+    await choosePassword(root, oneTimePassword);
+  }
   const me = await api("/api/v1/me").then((r) => r.data).catch(() => data.user);
   await saveLogin(data.token, me);
   app.user = me;
@@ -17,6 +21,42 @@ async function completeLogin(app, data) {
   app.prefetch();
   app.watchTasks();
   app.renewPush();
+}
+
+// Resolves once the server has the user's own password in place of the one-time one.
+function choosePassword(root, oneTimePassword) {
+  return new Promise((resolve) => {
+    const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+    const fresh = h("input", { name: "new", type: "password", autocomplete: "new-password", minlength: 8, required: true });
+    const submit = h("button.button.primary", { type: "submit" }, t("Save the password"));
+    async function onSubmit(event) {
+      event.preventDefault();
+      error.hidden = true;
+      submit.disabled = true;
+      try {
+        await api("/api/v1/me/password", { method: "POST", json: { old: oneTimePassword, new: fresh.value } });
+        resolve();
+      } catch (failure) {
+        error.hidden = false;
+        error.textContent = failure.isNetwork ? t("No connection. Logging in needs the network; your saved reports are safe.")
+          : failure.code === "password_too_short" ? t("The password needs at least 8 characters.")
+          : failure.code === "same_password" ? t("Choose a password other than the present one.")
+          : register.explain(failure);
+      } finally {
+        submit.disabled = false;
+      }
+    }
+    root.replaceChildren(h("section.card.narrow", {},
+      h("h1", {}, t("Your password")),
+      h("p", {}, t("You logged in with a one-time password. Choose your own to go on.")),
+      h("form.stack", { onsubmit: onSubmit, novalidate: true },
+        error,
+        h("label", {}, t("New password (at least 8 characters)"), fresh),
+        submit,
+      ),
+    ));
+    fresh.focus();
+  });
 }
 
 export async function render(root, app) {
@@ -39,7 +79,7 @@ export async function render(root, app) {
         method: "POST", json: { username: username.value.trim(), password: password.value, device_id: await deviceId(),
                                 ...(codeLabel.hidden ? {} : { code: code.value.trim() }) },
       });
-      await completeLogin(app, data);
+      await completeLogin(app, data, { root, oneTimePassword: password.value });
     } catch (failure) {
       error.hidden = false;
       if (failure.code === "second_factor_required") {
