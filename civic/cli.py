@@ -54,6 +54,8 @@ def import_users_command(path, dry_run, skip_invalid, passwords_out):
     username,name,role,phone,grids,department (grids: codes separated by ';')."""
     from pathlib import Path
 
+    from flask_babel import force_locale
+
     from .admin import people
     from .admin.tables import TableError, read_rows
 
@@ -63,8 +65,9 @@ def import_users_command(path, dry_run, skip_invalid, passwords_out):
         raise click.ClickException(str(exc)) from None
     for problem in plan.problems:
         raise click.ClickException(problem)
-    for row in plan.rows:
-        click.echo(_import_line(row))
+    with force_locale("en"):  # the command line speaks English, as its other commands do
+        for row in plan.rows:
+            click.echo(_import_line(row))
     refused = bool(plan.invalid) and not skip_invalid
     if dry_run or refused:
         db.session.rollback()
@@ -86,7 +89,7 @@ def import_users_command(path, dry_run, skip_invalid, passwords_out):
 
 def _import_line(row):
     if row.action == "invalid":
-        reasons = "; ".join(f"{column}: {reason}" for column, reason in row.errors)
+        reasons = "; ".join(f"{column}: {reason}" for column, reason in row.reasons())
         return f"row {row.number}: invalid: {reasons}"
     if row.action == "update":
         changes = ", ".join(f"{key} {before!r} → {after!r}" for key, (before, after) in row.changes.items())

@@ -66,3 +66,30 @@ def test_downgrade_and_upgrade_again(app):
     assert not set(inspect(db.engine).get_table_names()) & OUR_TABLES
     upgrade()
     assert OUR_TABLES <= set(inspect(db.engine).get_table_names())
+
+
+def test_upgrading_a_filled_county_keeps_its_rows(tmp_path):
+    """A county's database with users (and rows that refer to them) upgrades from
+    the previous release: no migration may copy-and-move a table others refer to
+    (SQLite's batch mode drops it, which its foreign keys refuse)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from civic import create_app
+
+    application = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'county.sqlite'}",
+                              "SECRET_KEY": "x", "PHOTO_DIR": str(tmp_path), "RATELIMIT_STORAGE_URI": "memory://",
+                              "TESTING": True})
+    with application.app_context():
+        upgrade(revision="0013")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (id, username, display_name, password_hash, role, active, created_at, "
+                              "on_leaderboard) VALUES (1, 'w', 'W', '!', 'grid_worker', 1, '2026-01-01', 0)"))
+            conn.execute(text("INSERT INTO device_tokens (user_id, token_hash, created_at) "
+                              "VALUES (1, 'h', '2026-01-01')"))
+            conn.execute(text("INSERT INTO login_sessions (user_id, key_hash, created_at) VALUES (1, 'k', '2026-01-01')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT username, must_change_password FROM users")).all() == [("w", 0)]
+            assert conn.execute(text("SELECT count(*) FROM device_tokens")).scalar() == 1
+        db.engine.dispose()

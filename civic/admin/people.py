@@ -14,6 +14,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -52,6 +53,26 @@ PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 PASSWORD_LENGTH = 12
 
 
+# Why a row is refused, in words (translated on the pages: civic/translations).
+REASONS = {
+    "name_required": _l("a name is required"),
+    "too_long": _l("at most %(limit)d characters"),
+    "role_required": _l("a role is required"),
+    "resident_role": _l("residents register themselves; import staff only"),
+    "unknown_role": _l("unknown role '%(role)s': one of %(roles)s"),
+    "not_mobile": _l("'%(phone)s' is not a mainland mobile number"),
+    "username_required": _l("give a username or a phone number to make it from"),
+    "bad_username": _l("letters, digits and _ . @ - only (2 to 64, starting with a letter or digit)"),
+    "grid_required": _l("a grid worker needs at least one grid"),
+    "department_required": _l("department staff need a department"),
+    "duplicate": _l("also in row %(rows)s"),
+    "unknown_grid": _l("no grid with code %(codes)s"),
+    "unknown_department": _l("no department with code %(department)s"),
+    "resident_account": _l("%(username)s is a resident's account"),
+    "phone_taken": _l("the number belongs to user %(username)s"),
+}
+
+
 class ImportRefused(ValueError):
     """Applying was asked for while rows are invalid (and skipping them was not)."""
 
@@ -66,13 +87,17 @@ class Row:
     phone: str | None = None
     grid_codes: tuple = ()
     department_code: str | None = None
-    errors: list = field(default_factory=list)   # [(column, reason)]
+    errors: list = field(default_factory=list)   # [(column, reason code, its values)]
     action: str = "invalid"                     # create, update, unchanged, invalid
     user: User | None = None
     changes: dict = field(default_factory=dict)  # field → (before, after)
 
-    def refuse(self, column, reason):
-        self.errors.append((column, reason))
+    def refuse(self, column, code, **values):
+        self.errors.append((column, code, values))
+
+    def reasons(self):
+        """[(column, reason)] in the present language (a page's, or the command line's English)."""
+        return [(column, str(REASONS[code]) % values) for column, code, values in self.errors]
 
 
 @dataclass
@@ -126,35 +151,35 @@ def _parse_row(number, values):
     row = Row(number, values)
     row.name = _clean(values.get("name")) or None
     if row.name is None:
-        row.refuse("name", "a name is required")
+        row.refuse("name", "name_required")
     elif len(row.name) > NAME_MAX:
-        row.refuse("name", f"at most {NAME_MAX} characters")
+        row.refuse("name", "too_long", limit=NAME_MAX)
     role = _clean(values.get("role"))
     row.role = ROLE_NAMES.get(role) or ROLE_NAMES.get(role.lower())
     if not role:
-        row.refuse("role", "a role is required")
+        row.refuse("role", "role_required")
     elif role.lower() == Role.RESIDENT.value or role == "居民":
-        row.refuse("role", "residents register themselves; import staff only")
+        row.refuse("role", "resident_role")
     elif row.role is None:
-        row.refuse("role", f"unknown role '{role[:40]}': one of {', '.join(r.value for r in sorted(STAFF_ROLES))}")
+        row.refuse("role", "unknown_role", role=role[:40], roles=", ".join(sorted(r.value for r in STAFF_ROLES)))
     raw_phone = _clean(values.get("phone"))
     row.phone = phones.mobile(raw_phone) if raw_phone else None
     if raw_phone and row.phone is None:
-        row.refuse("phone", f"'{raw_phone[:30]}' is not a mainland mobile number")
+        row.refuse("phone", "not_mobile", phone=raw_phone[:30])
     username = _clean(values.get("username"))
     if not username:
         username = row.phone or ""
         if not username and not raw_phone:
-            row.refuse("username", "give a username or a phone number to make it from")
+            row.refuse("username", "username_required")
     if username and not USERNAME.fullmatch(username):
-        row.refuse("username", "letters, digits and _ . @ - only (2 to 64, starting with a letter or digit)")
+        row.refuse("username", "bad_username")
     row.username = username or None
     row.grid_codes = tuple(dict.fromkeys(code for code in LIST_SEPARATORS.split(_clean(values.get("grids"))) if code))
     row.department_code = _clean(values.get("department")) or None
     if row.role == Role.GRID_WORKER.value and not row.grid_codes:
-        row.refuse("grids", "a grid worker needs at least one grid")
+        row.refuse("grids", "grid_required")
     if row.role == Role.DEPT_STAFF.value and row.department_code is None:
-        row.refuse("department", "department staff need a department")
+        row.refuse("department", "department_required")
     return row
 
 
@@ -170,7 +195,7 @@ def _check_against_each_other(rows):
             if len(same) > 1:
                 for row in same:
                     others = ", ".join(str(other.number) for other in same if other is not row)
-                    row.refuse(column, f"also in row {others}")
+                    row.refuse(column, "duplicate", rows=others)
 
 
 def _check_against_the_county(rows):
@@ -186,15 +211,15 @@ def _check_against_the_county(rows):
     for row in rows:
         unknown = [code for code in row.grid_codes if code not in grids]
         if unknown:
-            row.refuse("grids", f"no grid with code {', '.join(unknown[:5])}")
+            row.refuse("grids", "unknown_grid", codes=", ".join(unknown[:5]))
         if row.department_code and row.department_code not in departments:
-            row.refuse("department", f"no department with code {row.department_code[:40]}")
+            row.refuse("department", "unknown_department", department=row.department_code[:40])
         user = by_name.get(row.username.lower()) if row.username else None
         owner = by_phone.get(row.phone) if row.phone else None
         if user is not None and user.role == Role.RESIDENT.value:
-            row.refuse("username", f"{user.username} is a resident's account")
+            row.refuse("username", "resident_account", username=user.username)
         if owner is not None and owner is not user:
-            row.refuse("phone", f"the number belongs to user {owner.username}")
+            row.refuse("phone", "phone_taken", username=owner.username)
         row.user = user
         if row.errors:
             row.action = "invalid"

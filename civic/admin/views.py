@@ -12,11 +12,12 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import Role, User
 from ..extensions import db
 from ..grids.models import Department, Grid
-from ..transaction import command
+from ..transaction import command, rollback
 from . import audit, people
 from .tables import MAX_BYTES, TableError, read_rows, safe_cell
 
@@ -134,18 +135,29 @@ def import_preview():
 def import_apply(token):
     """Apply the previewed file (checked again: the county may have changed since)."""
     path = _upload_path(token, "upload")
-    if not path.is_file():
+    try:
+        filename = _upload_path(token, "name").read_text(encoding="utf-8")
+        data = path.read_bytes()
+    except FileNotFoundError:  # applied already, or swept after a day
         flash(_("That upload has expired; choose the file again."), "error")
         return redirect(url_for("admin.import_form"), 303)
-    filename = _upload_path(token, "name").read_text(encoding="utf-8")
-    plan = people.check_import(read_rows(path.read_bytes(), filename))
+    plan = people.check_import(read_rows(data, filename))
     skip = request.form.get("skip_invalid") == "1"
     try:
         applied = people.apply_import(plan, actor=current_user, ip=request.remote_addr, skip_invalid=skip)
     except people.ImportRefused as refused:
         return render_template("admin/import.html", plan=plan, token=token, filename=filename,
                                columns=people.COLUMNS, error=str(refused)), 409
-    path.unlink()
+    except IntegrityError:
+        # Someone made one of these accounts meanwhile (the same file applied twice at
+        # once, a double click): nothing of this run is kept; check the file again.
+        rollback()
+        plan = people.check_import(read_rows(data, filename))
+        return render_template("admin/import.html", plan=plan, token=token, filename=filename,
+                               columns=people.COLUMNS,
+                               error=_("The county changed while this file was applied (another import at the same "
+                                       "time?); nothing of it was kept. Here it is checked again.")), 409
+    path.unlink(missing_ok=True)
     if applied.passwords:
         _upload_path(token, "xlsx").write_bytes(people.passwords_workbook(applied.passwords))
     return render_template("admin/import_done.html", plan=plan, passwords=applied.passwords, token=token)
@@ -155,10 +167,11 @@ def import_apply(token):
 def import_passwords(token):
     """The one-time passwords of an import, downloadable once."""
     path = _upload_path(token, "xlsx")
-    if not path.is_file():
+    try:
+        data = path.read_bytes()
+        path.unlink()  # of two downloads at once, one unlinks, the other finds nothing
+    except FileNotFoundError:
         abort(404)
-    data = path.read_bytes()
-    path.unlink()
     response = send_file(io.BytesIO(data), download_name="one-time-passwords.xlsx", as_attachment=True,
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response.headers["Cache-Control"] = "no-store"

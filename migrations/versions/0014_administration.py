@@ -48,9 +48,10 @@ def upgrade():
         op.execute("CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries "
                    "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END")
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # A plain ADD COLUMN on both databases: a batch (copy-and-move) of users on SQLite would
+    # drop a table every other table refers to, which a county's filled database refuses.
+    op.add_column('users', sa.Column('must_change_password', sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
 
 
 def downgrade():

@@ -15,6 +15,7 @@ HEADER = "username,name,role,phone,grids,department"
 
 def login(client, username):
     assert client.post("/auth/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    client.get("/auth/lang/en")  # the assertions read the pages' English
 
 
 def upload(client, text, name="staff.csv"):
@@ -27,7 +28,7 @@ def test_import_preview_then_apply_then_passwords_once(client, county):
     bad = upload(client, f"{HEADER}\nn1,牛一,grid_worker,13900000801,L2-1-1,\nn2,牛二,grid_worker,13900000802,L9,\n")
     page = bad.get_data(as_text=True)
     assert bad.status_code == 200 and "1 to create" in page.replace("1 个", "1 to ") or "牛一" in page
-    assert "no grid with code L9" in page
+    assert "no grid with code L9" in page  # in the page's language
     assert db.session.scalar(select(User).where(User.username == "n1")) is None  # a preview writes nothing
     token = page.split("/admin/users/import/")[1].split('"')[0]
     refused = client.post(f"/admin/users/import/{token}")
@@ -89,3 +90,33 @@ def test_an_audit_export_never_carries_a_formula(client, county):
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
     assert any("=cmd" in cell for cell in cells)
+
+
+def test_a_file_applied_twice_at_once_keeps_one_and_says_so(client, county, monkeypatch):
+    from civic.admin import people
+    from civic.admin.tables import read_rows
+
+    login(client, "admin")
+    text = f"{HEADER}\nt1,同一,dispatcher,13900000901,,\n"
+    first = upload(client, text).get_data(as_text=True).split("/admin/users/import/")[1].split('"')[0]
+    second = upload(client, text).get_data(as_text=True).split("/admin/users/import/")[1].split('"')[0]
+    # The first request checked the file before the second one committed: its plan still says "create".
+    stale = people.check_import(read_rows(text.encode(), "staff.csv"))
+    assert client.post(f"/admin/users/import/{second}").status_code == 200
+    real, calls = people.check_import, []
+
+    def checked_too_early(rows):
+        calls.append(1)
+        return stale if len(calls) == 1 else real(rows)
+
+    monkeypatch.setattr(people, "check_import", checked_too_early)
+    answer = client.post(f"/admin/users/import/{first}")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "nothing of it was kept" in page and "0 to create" in page
+    assert len(db.session.scalars(select(User).where(User.username == "t1")).all()) == 1
+
+
+def test_the_reasons_are_in_the_pages_language(client, county):
+    assert client.post("/auth/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+    page = upload(client, f"{HEADER}\nz1,张一,grid_worker,13900001001,L9,\n").get_data(as_text=True)
+    assert "没有编码为 L9 的网格" in page

@@ -78,11 +78,12 @@ def test_every_bad_row_is_named_with_its_row_and_column(county):
         "ok,好,dispatcher,13900000210,,",              # row 10: fine
     )
     plan = plan_of(data)
-    verdicts = {row.number: (row.action, [column for column, _ in row.errors]) for row in plan.rows}
+    verdicts = {row.number: (row.action, [column for column, *_ in row.errors]) for row in plan.rows}
     assert verdicts == {2: ("invalid", ["grids"]), 3: ("invalid", ["role"]), 4: ("invalid", ["phone"]),
                         5: ("invalid", ["username"]), 6: ("invalid", ["username"]), 7: ("invalid", ["phone"]),
                         8: ("invalid", ["role"]), 9: ("invalid", ["department"]), 10: ("create", [])}
-    assert "also in row 6" in plan.rows[3].errors[0][1] and "worker" in plan.rows[5].errors[0][1]
+    assert plan.rows[3].errors == [("username", "duplicate", {"rows": "6"})]
+    assert plan.rows[5].errors == [("phone", "phone_taken", {"username": "worker"})]
     with pytest.raises(people.ImportRefused):
         people.apply_import(plan)
     assert user("ok") is None  # nothing half-applied
@@ -101,7 +102,7 @@ def test_xlsx_formulas_are_read_as_their_saved_values_never_evaluated(county):
     data = xlsx_bytes([HEADER.split(","), ["f1", "=1+1", "dispatcher", 13900000401, "", ""]])
     plan = plan_of(data, "staff.xlsx")
     # openpyxl writes no cached value: the formula's cell is empty, so the name is missing
-    assert plan.rows[0].errors == [("name", "a name is required")]
+    assert plan.rows[0].errors == [("name", "name_required", {})]
     assert plan.rows[0].phone == "13900000401"  # a number cell as Excel keeps phone numbers
 
 
