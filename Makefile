@@ -72,3 +72,4 @@ bench: setup
 	$(PY) bench/dashboard.py --postgis
 	$(PY) bench/load.py
 	$(PY) bench/faults.py
+	$(PY) bench/admin_import.py

@@ -56,7 +56,7 @@ CASE_DETAIL = {"allOf": [CASE, obj({
 ERROR = obj({"error": obj({"code": STRING, "message": STRING, "field": null(STRING)}, ["code", "message"])},
             ["error"])
 USER_REF = obj({"id": INTEGER, "username": STRING, "role": STRING}, ["id", "username", "role"])
-TOKEN = obj({"token": STRING, "user": ref("UserRef")}, ["token", "user"])
+TOKEN = obj({"token": STRING, "user": ref("UserRef"), "must_change_password": BOOLEAN}, ["token", "user"])
 PREFERENCES = obj({"mute_at_night": BOOLEAN, "night": STRING, "resident_updates": BOOLEAN})
 ITEM = obj({"id": INTEGER, "code": STRING, "name": STRING, "description": STRING, "cost": INTEGER,
             "stock": INTEGER}, ["id", "name", "cost"])
@@ -150,12 +150,17 @@ def api_paths():
         "/api/v1/me": {
             "get": operation("Who I am", {200: answer("The user", obj(
                 {"id": INTEGER, "username": STRING, "display_name": STRING, "role": STRING,
-                 "grids": array(CODE_NAME), "department": null(CODE_NAME)}, ["id", "username", "role"]))},
+                 "grids": array(CODE_NAME), "department": null(CODE_NAME), "must_change_password": BOOLEAN},
+                ["id", "username", "role"]))},
                 tag="accounts", operation_id="getMe"),
             "delete": operation("Delete my resident account (the cases stay, anonymised)",
                                 {200: answer("Deleted", obj({"deleted": BOOLEAN}, ["deleted"]))}, tag="accounts",
                                 operation_id="deleteMe", request=body(obj({"password": STRING}, ["password"]))),
         },
+        "/api/v1/me/password": {"post": operation(
+            "Set my own password (required after an import's one-time password); my other sessions and tokens end",
+            {200: answer("Done", obj({"ok": BOOLEAN, "must_change_password": BOOLEAN}, ["ok"]))}, tag="accounts",
+            operation_id="changePassword", request=body(obj({"old": STRING, "new": STRING}, ["old", "new"])))},
         "/api/v1/me/logout-everywhere": {"post": operation(
             "Log out everywhere: end every session and device token of mine, this one's too",
             {200: answer("Done", obj({"ok": BOOLEAN}, ["ok"]))}, tag="accounts", operation_id="logoutEverywhere")},

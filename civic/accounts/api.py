@@ -102,7 +102,8 @@ def register():
     secret = current_app.config["SECRET_KEY"]
     user = residents.register_resident(registration, secret=secret)
     token = accounts.issue_token(user, device_id=_text(data, "device_id", 64), name=_text(data, "device_name", 100))
-    return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role}), 201
+    return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role},
+                   must_change_password=False), 201
 
 
 @bp.post("/auth/reset")
