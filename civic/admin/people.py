@@ -49,6 +49,12 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
 LIST_SEPARATORS = re.compile(r"[;；,，\s]+")
 NAME_MAX = 100
 # One-time passwords: 12 characters without look-alikes (0/O, 1/l/I), about 62 bits.
+# A slow KDF protects passwords people choose, which can be guessed; 62 random bits
+# cannot, so these are hashed with an eighth of scrypt's default work (a thousand
+# accounts in seconds, not minutes, on a county's two-core server). A login still
+# costs a full hash (accounts/services.authenticate), and the user's own password,
+# set at the first login, gets the default.
+ONE_TIME_HASH = "scrypt:4096:8:1"
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 PASSWORD_LENGTH = 12
 
@@ -251,12 +257,16 @@ def one_time_password():
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
+def _one_time_hash(password):
+    return generate_password_hash(password, method=ONE_TIME_HASH)
+
+
 def hash_all(passwords):
     """scrypt on every core: hashlib.scrypt lets go of the GIL while it works."""
     if len(passwords) < 4:
-        return [generate_password_hash(p) for p in passwords]
+        return [_one_time_hash(p) for p in passwords]
     with ThreadPoolExecutor() as pool:
-        return list(pool.map(generate_password_hash, passwords))
+        return list(pool.map(_one_time_hash, passwords))
 
 
 def apply_import(plan, *, actor=None, ip=None, skip_invalid=False):

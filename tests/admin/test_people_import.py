@@ -196,3 +196,24 @@ def test_the_audit_log_is_append_only(county):
     with pytest.raises(AppendOnly):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_one_time_password_login_costs_a_full_hash_too(client, county, monkeypatch):
+    """One-time passwords (62 random bits) are hashed lightly so that a thousand are
+    made in seconds; a login to such an account still runs the default scrypt, so
+    its timing does not tell a fresh import from any other account."""
+    import hashlib
+
+    people.apply_import(plan_of(csv_bytes("h1,何一,dispatcher,13900001101,,")))
+    db.session.commit()
+    calls = []
+    real = hashlib.scrypt
+
+    def counting(password, *, salt, n, r, p, maxmem=0, dklen=64):
+        calls.append(n)
+        return real(password, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    client.application.config["RATELIMIT_ENABLED"] = False
+    assert client.post("/api/v1/auth/token", json={"username": "h1", "password": "wrong-password"}).status_code == 401
+    assert sorted(calls) == [4096, 32768]
