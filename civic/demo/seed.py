@@ -201,8 +201,11 @@ def _simulate(case, demo, actors, now, rng, assignee=None, fresh_task=False):
                                     to_status="rejected", note=rng.choice(["重复上报", "不属于受理范围", "信息不实"]), created_at=at))
         return events
     at, status = case.received_at, Status.REPORTED
-    # Some cases get stuck before work starts or before it is done: these become the overdue ones.
-    stalls_before = "acknowledge" if fresh_task else (rng.choice(["start", "handle"]) if rng.random() < 0.08 else None)
+    # Some cases get stuck before work starts or before it is done: these become the overdue ones;
+    # some handled ones wait for their check ("verify"), so the demo has handled cases at any
+    # hour (otherwise only those handled in the last few hours, none after a night).
+    stalls_before = "acknowledge" if fresh_task else (rng.choice(["start", "handle", "verify"])
+                                                      if rng.random() < 0.08 else None)
     for action, next_status, spread in MAIN_LINE:
         if action == stalls_before:
             break
