@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from .. import phones
@@ -209,9 +209,10 @@ def _check_against_the_county(rows):
     departments = {dept.code: dept for dept in db.session.scalars(select(Department))}
     usernames = {row.username.lower() for row in rows if row.username}
     phones_given = {row.phone for row in rows if row.phone}
+    # Usernames are matched without regard to case, as the file's own duplicates are:
+    # "Li" in the file is the existing "li", never a second account beside it.
     existing = db.session.scalars(select(User).where(
-        (User.username.in_([u for u in usernames]) | User.phone.in_(phones_given)))).all() if (
-        usernames or phones_given) else []
+        func.lower(User.username).in_(usernames) | User.phone.in_(phones_given))).all()
     by_name = {user.username.lower(): user for user in existing}
     by_phone = {user.phone: user for user in existing if user.phone}
     for row in rows:

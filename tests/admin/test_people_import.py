@@ -217,3 +217,12 @@ def test_a_one_time_password_login_costs_a_full_hash_too(client, county, monkeyp
     client.application.config["RATELIMIT_ENABLED"] = False
     assert client.post("/api/v1/auth/token", json={"username": "h1", "password": "wrong-password"}).status_code == 401
     assert sorted(calls) == [4096, 32768]
+
+
+def test_a_username_in_another_case_is_the_existing_user(county):
+    county.worker.username = "Worker"  # kept as an earlier administrator typed it
+    db.session.commit()
+    # No phone in the rows: only the username can find them.
+    plan = plan_of(csv_bytes("wORKER,worker,grid_worker,,L2-1-1,", "WORKER2,worker2,grid_worker,,L2-2-1,"))
+    assert [row.action for row in plan.rows] == ["unchanged", "unchanged"]
+    assert [row.user.id for row in plan.rows] == [county.worker.id, county.other_worker.id]
