@@ -9,10 +9,11 @@ tests/test_access_matrix.py asks every route as every role against this table.
 """
 from importlib import import_module
 
-from flask import abort, current_app, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from .accounts.models import OVERSIGHT_ROLES, STAFF_ROLES, Role
+from .api import authenticate_request, is_api_request
 from .errors import ApiError
 from .extensions import login_manager
 
@@ -145,8 +146,6 @@ def gate():
     rule does not let in, before any view runs."""
     if request.endpoint is None or request.method == "OPTIONS":
         return None  # a 404 or 405 from the router, or a preflight Flask answers itself
-    from .api import is_api_request
-
     rule = rule_for(request.endpoint, request.method)
     if rule is None:
         current_app.logger.error("no access rule for %s %s: refused", request.method, request.endpoint)
@@ -164,10 +163,6 @@ def gate():
 
 def _password_first():
     """A signed-in route, for someone who must first replace a one-time password."""
-    from flask import redirect, url_for
-
-    from .api import is_api_request
-
     if not current_user.must_change_password or request.endpoint in UNTIL_PASSWORD_CHANGED:
         return None
     if is_api_request():
@@ -185,8 +180,6 @@ def unruled(app):
 def register(app):
     """Register every blueprint, then the API's authentication and the gate, in that
     order (a bearer token names the user the gate judges)."""
-    from .api import authenticate_request
-
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(f".{name}", __package__).bp)
     app.before_request(authenticate_request)

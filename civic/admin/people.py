@@ -8,6 +8,7 @@ default nothing is applied while any row is invalid. Applying is one transaction
 Re-importing the same file changes nothing; a changed row updates that user. A new
 account gets a one-time password it must change at its first login.
 """
+import io
 import re
 import secrets
 import unicodedata
@@ -15,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
@@ -313,12 +316,6 @@ def _assign(user, row, grids, departments):
 
 def passwords_workbook(passwords):
     """The one-time passwords as an XLSX (username, name, phone, password), to hand out."""
-    import io
-
-    from openpyxl import Workbook
-
-    from openpyxl.cell import WriteOnlyCell
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet("passwords")
 

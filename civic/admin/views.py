@@ -4,7 +4,9 @@ changes are for administrators (civic/routes.py). Every change is also a `flask`
 command (civic/cli.py) and an entry in the audit log."""
 import csv
 import io
+import json
 import secrets
+import time
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
@@ -92,8 +94,6 @@ def _uploads_dir():
 
 def _sweep_old_uploads(max_age=24 * 3600):
     """Uploads never applied, and passwords never downloaded, go after a day."""
-    import time
-
     for path in _uploads_dir().iterdir():
         if time.time() - path.stat().st_mtime > max_age:
             path.unlink(missing_ok=True)
@@ -206,6 +206,4 @@ def audit_export():
 
 
 def _json(value):
-    import json
-
     return json.dumps(value, ensure_ascii=False, sort_keys=True) if value is not None else ""
