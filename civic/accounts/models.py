@@ -151,3 +151,22 @@ class OneTimeCode(db.Model):
     used_at: Mapped[datetime | None]
     ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ProvisioningCode(db.Model):
+    """A printable one-time QR code that logs one phone in as one worker (as ODK
+    Central's app-user codes do): it lives 24 hours and is used once. Only its
+    SHA-256 is stored; making a new one for a worker supersedes the older."""
+
+    __tablename__ = "provisioning_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    device_token_id: Mapped[int | None] = mapped_column(ForeignKey("device_tokens.id", ondelete="SET NULL"))
+
+    user = relationship("User", foreign_keys=[user_id])

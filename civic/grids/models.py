@@ -1,8 +1,9 @@
 """The gridded county: level-1 and level-2 grids, departments, the category
 catalogue (CJ/T 214 classes) and per-grid routing overrides."""
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Table, Text, event
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -28,6 +29,12 @@ class Grid(db.Model):
     street: Mapped[str | None] = mapped_column(String(100))  # 街道/乡镇 the grid belongs to
     polygon = mapped_column(area_column_type(), nullable=False)
     chief_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # "grid" (a level-2 grid or a level-1 area), "road" (a street chief's segment: a line
+    # imported with a buffer) or "scenic" (a scenic area): the street-chief scheme.
+    kind: Mapped[str] = mapped_column(String(16), default="grid", server_default="grid")
+    # A retired grid takes no new cases and is left out of the map; its cases keep it.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    retired_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     parent = relationship("Grid", remote_side=[id], back_populates="children")
@@ -51,7 +58,10 @@ class Department(db.Model):
     webhook_kind: Mapped[str | None] = mapped_column(String(16))     # wecom | dingtalk | feishu (else from the host)
     webhook_secret: Mapped[str | None] = mapped_column(String(200))  # DingTalk / Feishu signing secret
     phone: Mapped[str | None] = mapped_column(String(20))
+    # '08:30-12:00,13:30-17:30' (cases.deadlines.parse_working_hours); None: the county's CIVIC_WORKING_HOURS
+    working_hours: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
 
     staff = relationship("User", back_populates="department")
 
@@ -96,19 +106,52 @@ class Category(db.Model):
 
 
 class RoutingRule(db.Model):
-    """A per-grid override of a category's default department (谁主管谁负责 on a
-    road segment handled by a street chief's liaison group, say). A rule with no
-    category applies to every category in that grid."""
+    """谁主管谁负责: for a category (or every category) in a scope, the department
+    that answers. Scopes, most specific first: a grid (level 2, then its level-1
+    parent), a street (街道/乡镇), everywhere; the category's own default department
+    comes between a rule for that category everywhere and a rule for every category
+    everywhere (grids/routing.py decides). `key` names scope and category, so one
+    scope and category has one rule, whatever the order of parallel requests."""
 
     __tablename__ = "routing_rules"
-    __table_args__ = (UniqueConstraint("grid_id", "category_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    scope: Mapped[str] = mapped_column(String(8), default="grid")  # grid | street | all
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), index=True)
+    street: Mapped[str | None] = mapped_column(String(100))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     liaison_group: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     grid = relationship("Grid")
     category = relationship("Category")
     department = relationship("Department")
+
+    def scope_key(self):
+        where = (f"grid:{self.grid_id}" if self.grid_id is not None
+                 else f"street:{self.street}" if self.street else "all")
+        return f"{where}|category:{self.category_id if self.category_id is not None else '*'}"
+
+
+@event.listens_for(RoutingRule, "before_insert")
+@event.listens_for(RoutingRule, "before_update")
+def _name_the_scope(mapper, connection, rule):
+    # Here, not in a service: every way a rule is written (the page, the command, an
+    # import, a test) gets the same scope and key, and the unique key then holds.
+    rule.scope = "grid" if rule.grid_id is not None else "street" if rule.street else "all"
+    rule.key = rule.scope_key()
+
+
+class CalendarDay(db.Model):
+    """A county's own word on a day, over the national holiday calendar
+    (chinese-calendar): a holiday of a year the package does not know yet, a local
+    make-up working day, a typhoon closure. `workday` False: no working time."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    workday: Mapped[bool]
+    note: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
