@@ -1,8 +1,6 @@
 """`flask --app app …` commands: users (create, import, deactivate, reactivate), seed-demo, grids import, catalogue, photos gc,
 vapid-keys, jobs worker / run, push worker / send-due, cases chase, notify send-due,
 stats rebuild, open311 create-key / keys / revoke-key."""
-import json
-
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
@@ -164,20 +162,59 @@ def catalogue_command():
 
 
 @grids_cli.command("import")
-@click.argument("path", type=click.File("rb"))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
+              help="The file's coordinate system (default: what the file says; GeoJSON and KML: WGS-84). "
+                   "gcj02: drawn on AMap or Tencent maps; bd09: on Baidu maps.")
+@click.option("--dry-run", is_flag=True, help="Check every feature and print what would change; write nothing.")
 @click.option("--level", type=click.IntRange(1, 2), default=None,
-              help="Level for features without a 'level' property.")
-def import_grids_command(path, level):
-    """Import or update grids from a GeoJSON FeatureCollection (properties: code, name, level, parent, street)."""
-    from .grids.importer import GridImportError, import_geojson
+              help="Level for new grids without a 'level' property (else 2 with a parent, 1 without).")
+@click.option("--buffer", "buffer_m", type=click.FloatRange(0, 500, min_open=True), default=None,
+              help="Width in metres for lines without a 'buffer' property (road segments).")
+@click.option("--complete", is_flag=True, help="The file is the whole county: retire the grids not in it.")
+def import_grids_command(path, crs, dry_run, level, buffer_m, complete):
+    """Import grids from GeoJSON, a zipped Shapefile, KML or KMZ (properties: code, name, level, parent,
+    street, kind, buffer). Nothing is applied if any feature is invalid (exit status 1)."""
+    from pathlib import Path
+
+    from .grids import plan as grid_plan
+    from .grids.sources import SourceError, read
 
     try:
-        created, updated = import_geojson(json.load(path), default_level=level)
-        db.session.commit()
-    except (GridImportError, ValueError) as exc:
-        db.session.rollback()
+        plan = grid_plan.check(read(Path(path).read_bytes(), path), crs=crs, default_level=level,
+                               buffer_m=buffer_m, complete=complete)
+    except SourceError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{created} grids created, {updated} updated")
+    for problem in plan.problems:
+        raise click.ClickException(problem)
+    if plan.crs_note:
+        click.echo(f"note: {plan.crs_note}")
+    for change in plan.changes:
+        click.echo(_grid_line(change))
+    for finding in plan.findings:
+        click.echo(f"{finding.kind.replace('_', ' ')}: {finding.message}")
+    refused = bool(plan.invalid)
+    if dry_run or refused or not plan.can_apply:
+        db.session.rollback()
+        click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else
+                                     " (nothing applied: fix the invalid features)" if refused else ""))
+        if refused:
+            raise SystemExit(1)
+        return
+    grid_plan.apply(plan, source_name=Path(path).name)
+    db.session.commit()
+    click.echo(plan.summary())
+
+
+def _grid_line(change):
+    where = f"feature {change.number}" if change.number is not None else "not in the file"
+    if change.action == "invalid":
+        return f"{where}{f' ({change.code})' if change.code else ''}: invalid: {'; '.join(change.errors)}"
+    notes = f" ({'; '.join(change.notes)})" if change.notes else ""
+    if change.action == "update":
+        changes = ", ".join(f"{key} {before!r} → {after!r}" for key, (before, after) in change.changes.items())
+        return f"{where}: update {change.code}: {changes}{notes}"
+    return f"{where}: {change.action} {change.code}{notes}"
 
 
 @photos_cli.command("gc")

@@ -39,14 +39,14 @@ class GridIndex:
     @staticmethod
     def _current_stamp():
         row = db.session.execute(
-            select(func.count(Grid.id), func.max(Grid.updated_at)).where(Grid.level == 2)
+            select(func.count(Grid.id), func.max(Grid.updated_at)).where(Grid.level == 2, Grid.active.is_(True))
         ).one()
         return tuple(row)
 
     def rebuild(self):
         rows = db.session.execute(
             select(Grid.id, Grid.code, Grid.name, Grid.parent_id, Grid.polygon)
-            .where(Grid.level == 2)
+            .where(Grid.level == 2, Grid.active.is_(True))  # a retired grid takes no new cases
             .order_by(Grid.code)  # on a shared border the lowest code wins, always the same one
         ).all()
         geometries = [to_shape(row.polygon) for row in rows]
@@ -103,19 +103,19 @@ def locate_in_database(lat, lng, use_index=True):
     dialect = db.session.get_bind().dialect.name
     if dialect == "sqlite" and not use_index:
         sql = text(
-            "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
+            "SELECT id FROM grids WHERE level = 2 AND active AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
             "ORDER BY code LIMIT 1"
         )
     elif dialect == "sqlite":
         sql = text(
-            "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
+            "SELECT id FROM grids WHERE level = 2 AND active AND ST_Intersects(polygon, MakePoint(:lng, :lat, 4326)) = 1 "
             "AND ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'grids' "
             "AND f_geometry_column = 'polygon' AND search_frame = MakePoint(:lng, :lat, 4326)) "
             "ORDER BY code LIMIT 1"
         )
     else:
         sql = text(
-            "SELECT id FROM grids WHERE level = 2 AND ST_Intersects(polygon, ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)) "
+            "SELECT id FROM grids WHERE level = 2 AND active AND ST_Intersects(polygon, ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)) "
             "ORDER BY code LIMIT 1"
         )
     return db.session.execute(sql, {"lat": lat, "lng": lng}).scalar()

@@ -59,11 +59,11 @@ def test_geojson_import_creates_and_updates(app, runner, county, tmp_path):
     path.write_text(json.dumps(collection))
     result = runner.invoke(args=["grids", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "2 grids created" in result.output
+    assert result.output.strip().splitlines()[-1] == "2 new, 0 changed, 0 unchanged, 0 retired, 0 invalid"
     hit = get_index(app).locate(37.005, 117.005)
     assert hit.code == "IMP-1-1"
     again = runner.invoke(args=["grids", "import", str(path)])
-    assert "0 grids created, 2 updated" in again.output
+    assert again.output.strip().splitlines()[-1] == "0 new, 0 changed, 2 unchanged, 0 retired, 0 invalid"
 
 
 def test_geojson_import_refuses_bad_files(runner, county, tmp_path):
