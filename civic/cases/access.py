@@ -89,6 +89,19 @@ def _grids_clause(user):
     return Case.grid_id.in_(select(Grid.id).where(or_(Grid.id.in_(grids), Grid.parent_id.in_(grids))))
 
 
+def _chiefs_grid(user, case):
+    """A grid's chief (网格长, or a street chief 街长 for a road segment) sees its cases,
+    and a level-1 grid's chief those of its level-2 grids, whatever their role."""
+    grid = case.grid
+    return grid is not None and user.id is not None and (
+        grid.chief_id == user.id or (grid.parent is not None and grid.parent.chief_id == user.id))
+
+
+def _chief_clause(user):
+    led = select(Grid.id).where(Grid.chief_id == user.id)
+    return Case.grid_id.in_(select(Grid.id).where(or_(Grid.chief_id == user.id, Grid.parent_id.in_(led))))
+
+
 def is_follower(user, case):
     """Whether `user` follows `case` because a report of theirs was merged into it ("me too")."""
     return case.id is not None and db.session.get(CaseFollower, (case.id, user.id)) is not None
@@ -127,6 +140,7 @@ RELATIONS = {relation.name: relation for relation in [
     Relation("assignee", _is_assignee, _assignee_clause, "the person it is assigned to"),
     Relation("department", _in_department, _department_clause, "the department's staff"),
     Relation("grid_worker", _in_my_grids, _grids_clause, "the grid's workers"),
+    Relation("chief", _chiefs_grid, _chief_clause, "the grid's chief"),
     Relation("reporter", _is_reporter, _reporter_clause, "the reporter"),
     Relation("follower", is_follower, _follower_clause, "the people who reported it"),
     Relation("independent", _is_independent, _independent_clause,
@@ -134,7 +148,7 @@ RELATIONS = {relation.name: relation for relation in [
 ]}
 
 # Who may see a case at all: each of these relations lets a signed-in user see it.
-VIEWERS = ("oversight", "assignee", "department", "grid_worker", "reporter", "follower")
+VIEWERS = ("oversight", "assignee", "department", "grid_worker", "chief", "reporter", "follower")
 
 
 def related(user, case, names):

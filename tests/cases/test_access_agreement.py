@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD_HASH
 @pytest.fixture
 def people(county):
     """Every kind of user: the county's, plus staff without a department, a level-1
-    grid's worker, a grid worker without grids, and a follower."""
+    grid's worker, a grid worker without grids, a follower, and grid chiefs."""
     def user(name, role, **extra):
         made = User(username=name, role=role, display_name=name, phone=None, password_hash=PASSWORD_HASH, **extra)
         db.session.add(made)
@@ -28,8 +28,11 @@ def people(county):
     extra = {"homeless_staff": user("staff_none", "dept_staff"),
              "level1_worker": user("worker_l1", "grid_worker"),
              "gridless_worker": user("worker_none", "grid_worker"),
-             "follower": user("follower", "resident")}
+             "follower": user("follower", "resident"),
+             "road_chief": user("road_chief", "dept_staff"), "area_chief": user("area_chief", "grid_worker")}
     extra["level1_worker"].grids.append(county.grids["L1-1"])
+    county.grids["L2-1-1"].chief = extra["road_chief"]   # a street chief of one grid
+    county.grids["L1-2"].chief = extra["area_chief"]     # a level-1 grid's chief: its level-2 grids too
     db.session.commit()
     county_people = {name: getattr(county, name) for name in
                      ("admin", "supervisor", "dispatcher", "worker", "other_worker", "staff_san", "staff_trf",
