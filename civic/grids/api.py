@@ -33,5 +33,5 @@ def categories():
 def my_grids():
     """The user's grids as GeoJSON, level-1 first."""
     user = current_user
-    grids = sorted(user.grids, key=lambda grid: (grid.level, grid.code))
+    grids = sorted((g for g in user.grids if g.active), key=lambda grid: (grid.level, grid.code))
     return jsonify(feature_collection(grids))

@@ -75,7 +75,7 @@ def grid_box(grid=None):
 
     if grid is not None:
         return to_shape(grid.polygon).buffer(0.002).bounds
-    polygons = db.session.scalars(select(Grid.polygon).where(Grid.level == 2)).all()
+    polygons = db.session.scalars(select(Grid.polygon).where(Grid.level == 2, Grid.active.is_(True))).all()
     if not polygons:
         return None
     return union_all([to_shape(p) for p in polygons]).buffer(0.002).bounds

@@ -51,7 +51,7 @@ def _poster_or_404(code):
 
 
 def _grids():
-    return db.session.scalars(select(Grid).order_by(Grid.code)).all()  # a level-1 grid, then its own level-2 grids
+    return db.session.scalars(select(Grid).where(Grid.active.is_(True)).order_by(Grid.code)).all()  # a level-1 grid, then its own level-2 grids
 
 
 # -- the managers' pages ---------------------------------------------------------

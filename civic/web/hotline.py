@@ -186,7 +186,8 @@ def _conflict(values, client_id):
 @bp.get("/grids.geojson")
 def grids():
     """Every grid's outline for the form's map (there may be no tile server)."""
-    response = jsonify(feature_collection(db.session.scalars(select(Grid).order_by(Grid.level, Grid.code)).all()))
+    response = jsonify(feature_collection(db.session.scalars(select(Grid).where(Grid.active.is_(True))
+                                                      .order_by(Grid.level, Grid.code)).all()))
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 
