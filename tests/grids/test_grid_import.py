@@ -302,3 +302,46 @@ def test_areas_on_the_ground():
     one_km = box(LNG, LAT, LNG + 1000 / M_LNG, LAT + 1000 / M_LAT)
     assert grid_plan.area_m2(one_km) == pytest.approx(1e6, rel=0.001)
     assert grid_plan.area_m2(Point(LNG, LAT)) == 0
+
+
+def test_a_kmz_and_a_geojson_naming_cgcs2000(app, county):
+    west = LNG + 0.1
+    kml = (f'<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>Z1</name><Polygon><outerBoundaryIs><LinearRing>'
+           f'<coordinates>{west},{LAT} {west + 0.01},{LAT} {west + 0.01},{LAT + 0.01} {west},{LAT}</coordinates>'
+           f'</LinearRing></outerBoundaryIs></Polygon></Placemark></kml>').encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("doc.kml", kml)
+    source = read(out.getvalue(), "grids.kmz")
+    assert source.format == "kml" and source.features[0].properties["code"] == "Z1"
+    named = json.loads(geojson(feature("C1", ring(west, LAT, west + 0.01, LAT + 0.01), level=1)))
+    named["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}}
+    plan = grid_plan.check(read(json.dumps(named).encode(), "cgcs.geojson"))
+    assert plan.crs == crs.CGCS2000 and plan.count("create") == 1
+    named["crs"]["properties"]["name"] = "EPSG:3857"
+    plan = grid_plan.check(read(json.dumps(named).encode(), "mercator.geojson"))
+    assert plan.problems and "not one this import converts" in plan.problems[0]
+
+
+def test_zip_bombs_and_encrypted_zips_are_refused(monkeypatch):
+    from civic.grids import sources
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.shp", b"\0" * (2 * 1024 * 1024))
+    monkeypatch.setattr(sources, "MAX_UNZIPPED_BYTES", 1024 * 1024)
+    with pytest.raises(SourceError, match="expands to more than"):
+        read(out.getvalue(), "bomb.zip")
+    # an encrypted member: zipfile cannot read it without the password
+    data = bytearray(zipped_shapefile([("E1", "加密", 1, [[(LNG, LAT), (LNG + 0.01, LAT), (LNG, LAT + 0.01),
+                                                        (LNG, LAT)]], 0)], prj=WGS84_PRJ))
+    offset = 0
+    while (offset := data.find(b"PK\x01\x02", offset)) != -1:  # set the "encrypted" flag in the central directory
+        data[offset + 8] |= 1
+        offset += 4
+    offset = 0
+    while (offset := data.find(b"PK\x03\x04", offset)) != -1:  # and in each local header
+        data[offset + 6] |= 1
+        offset += 4
+    with pytest.raises(SourceError, match="cannot be read"):
+        read(bytes(data), "locked.zip")
