@@ -133,6 +133,8 @@ def from_environment(instance_path):
         "THUMB_MAX_SIDE": 320,
         # How often a process checks whether another process changed the grids.
         "GRID_INDEX_CHECK_SECONDS": 30,
+        # How often a process checks whether another process changed the county's calendar days.
+        "CALENDAR_CHECK_SECONDS": 30,
         "TIMEZONE": os.environ.get("CIVIC_TIMEZONE", DEFAULT_TIMEZONE),
         # Working hours for deadlines in working time (工作时): morning and afternoon.
         "WORKING_HOURS": os.environ.get("CIVIC_WORKING_HOURS", DEFAULT_WORKING_HOURS),

@@ -313,7 +313,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         if stamp:
             values[stamp] = now
         if rule.restart_clocks:
-            values["ack_due_at"], values["resolve_due_at"] = _fresh_deadlines(case, now)
+            values["ack_due_at"], values["resolve_due_at"] = _fresh_deadlines(case, now, department)
         pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
         if rule.extension == "approve":
             values["resolve_due_at"] = pending.until
@@ -382,9 +382,10 @@ def _target(rule, from_status, rating):
     return rule.to_status or from_status, rule.stamp
 
 
-def _fresh_deadlines(case, now):
-    """Both deadlines counted again from `now` (a reopened case), by the case's category."""
+def _fresh_deadlines(case, now, department=None):
+    """Both deadlines counted again from `now` (a reopened or re-routed case), by the
+    case's category, on the working hours of the department it goes to."""
     from .deadlines import WorkingClock, clock_for
 
-    clock = clock_for(current_app) if has_app_context() else WorkingClock()
+    clock = clock_for(current_app, department or case.department) if has_app_context() else WorkingClock()
     return clock.deadlines(now, case.category)
