@@ -130,6 +130,10 @@ def api_paths():
             "delete": operation("Log out: revoke the token sent", {204: answer("Revoked")}, tag="accounts",
                                 operation_id="revokeToken"),
         },
+        "/api/v1/provision": {"post": operation(
+            "Log a phone in with a printed QR code's one-time code (24 hours, one use): the login's answer",
+            {201: answer("Logged in", ref("Token"))}, tag="accounts", auth=False, operation_id="provision",
+            request=body(obj({"code": STRING, "device_id": null(STRING), "device_name": null(STRING)}, ["code"])))},
         "/api/v1/auth/codes": {"post": operation(
             "Text a one-time code to a phone (register or reset)",
             {202: answer("Sent (the same answer whether the phone has an account or not)",
@@ -158,9 +162,10 @@ def api_paths():
                                 operation_id="deleteMe", request=body(obj({"password": STRING}, ["password"]))),
         },
         "/api/v1/me/password": {"post": operation(
-            "Set my own password (required after an import's one-time password); my other sessions and tokens end",
+            "Set my own password (required after an import's one-time password; `old` may be left out only by "
+            "a phone logged in by a QR code, before its first own password); my other sessions and tokens end",
             {200: answer("Done", obj({"ok": BOOLEAN, "must_change_password": BOOLEAN}, ["ok"]))}, tag="accounts",
-            operation_id="changePassword", request=body(obj({"old": STRING, "new": STRING}, ["old", "new"])))},
+            operation_id="changePassword", request=body(obj({"old": STRING, "new": STRING}, ["new"])))},
         "/api/v1/me/logout-everywhere": {"post": operation(
             "Log out everywhere: end every session and device token of mine, this one's too",
             {200: answer("Done", obj({"ok": BOOLEAN}, ["ok"]))}, tag="accounts", operation_id="logoutEverywhere")},
@@ -190,6 +195,16 @@ def api_paths():
             "Categories", obj({"categories": array(obj({"code": STRING, "name": STRING, "kind": STRING},
                                                        ["code", "name"]))}, ["categories"]))},
             tag=t, operation_id="categories")},
+        "/api/v1/routing/preview": {"get": operation(
+            "Who would get a new case of a category at a point or in a grid, and the rule that decides "
+            "(dispatchers, supervisors, administrators)",
+            {200: answer("The grid, the department and the rule (null: outside every grid, nobody)", obj(
+                {"grid": null(CODE_NAME), "department": null(CODE_NAME), "rule": obj(
+                    {"id": null(INTEGER), "step": null(STRING), "precedence": null(INTEGER), "description": STRING,
+                     "liaison_group": null(STRING)}, ["description"])}, ["grid", "department", "rule"]))},
+            tag="routing", operation_id="routingPreview",
+            params=[query("category", STRING, "A category code (required)"), query("lat", NUMBER),
+                    query("lng", NUMBER), query("grid", STRING, "A grid code, instead of lat and lng")])},
         "/api/v1/client-config": {"get": operation("Settings for the field app", {200: answer(
             "Settings", obj({"app_version": STRING, "heartbeat_seconds": INTEGER, "photos_per_report": INTEGER,
                              "display_max_side": INTEGER, "map": obj(), "push": obj()}, ["app_version"]))},
@@ -365,7 +380,7 @@ def document(server_url="/"):
                  "description": "The field app's API (/api/v1) and Open311 GeoReport v2 (/open311/v2). Errors of "
                                 "/api/v1 are {\"error\": {\"code\", \"message\", \"field\"}} with a 4xx status."},
         "servers": [{"url": server_url}],
-        "tags": [{"name": n} for n in ("accounts", "field app", "workflow", "push", "rewards", "open311")],
+        "tags": [{"name": n} for n in ("accounts", "field app", "workflow", "push", "rewards", "routing", "open311")],
         "paths": {**api_paths(), **open311_paths()},
         "components": {
             "schemas": SCHEMAS,

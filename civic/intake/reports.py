@@ -140,7 +140,8 @@ def open_report(*, category, lat, lng, received_at, fallback_grid=None, **report
     rest of cases.open_case's arguments. Flushes, does not commit."""
     grid, department = placement(lat, lng, category, fallback_grid=fallback_grid)
     return cases.open_case(category=category, lat=lat, lng=lng, received_at=received_at, grid=grid,
-                           department=department, deadlines=clock_for(current_app).deadlines(received_at, category),
+                           department=department,
+                           deadlines=clock_for(current_app, department).deadlines(received_at, category),
                            **report)
 
 
