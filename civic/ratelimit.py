@@ -191,6 +191,7 @@ RULES = {
 ENDPOINTS = {
     "auth.login": ("login-name", "login-ip", "login-name-anywhere"),
     "accounts_api.create_token": ("login-name", "login-ip", "login-name-anywhere"),
+    "accounts_api.provision": ("login-ip",),  # a QR code is a login: wrong codes count as wrong passwords do
     "accounts_api.request_code": ("codes-phone", "codes-ip"),
     "auth.send_code": ("codes-phone", "codes-ip"),
     "accounts_api.register": ("account-ip",),

@@ -8,6 +8,7 @@ and deleting one's account. Their abuse limits are in civic/ratelimit.py.
     POST   /auth/codes     {phone, purpose: register|reset}  → 202 {sent, expires_in, resend_after}
     POST   /auth/register  {phone, code, password, display_name?, device_id?, device_name?} → 201 {token, user}
     POST   /auth/reset     {phone, code, password}            → 200 {ok}; every session and token of the user ended
+    POST   /provision      {code, device_id?, device_name?}   → 201 {token, user}: a printed QR code, used once
     POST   /me/password    {old, new}                         → 200 {ok}; the other sessions and tokens ended
     POST   /me/logout-everywhere                              → 200 {ok}; every session and token ended
     GET    /me/export      → 200, a JSON attachment
@@ -24,7 +25,7 @@ from ..errors import ApiError
 from ..ratelimit import count_text_sent, second_factor_due
 from ..transaction import command
 from ..urls import external_url
-from . import codes, residents, sessions
+from . import codes, provisioning, residents, sessions
 from . import services as accounts
 from .export import export_user
 
@@ -43,8 +44,25 @@ def create_token():
     device_id = data.get("device_id") if isinstance(data.get("device_id"), str) else None
     token = accounts.issue_token(user, device_id=(device_id or None) and device_id[:64])
     audit.record("login", actor=user, ip=request.remote_addr, target=user, after={"by": "token"})
+    return token_answer(user, token)
+
+
+def token_answer(user, token):
+    """The answer of every way a phone gets a token (login, QR code): one shape."""
     return jsonify(token=token, user={"id": user.id, "username": user.username, "role": user.role},
                    must_change_password=user.must_change_password), 201
+
+
+@bp.post("/provision")
+@command
+def provision():
+    """{code, device_id?, device_name?}: a printed QR code's one-time code → a token, as a login."""
+    data = json_body()
+    user, token, record = provisioning.redeem(data.get("code"), device_id=_text(data, "device_id", 64),
+                                              device_name=_text(data, "device_name", 100))
+    audit.record("login", actor=user, ip=request.remote_addr, target=user,
+                 after={"by": "phone_code", "code_id": record.id})
+    return token_answer(user, token)
 
 
 @bp.post("/me/password")
@@ -52,7 +70,10 @@ def create_token():
 def change_password():
     """{old, new}: the user's own password; required after an import's one-time one."""
     data = json_body()
-    accounts.change_password(current_user, data.get("old"), data.get("new"), keep_token=g.device_token)
+    # A phone logged in by an administrator's QR code never saw the one-time password.
+    by_code = current_user.must_change_password and provisioning.came_from_code(g.device_token)
+    accounts.change_password(current_user, data.get("old"), data.get("new"), keep_token=g.device_token,
+                             old_known=not by_code)
     audit.record("user.password", actor=current_user, ip=request.remote_addr, target=current_user)
     return jsonify(ok=True, must_change_password=False)
 

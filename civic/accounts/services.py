@@ -118,13 +118,16 @@ def log_in(login, password, code=None, *, second_factor_due, secret, ip=None):
     return user
 
 
-def change_password(user, old, new, *, keep_token=None):
+def change_password(user, old, new, *, keep_token=None, old_known=True):
     """The user's own new password (the one-time one of an import must be changed
-    so); every other session and token of theirs ends."""
+    so); every other session and token of theirs ends. `old_known=False`: a phone
+    logged in by a QR code (accounts/provisioning.py) sets the first one without it."""
     from . import sessions
     from .residents import parse_password
 
-    if not isinstance(old, str) or not user.check_password(old):
+    if not old_known:
+        old = None
+    elif not isinstance(old, str) or not user.check_password(old):
         raise ApiError(422, "wrong_password", "The present password is not right.", "old")
     new = parse_password(new, "new")
     if new == old:

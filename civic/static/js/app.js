@@ -14,6 +14,7 @@ import * as home from "./screens/home.js";
 import * as login from "./screens/login.js";
 import * as map from "./screens/map.js";
 import * as points from "./screens/points.js";
+import * as provision from "./screens/provision.js";
 import * as queue from "./screens/queue.js";
 import * as tasks from "./screens/tasks.js";
 
@@ -318,19 +319,25 @@ function startSyncTriggers() {
 }
 
 async function boot() {
+  const code = provision.takeCode(); // first: off the address bar before anything can keep it
   buildChrome();
   await loadUser();
   window.addEventListener("hashchange", route);
   await route();
   startSyncTriggers();
   registerServiceWorker().catch((error) => console.warn("service worker", error));
-  if (app.user) {
+  if (app.user && code === null) {
     app.sync();
     app.prefetch();
     app.watchTasks();
     renewPush();
   }
   document.body.dataset.ready = "1";
+  // Opened from a printed phone code: log this phone in with it (completeLogin starts the rest).
+  if (code !== null && !(await provision.redeem(document.getElementById("screen"), app, code)) && app.user) {
+    app.sync();
+    app.watchTasks();
+  }
 }
 
 export { app, blobUrl, refreshStatus };

@@ -8,7 +8,8 @@ import * as register from "./register.js";
 
 // A token from a login, a registration or a new password: this device is logged in.
 // An account made with a one-time password (an administrator's import) first sets its own.
-async function completeLogin(app, data, { root = null, oneTimePassword = null } = {}) {
+// oneTimePassword null: logged in by a QR code (screens/provision.js), whose holder never saw one.
+export async function completeLogin(app, data, { root = null, oneTimePassword = null } = {}) {
   await saveLogin(data.token, data.user);
   if (data.must_change_password && root) {
     await choosePassword(root, oneTimePassword);
@@ -34,7 +35,8 @@ function choosePassword(root, oneTimePassword) {
       error.hidden = true;
       submit.disabled = true;
       try {
-        await api("/api/v1/me/password", { method: "POST", json: { old: oneTimePassword, new: fresh.value } });
+        const json = oneTimePassword === null ? { new: fresh.value } : { old: oneTimePassword, new: fresh.value };
+        await api("/api/v1/me/password", { method: "POST", json });
         resolve();
       } catch (failure) {
         error.hidden = false;
@@ -48,7 +50,8 @@ function choosePassword(root, oneTimePassword) {
     }
     root.replaceChildren(h("section.card.narrow", {},
       h("h1", {}, t("Your password")),
-      h("p", {}, t("You logged in with a one-time password. Choose your own to go on.")),
+      h("p", {}, oneTimePassword === null ? t("This phone is logged in by its QR code. Choose your own password to go on.")
+        : t("You logged in with a one-time password. Choose your own to go on.")),
       h("form.stack", { onsubmit: onSubmit, novalidate: true },
         error,
         h("label", {}, t("New password (at least 8 characters)"), fresh),
