@@ -1,6 +1,8 @@
-"""`flask --app app …` commands: users (create, import, deactivate, reactivate), seed-demo, grids import, catalogue, photos gc,
+"""`flask --app app …` commands: users (create, import, deactivate, reactivate, set, reset-password, logout,
+phone-code), seed-demo, grids import, catalogue, photos gc,
 vapid-keys, jobs worker / run, push worker / send-due, cases chase, notify send-due,
 stats rebuild, open311 create-key / keys / revoke-key."""
+
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
@@ -120,6 +122,91 @@ def reactivate_user_command(username):
     click.echo(f"reactivated {user.username}" if changed else f"{user.username} is active already")
 
 
+@users_cli.command("set")
+@click.argument("username")
+@click.option("--role", help="grid_worker, dept_staff, dispatcher, supervisor or admin (unchanged if left out)")
+@click.option("--grids", help="Grid codes separated by ';' or spaces ('' for none; unchanged if left out).")
+@click.option("--department", help="Department code ('' for none; unchanged if left out).")
+@click.option("--dry-run", is_flag=True, help="Say what would happen to the open tasks; change nothing.")
+def set_user_command(username, role, grids, department, dry_run):
+    """Change someone's role, grids or department: open tasks their new place no longer covers go back to the queue."""
+    from flask_babel import force_locale
+
+    from .admin import accounts, people
+
+    user = _user_named(username)
+    now = people.user_facts(user)
+    change = accounts.plan_change(user, role=role if role is not None else user.role,
+                                  grid_codes=grids if grids is not None else now["grids"],
+                                  department_code=department if department is not None else now["department"])
+    with force_locale("en"):
+        if change.errors:
+            db.session.rollback()
+            raise click.ClickException("; ".join(f"{name}: {reason}" for name, reason in change.reasons()))
+    if not change.changes:
+        click.echo(f"{user.username}: nothing to change")
+        return
+    for key, (before, after) in change.changes.items():
+        click.echo(f"{key}: {before!r} → {after!r}")
+    click.echo(f"{len(change.kept)} open tasks stay theirs; {len(change.released)} go back to the queue"
+               + (f": {', '.join(case.ref for case in change.released)}" if change.released else ""))
+    if dry_run:
+        db.session.rollback()
+        click.echo("(dry run: nothing changed)")
+        return
+    accounts.apply_change(change)
+    db.session.commit()
+    click.echo(f"changed {user.username}")
+
+
+@users_cli.command("reset-password")
+@click.argument("username")
+def reset_password_command(username):
+    """A new one-time password (printed once; changed at the next login); every session and device token ends."""
+    from .admin import accounts
+
+    user = _user_named(username)
+    if user.role == "resident":
+        raise click.ClickException("residents reset their own password with a code texted to their phone")
+    password = accounts.reset_password(user)
+    db.session.commit()
+    click.echo(f"{user.username}\t{password}\t(one-time: must be changed at the next login; logged out everywhere)")
+
+
+@users_cli.command("logout")
+@click.argument("username")
+def logout_user_command(username):
+    """End every browser session and device token of USERNAME: their phone logs in again."""
+    from .admin import accounts
+
+    user = _user_named(username)
+    live = accounts.logout_everywhere(user)
+    db.session.commit()
+    click.echo(f"logged {user.username} out everywhere ({live['sessions']} sessions, {live['devices']} devices)")
+
+
+@users_cli.command("phone-code")
+@click.argument("username")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the QR code to this PNG (or SVG) file.")
+def phone_code_command(username, out):
+    """A one-time code that logs a phone in as USERNAME (24 hours, one use): prints its link, or writes its QR code."""
+    from .admin import accounts
+    from .posters.services import make_qr
+    from .urls import public_base_url
+
+    user = _user_named(username)
+    issued, skipped = accounts.issue_phone_codes([user], base_url=public_base_url())
+    if skipped:
+        db.session.rollback()
+        raise click.ClickException(f"{user.username} is not an active staff account; no phone code can be made")
+    _person, url, expires_at = issued[0]
+    if out:
+        make_qr(url).save(out, scale=8, border=4)
+    db.session.commit()
+    click.echo(f"phone code for {user.username}, one use, until {expires_at.isoformat(timespec='minutes')} UTC:")
+    click.echo(f"  {out}" if out else f"  {url}")
+
+
 def _user_named(username):
     from .accounts.models import User
 
@@ -215,6 +302,37 @@ def _grid_line(change):
         changes = ", ".join(f"{key} {before!r} → {after!r}" for key, (before, after) in change.changes.items())
         return f"{where}: update {change.code}: {changes}{notes}"
     return f"{where}: {change.action} {change.code}{notes}"
+
+
+@grids_cli.command("set")
+@click.argument("code")
+@click.option("--name", default=None, help="The grid's name.")
+@click.option("--street", default=None, help="Its street (街道/乡镇); '' for none.")
+@click.option("--chief", default=None, help="The chief's username (网格长 / 街长: sees the grid's cases); '' for none.")
+@click.option("--workers", default=None, help="The grid workers' usernames separated by ';' (replaces the list).")
+def set_grid_command(code, name, street, chief, workers):
+    """Change a grid's name, street, chief or workers (what is not given stays)."""
+    from flask_babel import force_locale
+
+    from .admin import grids as grids_admin
+    from .grids.models import Grid
+
+    grid = db.session.scalar(select(Grid).where(Grid.code == code))
+    if grid is None:
+        raise click.ClickException(f"no grid with code {code}")
+    current = grids_admin.snapshot(grid)
+    edit = grids_admin.GridEdit(
+        name=current["name"] if name is None else name.strip(),
+        street=current["street"] if street is None else street.strip() or None,
+        chief=current["chief"] if chief is None else chief.strip() or None,
+        workers=current["workers"] if workers is None else grids_admin.split_usernames(workers))
+    errors, changed = grids_admin.update(grid, edit)
+    if errors:
+        db.session.rollback()
+        with force_locale("en"):
+            raise click.ClickException("; ".join(f"{key}: {message}" for key, message in errors.items()))
+    db.session.commit()
+    click.echo(f"{code}: {'saved' if changed else 'unchanged'}")
 
 
 @photos_cli.command("gc")
@@ -412,4 +530,12 @@ def init_app(app):
                     open311_cli,
                     seed_demo_command,
                     catalogue_command, vapid_keys_command):
+        app.cli.add_command(command)
+    from .admin.commands import COMMANDS as admin_catalogue_commands
+
+    for command in admin_catalogue_commands:  # flask categories …, flask routing …
+        app.cli.add_command(command)
+    from .admin.org_cli import COMMANDS as organisation_commands  # departments, calendar, settings-check
+
+    for command in organisation_commands:
         app.cli.add_command(command)

@@ -42,6 +42,7 @@ def action_label(action):
         "deny_extension": _("More time refused"), "remind": _("Reminder"), "escalate": _("Escalated"),
         "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
         "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"), "unassign": _("Back in the queue (the assignee left)"),
+        "department_merge": _("Moved: its department was merged into another"),
     }
     return labels.get(action, action)
 
@@ -122,8 +123,25 @@ def age_text(seconds):
     return _("%(n)s d ago", n=seconds // 86400)
 
 
+def grid_kind_label(kind):
+    labels = {"grid": _("grid"), "road": _("road segment (街长)"), "scenic": _("scenic area")}
+    return labels.get(kind, kind)
+
+
+def grid_action_label(action):
+    labels = {"create": _("new grid"), "update": _("changes"), "unchanged": _("unchanged"),
+              "retire": _("retired (not in the file)"), "invalid": _("invalid")}
+    return labels.get(action, action)
+
+
+def finding_label(kind):
+    labels = {"overlap": _("Overlap"), "gap": _("Gap"), "outside_parent": _("Outside its parent"),
+              "repaired": _("Outline repaired")}
+    return labels.get(kind, kind)
+
+
 TEMPLATE_GLOBALS = (action_label, grid_label, event_view, case_description, score_label, countdown, step_label,
-                    location_label, role_label, age_text)
+                    location_label, role_label, age_text, grid_kind_label, grid_action_label, finding_label)
 
 
 def install(app):

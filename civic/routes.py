@@ -24,6 +24,7 @@ BLUEPRINTS = (
     "accounts.api", "grids.api", "intake.api", "cases.api", "devices.api", "push.api", "rewards.api",
     "devices.views", "stats.views", "push.views", "posters.views", "rewards.views", "photos.views",
     "open311.views", "open311.key_views", "admin.views",
+    "admin.routing_views", "admin.routing_api", "admin.organisation_views", "admin.grid_views",
 )
 
 # Who each rule lets in. "api_key": another system's Open311 key, checked by the
@@ -82,12 +83,36 @@ ACCESS = {
     **_each("admin", ("admin.deactivate", "POST"), ("admin.reactivate", "POST"), ("admin.import_form", "GET"),
             ("admin.import_preview", "POST"), ("admin.import_apply", "POST"), ("admin.import_passwords", "GET"),
             ("admin.audit_log", "GET"), ("admin.audit_export", "GET")),
+    ("admin.user", "GET"): "managers",
+    **_each("admin", ("admin.change_user", "POST"), ("admin.reset_password", "POST"),
+            ("admin.logout_user", "POST"), ("admin.phone_code", "POST"), ("admin.phone_codes", "POST"),
+            ("admin.audit_xlsx", "GET")),
+    # categories and routing rules: supervisors may read (and use the tester), administrators change
+    **_gets("managers", "admin_routing", "categories", "category_form", "categories_export", "routing",
+            "routing_export"),
+    **_each("admin", ("admin_routing.category_save", "POST"), ("admin_routing.categories_import", "POST"),
+            ("admin_routing.routing_save", "POST"), ("admin_routing.routing_delete", "POST"),
+            ("admin_routing.routing_import", "POST")),
+    ("routing_api.routing_preview", "GET"): "oversight",
+    # departments and the county's calendar: supervisors may read; changes and the settings are the administrators'
+    **_gets("managers", "admin_org", "department_list", "department_page", "calendar_page"),
+    **_each("admin", ("admin_org.department_new", "GET"), ("admin_org.department_create", "POST"),
+            ("admin_org.department_update", "POST"), ("admin_org.department_merge", "POST"),
+            ("admin_org.department_retire", "POST"), ("admin_org.department_restore", "POST"),
+            ("admin_org.department_test_message", "POST"), ("admin_org.calendar_set", "POST"),
+            ("admin_org.calendar_remove", "POST"), ("admin_org.calendar_import", "POST"),
+            ("admin_org.settings", "GET")),
+    # grids: supervisors may read the list and a grid's page; imports and changes are the administrators'
+    ("admin_grids.index", "GET"): "managers", ("admin_grids.edit", "GET"): "managers",
+    **_each("admin", ("admin_grids.import_form", "GET"), ("admin_grids.import_preview", "POST"),
+            ("admin_grids.import_apply", "POST"), ("admin_grids.update", "POST")),
     ("dashboard.queue", "GET"): "oversight", ("dashboard.queue_bulk", "POST"): "oversight",
     **_gets("oversight", "stats", "performance", "performance_export", "ranking", "report", "report_export", "hot",
             "grid_map", "case_list"),
     **_gets("oversight", "devices", "sync", "sync_json"),
     # the API
     **_gets("public", "docs", "page", "openapi_json"),
+    ("accounts_api.provision", "POST"): "public",
     **_each("public", ("accounts_api.create_token", "POST"), ("accounts_api.request_code", "POST"),
             ("accounts_api.register", "POST"), ("accounts_api.reset_password", "POST")),
     ("accounts_api.revoke_token", "DELETE"): "signed_in",

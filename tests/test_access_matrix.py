@@ -79,7 +79,8 @@ def samples(county, make_case):
     db.session.commit()
     return {"case_id": case.id, "ref": case.ref, "code": poster.code, "item_id": item.id, "key_id": key.id,
             "key": "00/missing.jpg", "fmt": "json", "service_code": "E0102", "service_request_id": case.ref,
-            "token": str(uuid.uuid4()), "user_id": target.id}
+            "token": str(uuid.uuid4()), "user_id": target.id,
+            "department_id": county.departments["SAN"].id}
 
 
 def url_for_rule(rule, samples):

@@ -256,6 +256,7 @@ def check(source, *, crs=None, default_level=None, buffer_m=None, complete=False
     _check_duplicates(plan.changes)
     in_file = {change.code for change in plan.changes if change.code}
     _check_parents(plan.changes, existing, in_file, complete)
+    _inherit_streets(plan.changes, existing)
     for change in plan.changes:
         if change.errors:
             change.action = "invalid"
@@ -295,6 +296,16 @@ def _check_parents(changes, existing, in_file, complete):
             change.errors.append(f"parent {parent} is neither in the file nor an active grid")
         elif parent and levels[parent] != 1:
             change.errors.append(f"parent {parent} is not a level-1 grid")
+
+
+def _inherit_streets(changes, existing):
+    """A level-2 grid without a street is in its parent's (street rules route by it)."""
+    streets = {code: grid.street for code, grid in existing.items()}
+    streets.update({c.code: c.values["street"] for c in changes if c.code and c.values.get("level") == 1})
+    for change in changes:
+        values = change.values
+        if values.get("level") == 2 and not values.get("street") and values.get("parent"):
+            values["street"] = streets.get(values["parent"])
 
 
 def _same_outline(a, b):

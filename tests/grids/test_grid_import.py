@@ -85,6 +85,7 @@ def test_the_command_applies_and_reports_as_the_users_import_does(app, runner, c
     assert lines[-1] == "4 new, 0 changed, 0 unchanged, 0 retired, 0 invalid"
     grid = db.session.scalar(select(Grid).where(Grid.code == "T1-A"))
     assert (grid.name, grid.level, grid.parent.code, grid.kind, grid.active) == ("甲", 2, "T1", "grid", True)
+    assert grid.street == "试验街道"  # a level-2 grid without a street is in its parent's (street rules route by it)
     assert get_index(app).locate(LAT + 0.005, LNG + 0.105).code in ("T1-A", "T1-B")
     # the same file again changes nothing and writes nothing
     entries = audit_count()
