@@ -15,9 +15,11 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 def select_locale():
-    from flask import current_app
+    from flask import current_app, has_request_context
 
-    choice = request.args.get("lang") or session.get("lang")
+    # Outside a request (a job, a command that did not choose with force_locale) the
+    # county's language: a lazy text made there must still render, not raise.
+    choice = (request.args.get("lang") or session.get("lang")) if has_request_context() else None
     return choice if choice in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -262,6 +262,13 @@ def catalogue_command():
 def import_grids_command(path, crs, dry_run, level, buffer_m, complete):
     """Import grids from GeoJSON, a zipped Shapefile, KML or KMZ (properties: code, name, level, parent,
     street, kind, buffer). Nothing is applied if any feature is invalid (exit status 1)."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):  # the command line speaks English, as its other commands do
+        _import_grids(path, crs, dry_run, level, buffer_m, complete)
+
+
+def _import_grids(path, crs, dry_run, level, buffer_m, complete):
     from pathlib import Path
 
     from .grids import plan as grid_plan
@@ -273,7 +280,7 @@ def import_grids_command(path, crs, dry_run, level, buffer_m, complete):
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in plan.problems:
-        raise click.ClickException(problem)
+        raise click.ClickException(str(problem))
     if plan.crs_note:
         click.echo(f"note: {plan.crs_note}")
     for change in plan.changes:
@@ -296,8 +303,8 @@ def import_grids_command(path, crs, dry_run, level, buffer_m, complete):
 def _grid_line(change):
     where = f"feature {change.number}" if change.number is not None else "not in the file"
     if change.action == "invalid":
-        return f"{where}{f' ({change.code})' if change.code else ''}: invalid: {'; '.join(change.errors)}"
-    notes = f" ({'; '.join(change.notes)})" if change.notes else ""
+        return f"{where}{f' ({change.code})' if change.code else ''}: invalid: {'; '.join(map(str, change.errors))}"
+    notes = f" ({'; '.join(map(str, change.notes))})" if change.notes else ""
     if change.action == "update":
         changes = ", ".join(f"{key} {before!r} → {after!r}" for key, (before, after) in change.changes.items())
         return f"{where}: update {change.code}: {changes}{notes}"

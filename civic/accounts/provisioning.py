@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import utcnow
-from . import services
+from . import services, sessions
 from .models import STAFF_ROLES, DeviceToken, ProvisioningCode
 
 LIFETIME = timedelta(hours=24)
@@ -45,10 +45,7 @@ def issue(user, *, actor=None, now=None):
     if not may_have_code(user):
         raise ProvisioningError(f"{user.username} is not an active staff account; no phone code can be made")
     now = now or utcnow()
-    db.session.execute(update(ProvisioningCode).where(ProvisioningCode.user_id == user.id,
-                                                      ProvisioningCode.used_at.is_(None),
-                                                      ProvisioningCode.expires_at > now)
-                       .values(expires_at=now).execution_options(synchronize_session=False))
+    sessions.expire_phone_codes(user, now)
     code = secrets.token_urlsafe(CODE_BYTES)
     record = ProvisioningCode(user_id=user.id, code_hash=_digest(code), created_by_id=getattr(actor, "id", None),
                               created_at=now, expires_at=now + LIFETIME)

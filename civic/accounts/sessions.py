@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import DeviceToken, LoginSession
+from .models import DeviceToken, LoginSession, ProvisioningCode
 
 PREFIX = "s:"
 
@@ -63,13 +63,23 @@ def sign_out(user):
 
 
 def end_everywhere(user, now=None):
-    """End every login session and revoke every device token of `user`: after a
-    password reset, a deactivation, or when they ask for it."""
+    """End every login session and revoke every device token of `user`, and let no
+    printed phone code of theirs log a phone in any more: after a password reset, a
+    deactivation, or when they ask for it."""
     now = now or utcnow()
     db.session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
                        .values(ended_at=now))
     db.session.execute(update(DeviceToken).where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
                        .values(revoked_at=now))
+    expire_phone_codes(user, now)
+
+
+def expire_phone_codes(user, now):
+    """Unused phone codes (accounts/provisioning.py) of `user` stop working now."""
+    db.session.execute(update(ProvisioningCode).where(ProvisioningCode.user_id == user.id,
+                                                      ProvisioningCode.used_at.is_(None),
+                                                      ProvisioningCode.expires_at > now)
+                       .values(expires_at=now).execution_options(synchronize_session=False))
 
 
 def end_others(user, *, keep_token=None, now=None):

@@ -119,7 +119,7 @@ def _map_data(plan):
     for finding in plan.findings:
         if finding.geometry is not None and not finding.geometry.is_empty:
             features.append({"type": "Feature", "geometry": _geometry(finding.geometry),
-                             "properties": {"code": " / ".join(finding.codes), "name": finding.message,
+                             "properties": {"code": " / ".join(finding.codes), "name": str(finding.message),
                                             "action": finding.kind}})
     return {"type": "FeatureCollection", "features": features,
             "truncated": len([c for c in plan.changes if c.geometry is not None]) > len(shown)}

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 import shapely
+from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon
 from shapely.validation import explain_validity, make_valid
@@ -62,6 +63,7 @@ class GridChange:
     geometry: object = None                      # MultiPolygon, WGS-84
     changes: dict = field(default_factory=dict)  # field → (before, after)
     notes: list = field(default_factory=list)    # repaired, buffered
+    repaired: object = None                      # why the outline was repaired, if it was
 
 
 @dataclass
@@ -144,7 +146,7 @@ def _level(raw, errors):
     except ValueError:
         level = None
     if level not in (1, 2):
-        errors.append(f"level must be 1 or 2, not {raw!r}")
+        errors.append(_l("level must be 1 or 2, not %(value)s", value=repr(raw)))
         return None
     return level
 
@@ -156,10 +158,11 @@ def _buffer_width(raw, default, errors):
     try:
         width = float(str(value).strip().removesuffix("m"))
     except ValueError:
-        errors.append(f"buffer width must be metres, not {value!r}")
+        errors.append(_l("buffer width must be metres, not %(value)s", value=repr(value)))
         return None
     if not 0 < width <= MAX_BUFFER_M:
-        errors.append(f"buffer width must be between 0 and {MAX_BUFFER_M} m, not {width:g}")
+        errors.append(_l("buffer width must be between 0 and %(most)d m, not %(width)s", most=MAX_BUFFER_M,
+                         width=f"{width:g}"))
         return None
     return width
 
@@ -167,30 +170,31 @@ def _buffer_width(raw, default, errors):
 def _area_of(feature, crs, buffer_default, change):
     """The feature's area in WGS-84, or None with the reason in `change.errors`."""
     if feature.geometry is None:
-        change.errors.append(feature.error or "no geometry")
+        change.errors.append(feature.error or _l("no geometry"))
         return None
     geometry = systems.to_wgs84(feature.geometry, crs)
     west, south, east, north = geometry.bounds
     if not (systems.in_china(west, south) and systems.in_china(east, north)):
-        change.errors.append(
-            f"coordinates ({west:.4f}, {south:.4f} … {east:.4f}, {north:.4f}) are outside China: probably another "
-            "coordinate system than WGS-84 longitude and latitude (metres of a projection, or the two swapped)")
+        change.errors.append(_l(
+            "coordinates (%(box)s) are outside China: probably another coordinate system than WGS-84 longitude and "
+            "latitude (metres of a projection, or the two swapped)", box=f"{west:.4f}, {south:.4f} … {east:.4f}, {north:.4f}"))
         return None
     if geometry.geom_type in ("LineString", "MultiLineString"):
         width = _buffer_width(feature.properties.get("buffer"), buffer_default, change.errors)
         if width is None:
             if not change.errors:
-                change.errors.append("a line (a road segment) needs a buffer width in metres")
+                change.errors.append(_l("a line (a road segment) needs a buffer width in metres"))
             return None
-        change.notes.append(f"line widened to {width:g} m")
+        change.notes.append(_l("line widened to %(width)s m", width=f"{width:g}"))
         geometry = _buffered(geometry, width)
     elif not geometry.is_valid:
         reason = explain_validity(geometry)
         geometry = make_valid(geometry)
-        change.notes.append(f"invalid outline repaired ({reason})")
+        change.repaired = _l("invalid outline repaired (%(reason)s)", reason=reason)
+        change.notes.append(change.repaired)
     polygons = _polygonal(geometry)
     if polygons is None or polygons.is_empty:
-        change.errors.append(f"a {feature.geometry.geom_type}, not an area")
+        change.errors.append(_l("a %(shape)s, not an area", shape=feature.geometry.geom_type))
         return None
     return polygons
 
@@ -200,12 +204,12 @@ def _read_feature(feature, crs, default_level, buffer_default, existing):
     code = str(props.get("code") or "").strip()[:32] or None
     change = GridChange(number=feature.number, code=code)
     if code is None:
-        change.errors.append("no code (a 'code' or '编码' property)")
+        change.errors.append(_l("no code (a 'code' or '编码' property)"))
     current = existing.get(code)
     level = _level(props.get("level"), change.errors)
     kind = str(props.get("kind") or "").strip().lower() or None
     if kind is not None and kind not in KINDS:
-        change.errors.append(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        change.errors.append(_l("kind must be one of %(kinds)s, not %(value)s", kinds=", ".join(KINDS), value=repr(kind)))
     change.geometry = _area_of(feature, crs, buffer_default, change)
     is_line = feature.geometry is not None and feature.geometry.geom_type in ("LineString", "MultiLineString")
     parent = str(props["parent"]).strip() if props.get("parent") not in (None, "") else None
@@ -228,19 +232,20 @@ def _choose_crs(source, chosen):
     if chosen:
         note = None
         if said not in (None, chosen) and not {said, chosen} <= {systems.WGS84, systems.CGCS2000}:
-            note = f"the file says {source.crs_text or said}; read as {systems.NAMES[chosen]} as chosen"
+            note = _l("the file says %(said)s; read as %(chosen)s as chosen", said=source.crs_text or said,
+                      chosen=systems.NAMES[chosen])
         return chosen, note, None
     if said in (systems.WGS84, systems.CGCS2000):
         return said, None, None
     if said == "projected":
-        return None, None, ("The Shapefile's coordinates are projected (metres, e.g. Gauss-Krüger), not longitude and "
-                            "latitude. Export it in EPSG:4490 or 4326 from the GIS.")
+        return None, None, _l("The Shapefile's coordinates are projected (metres, e.g. Gauss-Krüger), not longitude "
+                              "and latitude. Export it in EPSG:4490 or 4326 from the GIS.")
     if said == "other":
-        return None, None, (f"The file's coordinate system ({(source.crs_text or '')[:120]}) is not one this import "
-                            "converts; choose WGS-84, CGCS2000, GCJ-02 or BD-09 if it is one of them.")
+        return None, None, _l("The file's coordinate system (%(name)s) is not one this import converts; choose "
+                              "WGS-84, CGCS2000, GCJ-02 or BD-09 if it is one of them.", name=(source.crs_text or "")[:120])
     if source.format == "shapefile":
-        return None, None, ("The Shapefile has no .prj, so its coordinate system is unknown: choose it (--crs "
-                            "wgs84, cgcs2000, gcj02 or bd09).")
+        return None, None, _l("The Shapefile has no .prj, so its coordinate system is unknown: choose it (--crs "
+                              "wgs84, cgcs2000, gcj02 or bd09).")
     return systems.WGS84, None, None  # GeoJSON and KML are WGS-84 by their standards
 
 
@@ -268,7 +273,8 @@ def check(source, *, crs=None, default_level=None, buffer_m=None, complete=False
     if not plan.invalid:
         _check_shapes(plan, grids)
     for change in plan.changes:
-        plan.findings += [Finding("repaired", (change.code,), note) for note in change.notes if "repaired" in note]
+        if change.repaired:
+            plan.findings.append(Finding("repaired", (change.code,), change.repaired))
     return plan
 
 
@@ -280,7 +286,8 @@ def _check_duplicates(changes):
     for change in changes:
         others = [n for n in numbers.get(change.code, []) if n != change.number]
         if others:
-            change.errors.append(f"code {change.code} is also feature {', '.join(map(str, others))}")
+            change.errors.append(_l("code %(code)s is also feature %(others)s", code=change.code,
+                                    others=", ".join(map(str, others))))
 
 
 def _check_parents(changes, existing, in_file, complete):
@@ -289,13 +296,13 @@ def _check_parents(changes, existing, in_file, complete):
     for change in changes:
         parent, level = change.values.get("parent"), change.values.get("level")
         if level == 2 and not parent:
-            change.errors.append("a level-2 grid needs its level-1 parent ('parent')")
+            change.errors.append(_l("a level-2 grid needs its level-1 parent ('parent')"))
         elif level == 1 and parent:
-            change.errors.append("a level-1 grid has no parent grid (use 'street' for its 街道/乡镇)")
+            change.errors.append(_l("a level-1 grid has no parent grid (use 'street' for its 街道/乡镇)"))
         elif parent and parent not in levels:
-            change.errors.append(f"parent {parent} is neither in the file nor an active grid")
+            change.errors.append(_l("parent %(parent)s is neither in the file nor an active grid", parent=parent))
         elif parent and levels[parent] != 1:
-            change.errors.append(f"parent {parent} is not a level-1 grid")
+            change.errors.append(_l("parent %(parent)s is not a level-1 grid", parent=parent))
 
 
 def _inherit_streets(changes, existing):
@@ -349,7 +356,8 @@ def _check_shapes(plan, grids):
                 area = area_m2(outside)
                 if area > AREA_TOLERANCE_M2:
                     plan.findings.append(Finding("outside_parent", (code, parent),
-                                                 f"{code} reaches {area:,.0f} m² outside its parent {parent}",
+                                                 _l("%(code)s reaches %(area)s m² outside its parent %(parent)s",
+                                                    code=code, area=f"{area:,.0f}", parent=parent),
                                                  area, outside))
         _overlaps(plan, [(code, county[code][0]) for code in codes], touched)
     level_ones = [(code, shape) for code, (shape, level, _parent) in county.items() if level == 1]
@@ -360,7 +368,8 @@ def _gap(plan, parent, parent_shape, child_shapes):
     gap = parent_shape.difference(shapely.union_all(child_shapes))
     area = area_m2(gap)
     if area > AREA_TOLERANCE_M2:
-        plan.findings.append(Finding("gap", (parent,), f"{area:,.0f} m² of {parent} is in none of its level-2 grids",
+        plan.findings.append(Finding("gap", (parent,), _l("%(area)s m² of %(parent)s is in none of its level-2 grids",
+                                                          area=f"{area:,.0f}", parent=parent),
                                      area, gap))
 
 
@@ -379,7 +388,8 @@ def _overlaps(plan, siblings, touched):
         area = area_m2(_polygonal(overlap) if overlap.geom_type != "Polygon" else overlap) \
             if not overlap.is_empty else 0.0
         if area > AREA_TOLERANCE_M2:
-            plan.findings.append(Finding("overlap", (code_a, code_b), f"{code_a} and {code_b} overlap by {area:,.0f} m²",
+            plan.findings.append(Finding("overlap", (code_a, code_b), _l("%(a)s and %(b)s overlap by %(area)s m²", a=code_a,
+                                                                           b=code_b, area=f"{area:,.0f}"),
                                          area, overlap))
 
 

@@ -20,6 +20,7 @@ from xml.etree.ElementTree import ParseError
 import shapefile  # pyshp
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
+from flask_babel import lazy_gettext as _l
 from shapely.errors import ShapelyError
 from shapely.geometry import (
     LineString,
@@ -78,7 +79,7 @@ class Source:
 def read(data, filename):
     """The features of an uploaded file, by its name's extension."""
     if len(data) > MAX_BYTES:
-        raise SourceError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+        raise SourceError(_l("The file is larger than %(mb)d MB.", mb=MAX_BYTES // (1024 * 1024)))
     suffix = PurePosixPath((filename or "").lower()).suffix
     if suffix in (".geojson", ".json"):
         return read_geojson(data)
@@ -86,7 +87,7 @@ def read(data, filename):
         return read_kml(data)
     if suffix in (".zip", ".kmz"):
         return read_zip(data)
-    raise SourceError("Send a GeoJSON (.geojson, .json), a zipped Shapefile (.zip), or a KML or KMZ file.")
+    raise SourceError(_l("Send a GeoJSON (.geojson, .json), a zipped Shapefile (.zip), or a KML or KMZ file."))
 
 
 def normalise_properties(raw):
@@ -105,7 +106,7 @@ def _geometry(geo_interface):
     # How shape() reports a malformed geometry: a missing or wrong member
     # (KeyError, TypeError, AttributeError on a non-object) or bad coordinates.
     except (ShapelyError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        return None, f"unreadable geometry ({exc})"
+        return None, _l("unreadable geometry (%(why)s)", why=str(exc)[:200])
 
 
 # -- GeoJSON ---------------------------------------------------------------------
@@ -128,22 +129,22 @@ def read_geojson(data):
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise SourceError("The GeoJSON is not UTF-8 text.") from None
+        raise SourceError(_l("The GeoJSON is not UTF-8 text.")) from None
     except json.JSONDecodeError as exc:
-        raise SourceError(f"The GeoJSON cannot be read: {exc.msg} at line {exc.lineno}.") from None
+        raise SourceError(_l("The GeoJSON cannot be read: %(why)s at line %(line)d.", why=exc.msg, line=exc.lineno)) from None
     if isinstance(document, dict) and document.get("type") == "Feature":
         document = {"type": "FeatureCollection", "features": [document]}
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection" \
             or not isinstance(document.get("features"), list):
-        raise SourceError("Expected a GeoJSON FeatureCollection.")
+        raise SourceError(_l("Expected a GeoJSON FeatureCollection."))
     crs_name = ((document.get("crs") or {}).get("properties") or {}).get("name") \
         if isinstance(document.get("crs"), dict) else None
     features = []
     for number, raw in enumerate(document["features"], start=1):
         if not isinstance(raw, dict):
-            features.append(SourceFeature(number, error="not a GeoJSON Feature"))
+            features.append(SourceFeature(number, error=_l("not a GeoJSON Feature")))
             continue
-        geometry, error = _geometry(raw.get("geometry")) if raw.get("geometry") else (None, "no geometry")
+        geometry, error = _geometry(raw.get("geometry")) if raw.get("geometry") else (None, _l("no geometry"))
         properties = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
         features.append(SourceFeature(number, normalise_properties(properties), geometry, error))
     return Source("geojson", features, _named_crs(crs_name) if crs_name else None, crs_name)
@@ -167,9 +168,9 @@ def _zip_members(data):
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError):
-        raise SourceError("The zip file cannot be opened (damaged, or not a zip).") from None
+        raise SourceError(_l("The zip file cannot be opened (damaged, or not a zip).")) from None
     if sum(info.file_size for info in infos) > MAX_UNZIPPED_BYTES:
-        raise SourceError(f"The zip expands to more than {MAX_UNZIPPED_BYTES // (1024 * 1024)} MB.")
+        raise SourceError(_l("The zip expands to more than %(mb)d MB.", mb=MAX_UNZIPPED_BYTES // (1024 * 1024)))
     return archive, [info for info in infos if not info.is_dir() and "__MACOSX" not in info.filename]
 
 
@@ -177,7 +178,7 @@ def _read_member(archive, info):
     try:
         return archive.read(info)
     except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:  # RuntimeError: encrypted member
-        raise SourceError(f"{info.filename} in the zip cannot be read ({exc}).") from None
+        raise SourceError(_l("%(name)s in the zip cannot be read (%(why)s).", name=info.filename, why=exc)) from None
 
 
 def read_zip(data):
@@ -189,16 +190,16 @@ def read_zip(data):
         return read_kml(_read_member(archive, by_suffix[".kml"][0]))
     shps = by_suffix.get(".shp", [])
     if not shps:
-        raise SourceError("The zip holds no Shapefile (.shp) and no KML.")
+        raise SourceError(_l("The zip holds no Shapefile (.shp) and no KML."))
     if len(shps) > 1:
-        raise SourceError("The zip holds more than one Shapefile; send one layer per file.")
+        raise SourceError(_l("The zip holds more than one Shapefile; send one layer per file."))
     stem = shps[0].filename[:-4]
     parts = {}
     for info in members:
         if info.filename[:-4] == stem or info.filename.rsplit(".", 1)[0] == stem:
             parts[PurePosixPath(info.filename.lower()).suffix] = _read_member(archive, info)
     if ".dbf" not in parts:
-        raise SourceError("The Shapefile's .dbf (its attribute table) is missing from the zip.")
+        raise SourceError(_l("The Shapefile's .dbf (its attribute table) is missing from the zip."))
     prj = parts.get(".prj", b"").decode("latin-1").strip() or None
     encoding = (parts.get(".cpg", b"").decode("ascii", "ignore").strip() or None)
     return Source("shapefile", _shapefile_features(parts, encoding), _prj_crs(prj) if prj else None, prj)
@@ -219,8 +220,8 @@ def _shapefile_features(parts, encoding):
         except _WrongEncoding:
             continue
         except LookupError:
-            raise SourceError(f"The .cpg names an encoding this server does not know: {encoding}.") from None
-    raise SourceError("The attribute table (.dbf) is neither UTF-8 nor GBK text; add a .cpg naming its encoding.")
+            raise SourceError(_l("The .cpg names an encoding this server does not know: %(name)s.", name=encoding)) from None
+    raise SourceError(_l("The attribute table (.dbf) is neither UTF-8 nor GBK text; add a .cpg naming its encoding."))
 
 
 class _WrongEncoding(Exception):
@@ -236,7 +237,7 @@ def _shapefile_records(parts, encoding):
         for number, record in enumerate(reader.iterShapeRecords(), start=1):
             properties = normalise_properties(dict(zip(fields, record.record)))
             if record.shape.shapeType == shapefile.NULL:
-                features.append(SourceFeature(number, properties, None, "no geometry"))
+                features.append(SourceFeature(number, properties, None, _l("no geometry")))
                 continue
             geometry, error = _geometry(record.shape.__geo_interface__)
             features.append(SourceFeature(number, properties, geometry, error))
@@ -246,9 +247,9 @@ def _shapefile_records(parts, encoding):
     except shapefile.ShapefileException as exc:
         if "decode" in str(exc):  # how pyshp says a name or text is not in this encoding
             raise _WrongEncoding() from None
-        raise SourceError(f"The Shapefile cannot be read: {exc}.") from None
+        raise SourceError(_l("The Shapefile cannot be read: %(why)s.", why=exc)) from None
     except (struct.error, ValueError, IndexError, OSError) as exc:
-        raise SourceError(f"The Shapefile is damaged: {exc}.") from None
+        raise SourceError(_l("The Shapefile is damaged: %(why)s.", why=exc)) from None
 
 
 # -- KML -------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def read_kml(data):
     try:
         root = ElementTree.fromstring(data)
     except (ParseError, DefusedXmlException) as exc:
-        raise SourceError(f"The KML cannot be read: {exc}.") from None
+        raise SourceError(_l("The KML cannot be read: %(why)s.", why=exc)) from None
     features = []
     for number, placemark in enumerate(_find_all(root, "Placemark"), start=1):
         properties = {}
@@ -318,10 +319,10 @@ def read_kml(data):
         geometry_nodes = [child for child in placemark if _tag(child) in _GEOMETRY_TAGS]
         try:
             geometry = _kml_geometry(geometry_nodes[0]) if geometry_nodes else None
-            error = None if geometry is not None else "no polygon or line"
+            error = None if geometry is not None else _l("no polygon or line")
         except (ValueError, IndexError, ShapelyError) as exc:
-            geometry, error = None, f"unreadable coordinates ({exc})"
+            geometry, error = None, _l("unreadable coordinates (%(why)s)", why=exc)
         features.append(SourceFeature(number, properties, geometry, error))
     if not features:
-        raise SourceError("The KML has no Placemark.")
-    return Source("kml", features, systems.WGS84, "KML (WGS-84 by its standard)")
+        raise SourceError(_l("The KML has no Placemark."))
+    return Source("kml", features, systems.WGS84, _l("KML (WGS-84 by its standard)"))

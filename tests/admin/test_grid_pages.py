@@ -6,7 +6,7 @@ import io
 import json
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from civic.accounts.models import User
 from civic.admin.models import AuditEntry
@@ -169,3 +169,31 @@ def test_taking_a_worker_off_a_grid_releases_the_tasks_it_covered(client, county
     assert refused.status_code == 422 and "worker: a grid worker needs at least one grid" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert [g.code for g in db.session.get(User, county.worker.id).grids] == ["L2-1-1"]
+
+
+def test_one_preview_applied_twice_at_once_imports_once(app, county):
+    """A double click, two tabs: both requests apply the same token at the same moment."""
+    import threading
+
+    admins = [app.test_client() for _ in range(2)]
+    for admin in admins:
+        login(admin, "admin")
+    new = collection(({"code": "TWICE", "level": 1}, ring(LNG + 0.1, LAT, LNG + 0.11, LAT + 0.01)))
+    page = upload(admins[0], new).get_data(as_text=True)
+    token = re.search(r"/admin/grids/import/([0-9a-f]{32})", page).group(1)
+    start, answers = threading.Barrier(2, timeout=30), []
+
+    def apply(client):
+        start.wait()
+        answers.append(client.post(f"/admin/grids/import/{token}").status_code)
+
+    threads = [threading.Thread(target=apply, args=(admin,)) for admin in admins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == 2 and all(code in (303, 409) for code in answers), answers
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Grid).where(Grid.code == "TWICE")) == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "grids.import")) == 1

@@ -86,6 +86,16 @@ def test_a_deactivated_worker_has_no_code_and_loses_one_printed(app, runner, cou
         provisioning.issue(county.worker)
     with pytest.raises(provisioning.ProvisioningError):
         provisioning.issue(county.resident)
+    # reactivated, the code printed before does not come back to life: ending every login ended it
+    assert runner.invoke(args=["users", "reactivate", "worker"]).exit_code == 0
+    assert app.test_client().post("/api/v1/provision", json={"code": code}).status_code == 422
+
+
+def test_logging_out_everywhere_ends_the_unused_phone_codes_too(app, runner, county):
+    code, _ = provisioning.issue(county.worker)
+    db.session.commit()
+    assert runner.invoke(args=["users", "logout", "worker"]).exit_code == 0
+    assert app.test_client().post("/api/v1/provision", json={"code": code}).status_code == 422
 
 
 def test_two_phones_sending_one_code_at_once_get_exactly_one_token(app, county):

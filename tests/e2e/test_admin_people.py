@@ -190,3 +190,34 @@ def test_a_phone_code_for_a_one_time_password_account_asks_for_a_new_password(fi
     db.session.remove()
     user = db.session.scalar(select(User).where(User.username == "worker004"))
     assert not user.must_change_password and user.check_password("my-own-password-1")
+
+
+def test_the_field_app_started_again_still_asks_for_the_new_password(field_server, runner, phone):
+    """Logged in with a one-time password, then the app is reloaded before the new one
+    is set (a restart, a crash): the password screen comes back, with the one-time
+    password asked again (the device no longer knows it), not a 403 on every screen."""
+    result = runner.invoke(args=["users", "reset-password", "worker005"])
+    assert result.exit_code == 0, result.output
+    one_time = result.output.split("\t")[1]
+    page = phone().new_page()
+    page.goto(f"{field_server.url}/field/#/login")
+    page.fill("input[name=username]", "worker005")
+    page.fill("input[name=password]", one_time)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("input[name=new]")
+    assert page.locator("input[name=old]").count() == 0  # right after the login the app still knows it
+    page.reload()
+    page.wait_for_selector("input[name=old]")
+    page.screenshot(path=ARTIFACTS / "admin-people-restart-new-password-phone.png")
+    page.fill("input[name=new]", "my-own-password-2")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("p.flash-error:not([hidden])")  # without the one-time password: refused, said why
+    page.fill("input[name=old]", one_time)
+    page.click("form.stack button[type=submit]")
+    wait_until(page, lambda: page.evaluate("window.civicApp?.user?.must_change_password") is False,
+               message="the new password saved")
+    page.wait_for_selector(".tabbar")
+    page.screenshot(path=ARTIFACTS / "admin-people-restart-logged-in-phone.png")
+    db.session.remove()
+    user = db.session.scalar(select(User).where(User.username == "worker005"))
+    assert not user.must_change_password and user.check_password("my-own-password-2")

@@ -1,7 +1,6 @@
 """As people use it: Debian's Chromium, driven by Playwright, at phone size,
 against a live server on the demo county. Screenshots land in test-artifacts/."""
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -26,17 +25,15 @@ def live_server(app, runner, backend):
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield launched
-        launched.close()
+def browser(playwright_instance):
+    # The process's one Playwright (tests/e2e/conftest.py): a second sync_playwright() in a
+    # process where another test file started one refuses to start ("Sync API inside the
+    # asyncio loop"), which happened whenever xdist gave one worker both files.
+    launched = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+    yield launched
+    launched.close()
 
 
 @pytest.mark.e2e

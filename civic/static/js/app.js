@@ -322,6 +322,12 @@ async function boot() {
   const code = provision.takeCode(); // first: off the address bar before anything can keep it
   buildChrome();
   await loadUser();
+  if (app.user?.must_change_password && navigator.onLine) {
+    // Started again before the one-time password was replaced: every other call would answer 403.
+    await login.requirePassword(document.getElementById("screen"));
+    app.user = { ...app.user, must_change_password: false };
+    await updateUser(app.user);
+  }
   window.addEventListener("hashchange", route);
   await route();
   startSyncTriggers();

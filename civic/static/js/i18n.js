@@ -138,6 +138,8 @@ const ZH = {
   "Recheck: reopened": "复核：重新办理",
   "Back in the queue (the assignee left)": "已退回待办（原处置人已停用）",
   "Your password": "修改密码", "Save the password": "保存密码",
+  "Enter the one-time password you were given.": "请输入您收到的一次性密码。",
+  "The one-time password (empty if this phone was logged in by its QR code)": "一次性密码（本机是扫码登录的请留空）",
   "You logged in with a one-time password. Choose your own to go on.": "您使用的是一次性密码登录，请先设置自己的密码。",
   // phone codes (screens/provision.js)
   "Phone code": "手机登录码",

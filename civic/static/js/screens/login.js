@@ -24,18 +24,30 @@ export async function completeLogin(app, data, { root = null, oneTimePassword = 
   app.renewPush();
 }
 
+// The app started again (a reload, a restart) while the one-time password is still to be
+// replaced: the screen asks for it too, as this device no longer knows it (left empty for a
+// phone logged in by its QR code, which never had one).
+export const ASK_FOR_IT = Symbol("ask for the one-time password");
+
+export function requirePassword(root) {
+  return choosePassword(root, ASK_FOR_IT);
+}
+
 // Resolves once the server has the user's own password in place of the one-time one.
 function choosePassword(root, oneTimePassword) {
   return new Promise((resolve) => {
     const error = h("p.flash.flash-error", { role: "alert", hidden: true });
     const fresh = h("input", { name: "new", type: "password", autocomplete: "new-password", minlength: 8, required: true });
+    const asking = oneTimePassword === ASK_FOR_IT;
+    const old = h("input", { name: "old", type: "password", autocomplete: "current-password" });
     const submit = h("button.button.primary", { type: "submit" }, t("Save the password"));
     async function onSubmit(event) {
       event.preventDefault();
       error.hidden = true;
       submit.disabled = true;
       try {
-        const json = oneTimePassword === null ? { new: fresh.value } : { old: oneTimePassword, new: fresh.value };
+        const known = asking ? old.value : oneTimePassword;
+        const json = known ? { old: known, new: fresh.value } : { new: fresh.value };
         await api("/api/v1/me/password", { method: "POST", json });
         resolve();
       } catch (failure) {
@@ -43,6 +55,7 @@ function choosePassword(root, oneTimePassword) {
         error.textContent = failure.isNetwork ? t("No connection. Logging in needs the network; your saved reports are safe.")
           : failure.code === "password_too_short" ? t("The password needs at least 8 characters.")
           : failure.code === "same_password" ? t("Choose a password other than the present one.")
+          : failure.code === "wrong_password" ? t("Enter the one-time password you were given.")
           : register.explain(failure);
       } finally {
         submit.disabled = false;
@@ -54,11 +67,12 @@ function choosePassword(root, oneTimePassword) {
         : t("You logged in with a one-time password. Choose your own to go on.")),
       h("form.stack", { onsubmit: onSubmit, novalidate: true },
         error,
+        asking ? h("label", {}, t("The one-time password (empty if this phone was logged in by its QR code)"), old) : null,
         h("label", {}, t("New password (at least 8 characters)"), fresh),
         submit,
       ),
     ));
-    fresh.focus();
+    (asking ? old : fresh).focus();
   });
 }
 
