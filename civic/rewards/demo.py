@@ -81,12 +81,16 @@ def _redeem(demo, items, now, rng):
     """A few residents exchanged points: some codes used at a service point, some not yet."""
     from .services import balance
 
+    made = 0
     for resident in demo.residents[:8]:
         item = items[0] if rng.random() < 0.6 else items[1]
         if balance(resident.id) < item.cost or item.stock <= 0:
             continue
         at = now - timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 20))
-        used = rng.random() < 0.6
+        # The first two are one of each, whatever the hour the demo is seeded at (how many
+        # residents can afford one depends on it): the counter's page always shows both kinds.
+        used = made == 0 or (made > 1 and rng.random() < 0.6)
+        made += 1
         redemption = Redemption(user_id=resident.id, item_id=item.id, client_id=f"00000000-0000-4000-a000-{resident.id:012d}",
                                 code=new_code(), cost=item.cost, status="used" if used else "issued", created_at=at,
                                 used_at=at + timedelta(hours=rng.randint(1, 48)) if used else None)
