@@ -478,6 +478,8 @@ def test_a_push_shows_one_notification_per_case_and_a_tap_opens_the_task(field_s
     cdp.send("ServiceWorker.enable")
     wait_until(page, lambda: registrations, message="the registration")
     registration_id = registrations[0]["registrationId"]
+    # A push delivered before the worker is active can be dropped (seen once, on a loaded machine): wait for it.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     db.session.remove()
     worker = db.session.scalar(select(User).where(User.username == "worker001"))
     task_id = db.session.scalars(select(Case.id).where(Case.assignee_id == worker.id, Case.status == "dispatched")).first()
