@@ -21,6 +21,7 @@ from ..grids.models import (
 )
 from . import audit
 from .routing_admin import header_columns, workbook
+from .tables import RowPlan
 
 COLUMNS = ("code", "name_zh", "name_en", "department", "active", "urgent", "after_photo_required",
            "ack_minutes", "resolve_limit", "resolve_unit", "icon", "sort_order")
@@ -168,31 +169,10 @@ class Row:
     changes: dict = field(default_factory=dict)
 
 
-@dataclass
-class Plan:
-    rows: list
-    problems: list = field(default_factory=list)
-
-    def count(self, action):
-        return sum(1 for row in self.rows if row.action == action)
-
-    @property
-    def invalid(self):
-        return [row for row in self.rows if row.action == "invalid"]
-
-    def summary(self):
-        return (f"{self.count('create')} created, {self.count('update')} updated, "
-                f"{self.count('unchanged')} unchanged, {self.count('invalid')} invalid")
-
-
-class ImportRefused(ValueError):
-    pass
-
-
 def check_import(table_rows):
     (header_number, header), *data = table_rows
     columns = header_columns(header, HEADERS)
-    plan = Plan(rows=[])
+    plan = RowPlan(rows=[])
     if "code" not in columns:
         plan.problems.append(f"Row {header_number} must be the header: {', '.join(COLUMNS)} (missing code).")
         return plan
@@ -225,10 +205,7 @@ def check_import(table_rows):
 
 
 def apply_import(plan, *, actor=None, ip=None):
-    if plan.problems:
-        raise ImportRefused(plan.problems[0])
-    if plan.invalid:
-        raise ImportRefused(f"{len(plan.invalid)} rows are invalid; nothing was applied.")
+    plan.refuse_unless_valid()
     for row in plan.rows:
         if row.action in ("create", "update"):
             save(row.category, row.wanted, actor=actor, ip=ip)

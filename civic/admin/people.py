@@ -29,6 +29,7 @@ from ..extensions import db
 from ..grids.models import Department, Grid
 from ..timeutil import utcnow
 from . import audit
+from .tables import ImportRefused, RowPlan  # noqa: F401  (ImportRefused: the views catch it as people.ImportRefused)
 
 COLUMNS = ("username", "name", "role", "phone", "grids", "department")
 REQUIRED_COLUMNS = ("name", "role")
@@ -82,10 +83,6 @@ REASONS = {
 }
 
 
-class ImportRefused(ValueError):
-    """Applying was asked for while rows are invalid (and skipping them was not)."""
-
-
 @dataclass
 class Row:
     number: int
@@ -110,25 +107,8 @@ class Row:
 
 
 @dataclass
-class Plan:
-    rows: list
-    problems: list = field(default_factory=list)  # about the file as a whole
-
-    def count(self, action):
-        return sum(1 for row in self.rows if row.action == action)
-
-    @property
-    def invalid(self):
-        return [row for row in self.rows if row.action == "invalid"]
-
-    def summary(self):
-        return (f"{self.count('create')} created, {self.count('update')} updated, "
-                f"{self.count('unchanged')} unchanged, {self.count('invalid')} invalid")
-
-
-@dataclass
 class Applied:
-    plan: Plan
+    plan: RowPlan
     passwords: list  # [(username, name, phone, one-time password)] of the accounts made
 
 
@@ -138,7 +118,7 @@ def check_import(table_rows):
     """The plan for rows read by tables.read_rows: a verdict for every row."""
     (header_number, header), *data = table_rows
     columns = [HEADERS.get(unicodedata.normalize("NFKC", cell).strip().lower()) for cell in header]
-    plan = Plan(rows=[])
+    plan = RowPlan(rows=[])
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         plan.problems.append(f"Row {header_number} must be the header: {', '.join(COLUMNS)} "
@@ -275,10 +255,7 @@ def hash_all(passwords):
 
 def apply_import(plan, *, actor=None, ip=None, skip_invalid=False):
     """Write the plan's creations and updates (adds and flushes; the caller commits)."""
-    if plan.problems:
-        raise ImportRefused(plan.problems[0])
-    if plan.invalid and not skip_invalid:
-        raise ImportRefused(f"{len(plan.invalid)} rows are invalid; nothing was applied.")
+    plan.refuse_unless_valid(skip_invalid=skip_invalid)
     grids = {grid.code: grid for grid in db.session.scalars(select(Grid))}
     departments = {dept.code: dept for dept in db.session.scalars(select(Department))}
     new_rows = [row for row in plan.rows if row.action == "create"]

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..grids.models import Category, Department, Grid, RoutingRule
 from ..grids.routing import STEPS, route
 from . import audit
+from .tables import RowPlan
 
 COLUMNS = ("scope", "grid", "street", "category", "department", "liaison_group")
 HEADERS = {"scope": "scope", "范围": "scope", "grid": "grid", "网格": "grid", "street": "street", "街道": "street",
@@ -215,26 +216,11 @@ class Row:
 
 
 @dataclass
-class Plan:
-    rows: list
-    problems: list = field(default_factory=list)
+class Plan(RowPlan):
     deletions: list = field(default_factory=list)  # rules not in the file (with replace)
 
-    def count(self, action):
-        return sum(1 for row in self.rows if row.action == action)
-
-    @property
-    def invalid(self):
-        return [row for row in self.rows if row.action == "invalid"]
-
     def summary(self):
-        text = (f"{self.count('create')} created, {self.count('update')} updated, "
-                f"{self.count('unchanged')} unchanged, {self.count('invalid')} invalid")
-        return text + (f", {len(self.deletions)} deleted" if self.deletions else "")
-
-
-class ImportRefused(ValueError):
-    pass
+        return super().summary() + (f", {len(self.deletions)} deleted" if self.deletions else "")
 
 
 def header_columns(header, known):
@@ -285,10 +271,7 @@ def check_import(table_rows, *, replace=False):
 
 def apply_import(plan, *, actor=None, ip=None):
     """All or nothing: refused while any row (or the file) is invalid."""
-    if plan.problems:
-        raise ImportRefused(plan.problems[0])
-    if plan.invalid:
-        raise ImportRefused(f"{len(plan.invalid)} rows are invalid; nothing was applied.")
+    plan.refuse_unless_valid()
     for rule in plan.deletions:
         delete_rule(rule, actor=actor, ip=ip)
     for row in plan.rows:

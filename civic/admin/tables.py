@@ -4,6 +4,7 @@ the number the spreadsheet shows (the header is row 1)."""
 import csv
 import io
 import zipfile
+from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -14,6 +15,38 @@ MAX_ROWS = 20_000
 
 class TableError(ValueError):
     """The file cannot be read as a table: said in words for the person who sent it."""
+
+
+@dataclass
+class RowPlan:
+    """What importing a table would do, row by row (each row has an `action`: create,
+    update, unchanged or invalid), and what is wrong with the file as a whole. The
+    people, category and routing imports each check their rows into one."""
+
+    rows: list
+    problems: list = field(default_factory=list)  # about the file as a whole
+
+    def count(self, action):
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def invalid(self):
+        return [row for row in self.rows if row.action == "invalid"]
+
+    def summary(self):
+        return (f"{self.count('create')} created, {self.count('update')} updated, "
+                f"{self.count('unchanged')} unchanged, {self.count('invalid')} invalid")
+
+    def refuse_unless_valid(self, *, skip_invalid=False):
+        """All or nothing: ImportRefused while the file, or a row (unless skipped), is invalid."""
+        if self.problems:
+            raise ImportRefused(self.problems[0])
+        if self.invalid and not skip_invalid:
+            raise ImportRefused(f"{len(self.invalid)} rows are invalid; nothing was applied.")
+
+
+class ImportRefused(ValueError):
+    """Applying was asked for while rows are invalid (and skipping them was not)."""
 
 
 def read_rows(data, filename):
