@@ -20,8 +20,8 @@ from ..grids.models import (
     Department,
 )
 from . import audit
-from .routing_admin import header_columns, workbook
-from .tables import RowPlan
+from .routing_admin import workbook
+from .tables import RowPlan, header_columns
 
 COLUMNS = ("code", "name_zh", "name_en", "department", "active", "urgent", "after_photo_required",
            "ack_minutes", "resolve_limit", "resolve_unit", "icon", "sort_order")

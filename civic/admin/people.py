@@ -29,7 +29,7 @@ from ..extensions import db
 from ..grids.models import Department, Grid
 from ..timeutil import utcnow
 from . import audit
-from .tables import ImportRefused, RowPlan  # noqa: F401  (ImportRefused: the views catch it as people.ImportRefused)
+from .tables import ImportRefused, RowPlan, header_columns  # noqa: F401  (ImportRefused: the views catch it as people.ImportRefused)
 
 COLUMNS = ("username", "name", "role", "phone", "grids", "department")
 REQUIRED_COLUMNS = ("name", "role")
@@ -117,7 +117,7 @@ class Applied:
 def check_import(table_rows):
     """The plan for rows read by tables.read_rows: a verdict for every row."""
     (header_number, header), *data = table_rows
-    columns = [HEADERS.get(unicodedata.normalize("NFKC", cell).strip().lower()) for cell in header]
+    columns = header_columns(header, HEADERS)
     plan = RowPlan(rows=[])
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..grids.models import Category, Department, Grid, RoutingRule
 from ..grids.routing import STEPS, route
 from . import audit
-from .tables import RowPlan
+from .tables import RowPlan, header_columns
 
 COLUMNS = ("scope", "grid", "street", "category", "department", "liaison_group")
 HEADERS = {"scope": "scope", "范围": "scope", "grid": "grid", "网格": "grid", "street": "street", "街道": "street",
@@ -221,10 +221,6 @@ class Plan(RowPlan):
 
     def summary(self):
         return super().summary() + (f", {len(self.deletions)} deleted" if self.deletions else "")
-
-
-def header_columns(header, known):
-    return [known.get(unicodedata.normalize("NFKC", cell).strip().lower()) for cell in header]
 
 
 def check_import(table_rows, *, replace=False):

@@ -3,6 +3,7 @@ evaluated) and CSV in UTF-8 or GBK (what Excel writes in China), each row with
 the number the spreadsheet shows (the header is row 1)."""
 import csv
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 
@@ -15,6 +16,12 @@ MAX_ROWS = 20_000
 
 class TableError(ValueError):
     """The file cannot be read as a table: said in words for the person who sent it."""
+
+
+def header_columns(header, known):
+    """The header's cells as the names in `known` (a dict of lower-case spellings,
+    English and Chinese, to column names), None for a cell it does not know."""
+    return [known.get(unicodedata.normalize("NFKC", cell).strip().lower()) for cell in header]
 
 
 @dataclass
