@@ -2,6 +2,12 @@
 EXIF without decoding the pixels; render() makes the upright display copy and
 thumbnail, both without any metadata.
 
+A JPEG that is already upright and no larger than the display size (what the
+field app sends: it draws the photo upright at 1600 px) keeps its pixel data:
+its metadata is cut out at the byte level (jpeg.py) and one decode at a reduced
+scale both proves the whole image data sound and gives the thumbnail. Anything
+else is decoded, turned upright, resized and encoded again.
+
 Uploads are inspected and rendered in memory before anything is written, so a
 refused photo never leaves a half-written case behind.
 """
@@ -17,6 +23,7 @@ import pillow_heif
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from . import exif as exif_reader
+from . import jpeg
 
 pillow_heif.register_heif_opener()
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is refused, not padded with grey
@@ -52,6 +59,7 @@ class PhotoRejected(Exception):
 class Inspected:
     data: bytes
     format: str
+    mode: str
     width: int  # as stored in the file, before orientation
     height: int
     orientation: int
@@ -97,6 +105,7 @@ def inspect(data, *, max_bytes, max_pixels, local_tz):
     return Inspected(
         data=data,
         format=image.format,
+        mode=image.mode,
         width=width,
         height=height,
         orientation=exif_reader.orientation(exif),
@@ -161,6 +170,41 @@ def difference_hash(image):
 
 
 def render(inspected, *, display_max, thumb_max):
+    """The display copy and thumbnail: the upload's own pixel data when it can be
+    kept as it is, else decoded and encoded again."""
+    if _keeps_its_pixels(inspected, display_max):
+        try:
+            return _render_kept(inspected, jpeg.strip_metadata(inspected.data), thumb_max)
+        except jpeg.MalformedJpeg:
+            pass  # a structure we do not copy (an Adobe segment, say): the decoder decides below
+    return _render_anew(inspected, display_max=display_max, thumb_max=thumb_max)
+
+
+def _keeps_its_pixels(inspected, display_max):
+    # MPO: a JPEG with more pictures after its end (a phone's depth map, say), which the copy leaves out.
+    return (inspected.format in ("JPEG", "MPO") and inspected.orientation == 1 and inspected.mode in ("RGB", "L")
+            and max(inspected.width, inspected.height) <= display_max)
+
+
+def _render_kept(inspected, display, thumb_max):
+    """`display` is the upload without its metadata. Decoding it at the smallest
+    DCT scale that still covers the thumbnail reads every byte of its image data
+    (a truncated or corrupt file fails here, as it would at full size)."""
+    try:
+        image = Image.open(io.BytesIO(display), formats=("JPEG",))
+        target = _fit(image.size, thumb_max)
+        image.draft("RGB", target)
+        image.load()
+        thumb = _to_rgb(image)
+    except DECODER_ERRORS as exc:
+        raise PhotoRejected(422, "photo_unreadable", "The photo is damaged and cannot be read.") from exc
+    if thumb.size != target:
+        thumb = thumb.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return Rendered(display=display, thumb=_jpeg(thumb, inspected.icc_profile), width=inspected.width,
+                    height=inspected.height, phash=difference_hash(thumb))
+
+
+def _render_anew(inspected, *, display_max, thumb_max):
     """Decode only as much as the display copy needs, make it upright, strip metadata."""
     try:
         image = Image.open(io.BytesIO(inspected.data), formats=ACCEPTED_FORMATS)
