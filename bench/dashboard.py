@@ -44,7 +44,7 @@ Set-up, not part of the measurement (but timed and printed):
   (these follow the report within about two hours, so only cases near midnight
   move), acknowledged* on the acknowledgement's, handled* on the handling's,
   closed and the ratings on the closing's; stats_daily_by summed from
-  stats_daily per department, grid, category and 'all' (rollups.dimension_keys);
+  stats_daily per department, grid and category, each per department (rollups.dimension_keys);
   stats_keywords from the categories' reports per day and a few hundred words.
 """
 import argparse
@@ -469,14 +469,13 @@ def rollups(conn, d):
                       + " UNION ALL ".join(branches) + ") u GROUP BY day, department_id, grid_id, category_id"))
     conn.commit()
     by = " UNION ALL ".join(
-        f"SELECT day, '{dimension}', {key}, {summed} FROM stats_daily GROUP BY day{', ' + key if key != '0' else ''}"
-        for dimension, key in (("all", "0"), ("department", "department_id"), ("grid", "grid_id"),
-                               ("category", "category_id")))
-    conn.execute(text(f"INSERT INTO stats_daily_by (day, dimension, key_id, {counters}) {by}"))
-    conn.execute(text("INSERT INTO stats_keywords (day, word, n) "
-                      "SELECT b.day, w.word, SUM((b.reported * w.pct + 50) / 100) FROM stats_daily_by b "
+        f"SELECT day, '{dimension}', {key}, department_id, {summed} FROM stats_daily GROUP BY day, {key}, department_id"
+        for dimension, key in (("department", "department_id"), ("grid", "grid_id"), ("category", "category_id")))
+    conn.execute(text(f"INSERT INTO stats_daily_by (day, dimension, key_id, department_id, {counters}) {by}"))
+    conn.execute(text("INSERT INTO stats_keywords (day, word, department_id, n) "
+                      "SELECT b.day, w.word, b.department_id, SUM((b.reported * w.pct + 50) / 100) FROM stats_daily_by b "
                       "JOIN bench_word w ON w.category_id = b.key_id WHERE b.dimension = 'category' "
-                      "GROUP BY b.day, w.word HAVING SUM((b.reported * w.pct + 50) / 100) > 0"))
+                      "GROUP BY b.day, w.word, b.department_id HAVING SUM((b.reported * w.pct + 50) / 100) > 0"))
 
 
 # -- measuring ------------------------------------------------------------------------------

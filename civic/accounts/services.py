@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import phones
@@ -161,7 +162,9 @@ def find_token(token, idle_days=DEFAULT_IDLE_DAYS):
     is refused like a revoked one, and the phone logs in again."""
     if not token:
         return None
-    record = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(token)))
+    # The token and its user in one read: every bearer request starts here.
+    record = db.session.scalar(select(DeviceToken).options(joinedload(DeviceToken.user))
+                               .where(DeviceToken.token_hash == _digest(token)))
     if record is None or record.revoked_at is not None or not record.user.active:
         return None
     now = utcnow()

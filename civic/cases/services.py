@@ -3,6 +3,7 @@ callers pass plain values and commit once."""
 from blinker import Namespace
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
+from sqlalchemy import text
 
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
@@ -17,6 +18,18 @@ case_opened = Namespace().signal("case-opened")
 def make_ref(case):
     """Public reference CG-2026-000123: the year received and the case's id."""
     return f"{REF_PREFIX}-{case.received_at.year}-{case.id:06d}"
+
+
+def reserve_id():
+    """The next case id from PostgreSQL's sequence, so the INSERT carries the
+    reference it makes (no UPDATE of the new row); None on SQLite, which has no
+    sequence: there the id comes with the INSERT (an in-process call, not a round trip)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return db.session.scalar(_NEXT_CASE_ID)
+
+
+_NEXT_CASE_ID = text("SELECT nextval(pg_get_serial_sequence('cases', 'id'))")
 
 
 def set_location(case, lat, lng):
@@ -52,7 +65,7 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
         address=address,
         captured_at=captured_at,
         received_at=received_at,
-        grid_id=grid.id if grid else None,
+        grid=grid,  # the object, not its id: the answer reads its name without another query
         department=department,
         status=Status.REPORTED.value,
         ack_due_at=deadlines[0],
@@ -62,14 +75,18 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
         poster=poster,
     )
     set_location(case, lat, lng)
+    case.id = reserve_id()
+    if case.id is not None:
+        case.ref = make_ref(case)
     db.session.add(case)
-    db.session.flush()  # the id makes the reference
-    case.ref = make_ref(case)
+    if case.id is None:
+        db.session.flush()  # SQLite: the id comes with the INSERT; the reference follows
+        case.ref = make_ref(case)
     # The routing and deadlines it started with: later actions may change them, and
     # the statistics replay a case's history from its events (civic/stats).
     event = record_event(case, "report", actor or reporter, to_status=case.status, note=note, at=received_at,
                          data={**(extra or {}), "channel": channel, "photos": len(photos),
-                               "department_id": case.department_id,
+                               "department_id": department.id if department else None,
                                "ack_due_at": isoformat(deadlines[0]), "resolve_due_at": isoformat(deadlines[1])})
     case_opened.send(case, event=event)
     return case

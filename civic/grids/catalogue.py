@@ -8,6 +8,7 @@ Time limits follow published local practice: e.g. 暴露垃圾 4 working hours,
 site within 30 minutes and fixed within 6 hours.
 """
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from .models import Category, Department
@@ -186,4 +187,6 @@ def active_category(code):
     """The active category with this code, or None."""
     if not isinstance(code, str):
         return None
-    return db.session.scalar(select(Category).where(Category.code == code, Category.active.is_(True)))
+    # With its default department: routing falls back to it, in the same read.
+    return db.session.scalar(select(Category).options(joinedload(Category.department))
+                             .where(Category.code == code, Category.active.is_(True)))

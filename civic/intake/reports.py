@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from ..accounts.models import Role
 from ..cases import services as cases
@@ -128,7 +129,8 @@ def placement(lat, lng, category, *, fallback_grid=None):
     the department the routing rules give for its category there (谁主管谁负责).
     Returns (grid or None, department or None)."""
     hit = locate_grid(lat, lng)
-    grid = db.session.get(Grid, hit.id) if hit else fallback_grid
+    # Without its outline: the case needs the grid's name and parent, not its shape.
+    grid = db.session.get(Grid, hit.id, options=(defer(Grid.polygon),)) if hit else fallback_grid
     destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
     return grid, destination.department
 

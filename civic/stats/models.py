@@ -51,30 +51,39 @@ class DailyCaseStats(db.Model):
     category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
-DIMENSIONS = ("all", "department", "grid", "category")
+DIMENSIONS = ("department", "grid", "category")
 
 
 class DailyDimensionStats(db.Model):
-    """The same counters summed over all but one dimension: per day and
-    department, per day and grid, per day and category, and per day for
-    everything ("all", key 0). Kept in the same upsert as stats_daily, so a
-    view of departments over a month reads 30 rows per department instead of
-    every grid × category row: the unfiltered dashboards stay fast at 10
-    million cases. Filtered views (a grid's departments) read stats_daily."""
+    """The same counters summed per day and department, per day and grid, per day
+    and category. Kept in the same upsert as stats_daily, so a view of
+    departments over a month reads 30 rows per department instead of every grid ×
+    category row: the unfiltered dashboards stay fast at 10 million cases.
+    Filtered views (a grid's departments) read stats_daily.
+
+    Every row belongs to one department (department_id is in the key; for the
+    department dimension it is the key itself), and the day's total is the sum of
+    its department rows, read at query time: two reports for different
+    departments never add to the same row, so neither waits for the other's
+    commit (a single row per day that every report updated was the hot spot)."""
     __tablename__ = "stats_daily_by"
 
     # Dimension first: a view reads one dimension's rows for a run of days, a range of the key.
     dimension: Mapped[str] = mapped_column(String(12), primary_key=True)  # one of DIMENSIONS
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)       # the id; 0: none (or "all")
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)       # the id; 0: none
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, server_default="0")  # 0: none
 
 
 class KeywordStats(db.Model):
-    """Cases per local day whose description has the word (jieba; keywords.py)."""
+    """Cases per local day whose description has the word (jieba; keywords.py),
+    per department the report was routed to (so that reports for different
+    departments never add to the same row; views sum over departments)."""
     __tablename__ = "stats_keywords"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     word: Mapped[str] = mapped_column(String(32), primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, server_default="0")  # 0: none
     n: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 

@@ -101,6 +101,8 @@ def _figures(row):
 # -- the dashboards' questions -------------------------------------------------------
 
 DIMENSIONS = ("department", "grid", "category")
+# Everything's figures are the sum of the department rows (each row has one department).
+TOTAL = "department"
 
 
 def _sums(table):
@@ -162,13 +164,13 @@ def performance(start_day, end_day, by="department", *, department_id=None, grid
 
 def totals(start_day, end_day, *, department_id=None, grid_ids=None, category_id=None):
     """The figures of everything (or of the filtered part) over the period, one dict."""
-    row = _read(None, "all", start_day, end_day, department_id, grid_ids, category_id).one()
+    row = _read(None, TOTAL, start_day, end_day, department_id, grid_ids, category_id).one()
     return _figures({**row, "department_id": None})
 
 
 def daily(start_day, end_day, *, department_id=None, grid_ids=None, category_id=None):
     """[(day, figures)] for every day of the period, days without activity included (zeros)."""
-    found = {row["day"]: row for row in _read("day", "all", start_day, end_day, department_id, grid_ids, category_id)}
+    found = {row["day"]: row for row in _read("day", TOTAL, start_day, end_day, department_id, grid_ids, category_id)}
     zero = {c: 0 for c in ALL_SUMMED}
     days = [start_day + timedelta(days=n) for n in range((end_day - start_day).days + 1)]
     return [(day, _figures({**(found.get(day) or zero), "department_id": None})) for day in days]

@@ -145,23 +145,24 @@ def _key(day, department_id, state):
 # -- the live path -------------------------------------------------------------
 
 def upsert(session, key, counts):
-    """Add `counts` to the row `key` of stats_daily and to its four rows of
-    stats_daily_by (the day's department, grid, category and "all"), each in one
-    statement: INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n, atomic on
-    SQLite (≥ 3.24) and PostgreSQL, so two transactions adding to the same row
-    both count. `session`: a Session or a Connection."""
+    """Add `counts` to the row `key` of stats_daily and to its three rows of
+    stats_daily_by (the day's department, grid and category, for the key's
+    department), a statement each: INSERT … ON CONFLICT DO UPDATE SET n = n +
+    excluded.n, atomic on SQLite (≥ 3.24) and PostgreSQL, so two transactions
+    adding to the same row both count. `session`: a Session or a Connection."""
     if not counts:
         return
     names = tuple(sorted(counts))
-    session.execute(_upsert_statement(names), {**dict(zip(KEY, key)), **counts})
-    session.execute(_upsert_by_statement(names), [{"day": key[0], "dimension": dimension, "key_id": key_id, **counts}
-                                                   for dimension, key_id in dimension_keys(key)])
+    values = {**dict(zip(KEY, key)), **counts}
+    session.execute(_upsert_statement(names), values)
+    session.execute(_upsert_by_statement(names), values)
 
 
 def dimension_keys(key):
-    """The (dimension, key_id) rows of stats_daily_by that a stats_daily key adds to."""
+    """The (dimension, key_id, department_id) rows of stats_daily_by that a stats_daily key adds to."""
     _day, department_id, grid_id, category_id = key
-    return (("all", 0), ("department", department_id), ("grid", grid_id), ("category", category_id))
+    return (("department", department_id, department_id), ("grid", grid_id, department_id),
+            ("category", category_id, department_id))
 
 
 @functools.lru_cache(maxsize=512)
@@ -174,7 +175,14 @@ def _upsert_statement(names):
 
 @functools.lru_cache(maxsize=512)
 def _upsert_by_statement(names):
-    return _adding_upsert("stats_daily_by", ("day", "dimension", "key_id"), names)
+    """The three rows of stats_daily_by in one statement, from stats_daily's parameters."""
+    table, key = "stats_daily_by", ("day", "dimension", "key_id", "department_id")
+    rows = ", ".join(f"(:day, '{dimension}', :{column}, :department_id, {', '.join(f':{c}' for c in names)})"
+                     for dimension, column in (("department", "department_id"), ("grid", "grid_id"),
+                                               ("category", "category_id")))
+    adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in names)
+    return text(f"INSERT INTO {table} ({', '.join(key + names)}) VALUES {rows} "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}").bindparams(bindparam("day", type_=Date))
 
 
 def _adding_upsert(table, key, names):
@@ -185,8 +193,8 @@ def _adding_upsert(table, key, names):
                 f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}").bindparams(bindparam("day", type_=Date))
 
 
-_KEYWORD_UPSERT = text("INSERT INTO stats_keywords (day, word, n) VALUES (:day, :word, 1) "
-                       "ON CONFLICT (day, word) DO UPDATE SET n = stats_keywords.n + 1"
+_KEYWORD_UPSERT = text("INSERT INTO stats_keywords (day, word, department_id, n) VALUES (:day, :word, :department_id, 1) "
+                       "ON CONFLICT (day, word, department_id) DO UPDATE SET n = stats_keywords.n + 1"
                        ).bindparams(bindparam("day", type_=Date))
 
 
@@ -197,13 +205,17 @@ def _live_state(case):
 
 def on_case_opened(case, event, **_):
     """A new report: one more `reported` for its day, grid, category and routed
-    department, and one more case for each keyword of its description."""
+    department, and one more case for each keyword of its description. The case
+    and its event are written first, so that the roll-up rows, which concurrent
+    reports may share, stay locked only from here to the commit."""
+    db.session.flush()
     state = _live_state(case)
     day = local_day(event.created_at, _zone())
     upsert(db.session, _key(day, state.department_id, state), {"reported": 1})
     words = keywords(case.description)
     if words:
-        db.session.execute(_KEYWORD_UPSERT, [{"day": day, "word": word} for word in words])
+        db.session.execute(_KEYWORD_UPSERT, [{"day": day, "word": word, "department_id": state.department_id or 0}
+                                             for word in words])
 
 
 def on_action_applied(case, event, actor=None, rule=None, **_):
@@ -271,14 +283,16 @@ def _refill(session):
     totals, events = _count_all(session)
     by_dimension = {}
     for key, counts in totals.items():
-        for dimension, key_id in dimension_keys(key):
-            into = by_dimension.setdefault((key[0], dimension, key_id), {})
+        for dimension, key_id, department_id in dimension_keys(key):
+            into = by_dimension.setdefault((key[0], dimension, key_id, department_id), {})
             for name, value in counts.items():
                 into[name] = into.get(name, 0) + value
     rows = [{**dict(zip(KEY, key)), **{c: counts.get(c, 0) for c in ALL_COUNTERS}} for key, counts in totals.items()]
-    by_rows = [{"day": day, "dimension": dimension, "key_id": key_id, **{c: counts.get(c, 0) for c in ALL_COUNTERS}}
-               for (day, dimension, key_id), counts in by_dimension.items()]
-    word_rows = [{"day": day, "word": word, "n": n} for (day, word), n in _count_keywords(session).items()]
+    by_rows = [{"day": day, "dimension": dimension, "key_id": key_id, "department_id": department_id,
+                **{c: counts.get(c, 0) for c in ALL_COUNTERS}}
+               for (day, dimension, key_id, department_id), counts in by_dimension.items()]
+    word_rows = [{"day": day, "word": word, "department_id": department_id, "n": n}
+                 for (day, word, department_id), n in _count_keywords(session).items()]
     for table, batch in ((TABLE, rows), (BY_TABLE, by_rows), (KEYWORDS, word_rows)):
         for start in range(0, len(batch), BATCH):
             session.execute(table.insert(), batch[start:start + BATCH])
@@ -286,13 +300,19 @@ def _refill(session):
 
 
 def _count_keywords(session):
-    """{(day, word): cases} over every case's description, by the day it was reported."""
+    """{(day, word, department): cases} over every case's description, by the day
+    it was reported and the department it was routed to then (as the live path
+    counts it: the report event's, else the case's present department)."""
     tz, counts = _zone(), {}
-    stmt = select(Case.received_at, Case.description).execution_options(yield_per=BATCH)
-    for received_at, description in session.execute(stmt):
+    stmt = (select(Case.received_at, Case.description, Case.department_id, CaseEvent.data)
+            .outerjoin(CaseEvent, (CaseEvent.case_id == Case.id) & (CaseEvent.action == "report"))
+            .where(Case.description.is_not(None), Case.description != "")
+            .execution_options(yield_per=BATCH))
+    for received_at, description, department_id, report_data in session.execute(stmt):
         day = local_day(received_at, tz)
+        department = (report_data or {}).get("department_id", department_id) or 0
         for word in keywords(description):
-            counts[(day, word)] = counts.get((day, word), 0) + 1
+            counts[(day, word, department)] = counts.get((day, word, department), 0) + 1
     return counts
 
 

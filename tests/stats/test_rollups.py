@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from civic.cases.deadlines import clock_for
 from civic.cases.models import Case, CaseEvent
@@ -221,3 +222,42 @@ def test_concurrent_upserts_on_one_row_both_count(app, county, backend):
     first.close()
     thread.join(10)
     assert snapshot()[key] == {"reported": 3, "rejected": 1}
+
+
+def test_reports_for_different_departments_never_wait_for_each_other(app, county, backend):
+    """Two reports in the same grid and category, routed to different departments
+    (a street rule, say): the second adds to its roll-up rows and keywords while the
+    first has not committed, without waiting for a lock (lock_timeout would fail it).
+    A second report for the same department does wait: that row is shared."""
+    if backend != "postgis":
+        pytest.skip("SQLite has one writer at a time: there is no row lock to wait for")
+    from sqlalchemy import text
+
+    from civic.stats.rollups import _KEYWORD_UPSERT
+
+    day = local_day(utcnow(), clock_for(app).tz)
+    grid, category = county.grids["L2-1-1"].id, county.categories["E0102"].id
+    san, trf = county.departments["SAN"].id, county.departments["TRF"].id
+    engine = db.engine
+    first = engine.connect()
+    first.begin()
+    upsert(first, (day, san, grid, category), {"reported": 1})
+    first.execute(_KEYWORD_UPSERT, {"day": day, "word": "垃圾", "department_id": san})
+    try:
+        with engine.connect() as second:
+            second.begin()
+            second.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            upsert(second, (day, trf, grid, category), {"reported": 1})  # no wait: raises if it had to
+            second.execute(_KEYWORD_UPSERT, {"day": day, "word": "垃圾", "department_id": trf})
+            second.commit()
+        with engine.connect() as same_department:
+            same_department.begin()
+            same_department.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                upsert(same_department, (day, san, grid, category), {"reported": 1})
+            same_department.rollback()
+    finally:
+        first.commit()
+        first.close()
+    totals = snapshot()
+    assert totals[(day, san, grid, category)]["reported"] == 1 and totals[(day, trf, grid, category)]["reported"] == 1
