@@ -4,11 +4,16 @@ derivatives, storage, one transaction), with our pipeline and with a naive one
 
     .venv/bin/python bench/ingest.py [--reports N]
 Goal: ≥ 3× the naive pipeline's reports/s.
+
+    .venv/bin/python bench/ingest.py --field [--reports 300] [--rounds 2] [--baseline REF|none] [--sqlite]
+The field app's photo through the production server against an earlier commit's
+pipeline, at concurrency 1 and 8 (bench/ingest_field.py, issue 19).
 """
 import argparse
 import io
 import json
 import logging
+import sys
 import uuid
 
 from _common import SHARED_PHOTOS, make_app, timed
@@ -16,9 +21,20 @@ from _common import SHARED_PHOTOS, make_app, timed
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--reports", type=int, default=20)
+    parser.add_argument("--reports", type=int, help="reports per round (20; with --field 300)")
+    parser.add_argument("--field", action="store_true", help="the field app's photo through gunicorn, c=1 and c=8")
+    parser.add_argument("--rounds", type=int, default=2, help="with --field: rounds per side and concurrency")
+    parser.add_argument("--baseline", default=None, help="with --field: the commit to compare with, or none")
+    parser.add_argument("--sqlite", action="store_true", help="with --field: SQLite instead of PostGIS")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    if args.field:
+        import ingest_field
+
+        args.reports = args.reports or 300
+        args.baseline = args.baseline or ingest_field.DEFAULT_BASELINE
+        return ingest_field.run(args)
+    args.reports = args.reports or 20
 
     from civic.accounts.services import issue_token
     from civic.demo.seed import seed
@@ -70,4 +86,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
