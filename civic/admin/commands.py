@@ -182,7 +182,7 @@ def routing_import_command(path, dry_run, replace):
 def routing_test_command(category_code, grid_code, lat, lng):
     """Who would get a new case of CATEGORY at a point or in a grid, and which rule decides."""
     from ..grids.models import Category, Grid
-    from ..intake.reports import locate_grid
+    from ..intake.reports import grid_at
     from .routing_admin import who_gets
 
     category = db.session.scalar(select(Category).where(Category.code == category_code))
@@ -193,8 +193,7 @@ def routing_test_command(category_code, grid_code, lat, lng):
         if grid is None:
             raise click.BadParameter(f"no grid {grid_code!r}", param_hint="--grid")
     elif lat is not None and lng is not None:
-        hit = locate_grid(lat, lng)
-        grid = db.session.get(Grid, hit.id) if hit else None
+        grid = grid_at(lat, lng)
     else:
         raise click.UsageError("give --grid, or --lat and --lng")
     answer = who_gets(category, grid)

@@ -11,7 +11,7 @@ from ..api import ApiBlueprint
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Category, Grid
-from ..intake.reports import locate_grid
+from ..intake.reports import grid_at
 from .routing_admin import who_gets
 
 bp = ApiBlueprint("routing_api", __name__)
@@ -35,8 +35,7 @@ def routing_preview():
     if category is None:
         raise ApiError(422, "unknown_category", f"Unknown category '{code[:16]}'.", "category")
     if "lat" in request.args or "lng" in request.args:
-        hit = locate_grid(_coordinate("lat", 90), _coordinate("lng", 180))
-        grid = db.session.get(Grid, hit.id) if hit else None
+        grid = grid_at(_coordinate("lat", 90), _coordinate("lng", 180))
     elif request.args.get("grid"):
         grid = db.session.scalar(select(Grid).where(Grid.code == request.args["grid"][:32]))
         if grid is None:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..grids.models import RESOLVE_UNITS, Category, Department, Grid, RoutingRule
 from ..grids.routing import STEPS
-from ..intake.reports import locate_grid
+from ..intake.reports import grid_at
 from ..transaction import command
 from . import categories as catalogue
 from . import routing_admin
@@ -150,8 +150,7 @@ def _tester():
         point = _point(args.get("lat"), args.get("lng"))
         if point is None:
             return None, _("A point is a latitude from -90 to 90 and a longitude from -180 to 180.")
-        hit = locate_grid(*point)
-        grid = db.session.get(Grid, hit.id) if hit else None
+        grid = grid_at(*point)
     elif args.get("grid"):
         grid = db.session.scalar(select(Grid).where(Grid.code == args["grid"]))
         if grid is None:

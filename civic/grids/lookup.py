@@ -7,11 +7,12 @@ change to a grid, and at most every GRID_INDEX_CHECK_SECONDS a cheap query
 """
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely
 from geoalchemy2.shape import to_shape
 from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..extensions import db
 from .models import Grid
@@ -23,6 +24,9 @@ class GridHit:
     code: str
     name: str
     parent_id: int | None
+    # The grid's row as the index read it, outside any session (its outline left
+    # unloaded): `grid_at` merges it into a request's session without a query.
+    row: Grid = field(compare=False, repr=False)
 
 
 class GridIndex:
@@ -45,13 +49,13 @@ class GridIndex:
 
     def rebuild(self):
         rows = db.session.execute(
-            select(Grid.id, Grid.code, Grid.name, Grid.parent_id, Grid.polygon)
+            select(Grid.id, Grid.code, Grid.name, Grid.parent_id, Grid.street, Grid.kind, Grid.polygon)
             .where(Grid.level == 2, Grid.active.is_(True))  # a retired grid takes no new cases
             .order_by(Grid.code)  # on a shared border the lowest code wins, always the same one
         ).all()
         geometries = [to_shape(row.polygon) for row in rows]
         with self._lock:
-            self._hits = [GridHit(r.id, r.code, r.name, r.parent_id) for r in rows]
+            self._hits = [GridHit(r.id, r.code, r.name, r.parent_id, _detached_row(r)) for r in rows]
             self._geometries = geometries
             self._tree = shapely.STRtree(geometries) if geometries else None
             self._stamp = self._current_stamp()
@@ -84,6 +88,13 @@ class GridIndex:
             return None
         return self._hits[found[0] if len(found) == 1 else min(found)]
 
+    def grid_at(self, lat, lng, session):
+        """The level-2 grid containing the point as a Grid of `session`, or None.
+        No query: the index's copy of the row is merged in as it stands (load=False),
+        as fresh as the lookup itself; its outline loads if something reads it."""
+        hit = self.locate(lat, lng)
+        return None if hit is None else session.merge(hit.row, load=False)
+
     def nearby(self, box):
         """(GridHit, polygon) pairs for the grids meeting a shapely box."""
         self._ensure_current()
@@ -94,6 +105,13 @@ class GridIndex:
 
     def __len__(self):
         return len(self._hits)
+
+
+def _detached_row(row):
+    grid = Grid(id=row.id, code=row.code, name=row.name, level=2, parent_id=row.parent_id, street=row.street,
+                kind=row.kind, active=True)
+    make_transient_to_detached(grid)  # a persistent row's copy in no session; what was not set stays unloaded
+    return grid
 
 
 def locate_in_database(lat, lng, use_index=True):

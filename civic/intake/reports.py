@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from ..accounts.models import Role
 from ..cases import services as cases
@@ -26,7 +25,6 @@ from ..errors import ApiError
 from ..extensions import db
 from ..grids.lookup import get_index
 from ..grids.catalogue import active_category
-from ..grids.models import Grid
 from ..grids.routing import route
 from ..photos.storage import get_storage
 from ..posters import services as posters
@@ -123,14 +121,18 @@ def locate_grid(lat, lng):
     return get_index(current_app).locate(lat, lng) if lat is not None else None
 
 
+def grid_at(lat, lng):
+    """The level-2 grid a point falls in, as a Grid of this session, or None: no query
+    (GridIndex.grid_at), its outline left out until something reads it."""
+    return get_index(current_app).grid_at(lat, lng, db.session) if lat is not None else None
+
+
 def placement(lat, lng, category, *, fallback_grid=None):
     """Where a report goes, the one rule for every channel: the grid its point falls
     in (else `fallback_grid`: a grid poster's, for a report without a position), and
     the department the routing rules give for its category there (谁主管谁负责).
     Returns (grid or None, department or None)."""
-    hit = locate_grid(lat, lng)
-    # Without its outline: the case needs the grid's name and parent, not its shape.
-    grid = db.session.get(Grid, hit.id, options=(defer(Grid.polygon),)) if hit else fallback_grid
+    grid = grid_at(lat, lng) or fallback_grid
     destination = route(category, grid.id if grid else None, grid.parent_id if grid else None)
     return grid, destination.department
 

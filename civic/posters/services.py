@@ -129,8 +129,7 @@ def create_poster(checked, user, rng=None):
     a place outside every grid keeps no grid (the caller says so)."""
     grid = checked.grid
     if grid is None and checked.lat is not None:
-        hit = get_index(current_app).locate(checked.lat, checked.lng)
-        grid = db.session.get(Grid, hit.id) if hit else None
+        grid = get_index(current_app).grid_at(checked.lat, checked.lng, db.session)
     poster = Poster(code=_unique_code(rng), name=checked.name, kind=checked.kind, grid=grid, lat=checked.lat,
                     lng=checked.lng, address=checked.address, active=True,
                     created_by=user.id if user is not None else None)

@@ -18,8 +18,7 @@ from tests.photos.test_kept_jpeg import assert_no_metadata, image_data
 EXPECTED = [
     "SELECT device_tokens",         # the token and its user, one read
     "SELECT cases",                 # a replay? (the client's id)
-    "SELECT categories",            # the category and its default department
-    "SELECT grids",                 # the grid the point falls in (found in memory), without its outline
+    "SELECT categories",            # the category and its default department (the grid: found in memory)
     "SELECT routing_rules",         # the rules that could apply, with their departments
     "SELECT nextval(pg_get_serial_sequence('cases', 'id'))",
     "INSERT INTO cases",
@@ -27,12 +26,12 @@ EXPECTED = [
     "INSERT INTO photos",
     "INSERT INTO stats_daily ",     # the roll-ups, last: their rows stay locked only until the commit
     "INSERT INTO stats_daily_by",
-    "INSERT INTO stats_keywords",
+    "INSERT INTO stats_keywords",   # every keyword of the description in one statement
 ]
 # SQLite has no sequence: the id comes with the INSERT and the reference follows it (an
 # in-process call there, not a round trip to a server).
 EXPECTED_SQLITE = [s for s in EXPECTED if not s.startswith("SELECT nextval")]
-EXPECTED_SQLITE[5:8] = ["INSERT INTO cases", "INSERT INTO photos", "UPDATE cases SET ref", "INSERT INTO case_events"]
+EXPECTED_SQLITE[4:7] = ["INSERT INTO cases", "INSERT INTO photos", "UPDATE cases SET ref", "INSERT INTO case_events"]
 
 
 @pytest.fixture

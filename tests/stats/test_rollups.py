@@ -233,7 +233,7 @@ def test_reports_for_different_departments_never_wait_for_each_other(app, county
         pytest.skip("SQLite has one writer at a time: there is no row lock to wait for")
     from sqlalchemy import text
 
-    from civic.stats.rollups import _KEYWORD_UPSERT
+    from civic.stats.rollups import add_keywords
 
     day = local_day(utcnow(), clock_for(app).tz)
     grid, category = county.grids["L2-1-1"].id, county.categories["E0102"].id
@@ -242,13 +242,13 @@ def test_reports_for_different_departments_never_wait_for_each_other(app, county
     first = engine.connect()
     first.begin()
     upsert(first, (day, san, grid, category), {"reported": 1})
-    first.execute(_KEYWORD_UPSERT, {"day": day, "word": "垃圾", "department_id": san})
+    add_keywords(first, day, san, ["垃圾", "满溢"])
     try:
         with engine.connect() as second:
             second.begin()
             second.execute(text("SET LOCAL lock_timeout = '300ms'"))
             upsert(second, (day, trf, grid, category), {"reported": 1})  # no wait: raises if it had to
-            second.execute(_KEYWORD_UPSERT, {"day": day, "word": "垃圾", "department_id": trf})
+            add_keywords(second, day, trf, ["垃圾", "满溢"])
             second.commit()
         with engine.connect() as same_department:
             same_department.begin()
