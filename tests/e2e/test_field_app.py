@@ -491,8 +491,18 @@ def test_a_push_shows_one_notification_per_case_and_a_tap_opens_the_task(field_s
                                 "case_id": task_id, "url": f"/field/#/tasks/{task_id}", "tag": f"case-{task_id}", "urgent": True})})
 
     notifications = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => ({title: n.title, tag: n.tag, body: n.body})))"
-    deliver("新任务：垃圾箱满溢")
-    shown = wait_until(page, lambda: page.evaluate(notifications), timeout=45, message="a notification")
+    # A push service delivers again what a phone did not take; the DevTools protocol
+    # does not, and on a loaded machine a delivery has been lost: send it again after
+    # a while. The same tag replaces, so more than one arrival still shows one.
+    shown = None
+    for _attempt in range(4):
+        deliver("新任务：垃圾箱满溢")
+        try:
+            shown = wait_until(page, lambda: page.evaluate(notifications), timeout=12, message="a notification")
+            break
+        except AssertionError:
+            continue
+    assert shown, "no notification after four deliveries"
     assert shown == [{"title": "新任务：垃圾箱满溢", "tag": f"case-{task_id}", "body": "CG · 府前社区第1网格 · 请在 15 分钟内签收"}]
     deliver("催办：垃圾箱满溢")  # the same case again: replaces, does not pile up
     wait_until(page, lambda: [n["title"] for n in page.evaluate(notifications)] == ["催办：垃圾箱满溢"], message="replaced")
