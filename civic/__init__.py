@@ -88,6 +88,7 @@ def _init_extensions(app):
 
 def _init_services(app):
     from .accounts.services import warm_up_logins
+    from .cases.urgency import install as install_time_limits
     from .grids.lookup import install as install_grid_index
     from .photos.storage import make_storage
     from .notify import install as install_notify
@@ -96,6 +97,8 @@ def _init_services(app):
     from .stats import install as install_stats
 
     app.extensions["photo_storage"] = make_storage(app.config)
+    # The time limits of the stages (CIVIC_TIME_LIMITS): a mistake stops the start with its reason.
+    install_time_limits(app)
     # Made now, not at the first login of an unknown name, which would take twice as long.
     warm_up_logins()
     install_grid_index(app)

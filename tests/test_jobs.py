@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from civic import jobs
-from civic.cases.models import CaseReminder
+from civic.cases.models import Case, CaseReminder
 from civic.extensions import db
 from civic.jobs import CHANNELS, enqueue_periodic, make_runner, redis_connection, runner_kind
 from civic.notify.models import WebhookDelivery
@@ -75,6 +75,9 @@ def test_group_notifications_go_on_rq_and_the_worker_posts_them(rq_app, county, 
 def test_chasing_runs_on_the_worker_once_per_interval(rq_app, county, make_case, api_as, runner):
     case = make_case("accepted")
     post_action(api_as(county.dispatcher), case.id, new_action("dispatch", assignee_id=county.worker.id))
+    # The dispatch gave the department its full acknowledge window; an hour and a half later it has run out.
+    db.session.execute(update(Case).where(Case.id == case.id).values(ack_due_at=utcnow() - timedelta(minutes=90)))
+    db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(CaseReminder)) == 0
     assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
     reminders = db.session.scalar(select(func.count()).select_from(CaseReminder))
@@ -198,7 +201,10 @@ def test_the_worker_process_runs_jobs_and_the_clock(rq_app, county, make_case, a
         assert post_action(api_as(county.dispatcher), case.id, new_action("dispatch")).status_code == 201
         wait_until(lambda: webhook_statuses()[:1] == ["sent"], timeout=30)
         assert endpoint.accepted(robot)[0].text.startswith("**【派遣】")
-        # The case was overdue at once: the worker's clock escalates it (督办), once.
+        # The dispatch gave the department its full acknowledge window; let it run out: the
+        # worker's clock escalates it (督办), once.
+        db.session.execute(update(Case).where(Case.id == case.id).values(ack_due_at=utcnow() - timedelta(minutes=90)))
+        db.session.commit()
         wait_until(lambda: db.session.scalar(select(func.count()).select_from(CaseReminder)) > 0, timeout=30)
         time.sleep(2.5)  # two more intervals
         db.session.expire_all()

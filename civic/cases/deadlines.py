@@ -1,4 +1,5 @@
-"""The two clocks of a case: acknowledge (minutes) and resolve (working time).
+"""The clocks of a case's stages: a limit (cases/urgency.py) counted on calendar
+time or on working time from the moment the stage starts.
 
 Working time follows the official Chinese holiday calendar, make-up working
 days (调休) included, through the chinese-calendar package, over which the
@@ -26,6 +27,7 @@ from ..config import DEFAULT_TIMEZONE, DEFAULT_WORKING_HOURS
 from ..extensions import db
 from ..grids.models import CalendarDay
 from ..timeutil import local_zone
+from .urgency import limit_for
 
 MAX_DAYS_SEARCHED = 3660
 
@@ -113,19 +115,28 @@ class WorkingClock:
             current = datetime.combine(day + timedelta(days=1), time.min, self.tz)
         raise ValueError("deadline beyond the searchable calendar")
 
-    def deadlines(self, received_utc, category):
-        """(acknowledge by, resolve by) for a case of `category` received at `received_utc`."""
-        if category.urgent:
-            ack = received_utc + timedelta(minutes=category.ack_minutes)
-        else:
-            ack = self.add_working_minutes(received_utc, category.ack_minutes)
-        if category.urgent or category.resolve_unit == "calendar_hours":
-            resolve = received_utc + timedelta(hours=category.resolve_limit)
-        elif category.resolve_unit == "working_hours":
-            resolve = self.add_working_minutes(received_utc, category.resolve_limit * 60)
-        else:  # working_days: the same working moment N working days later
-            resolve = self.add_working_minutes(received_utc, category.resolve_limit * self.minutes_per_day)
-        return ack, resolve
+    def due(self, start_utc, limit):
+        """The moment `limit` (urgency.Limit) runs out for a stage started at `start_utc`."""
+        unit = limit.unit
+        if unit == "calendar_minutes":
+            return start_utc + timedelta(minutes=limit.amount)
+        if unit == "calendar_hours":
+            return start_utc + timedelta(hours=limit.amount)
+        if unit == "calendar_days":
+            return start_utc + timedelta(days=limit.amount)
+        if unit == "working_minutes":
+            return self.add_working_minutes(start_utc, limit.amount)
+        if unit == "working_hours":
+            return self.add_working_minutes(start_utc, limit.amount * 60)
+        # working_days: the same working moment N working days later
+        return self.add_working_minutes(start_utc, limit.amount * self.minutes_per_day)
+
+    def deadlines(self, start_utc, category, level=None):
+        """(acknowledge by, resolve by) for a case of `category` at urgency `level`
+        (None: the category's own), both counted from `start_utc`: the moment the
+        case reached the stage before (its arrival, its dispatch)."""
+        return (self.due(start_utc, limit_for("acknowledge", category, level)),
+                self.due(start_utc, limit_for("handle", category, level)))
 
 
 class CountyCalendar:

@@ -111,6 +111,8 @@ class Case(db.Model):
     # The QR poster (place) it was reported from, if any: pre-fills the place and
     # counts for the reward cooldown per place.
     poster_id: Mapped[int | None] = mapped_column(ForeignKey("posters.id"), index=True)
+    # Its urgency level (cases/urgency.py): the category's, unless a dispatcher set another.
+    urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     reporter = relationship("User", foreign_keys=[reporter_id])
@@ -122,6 +124,7 @@ class Case(db.Model):
     poster = relationship("Poster")
     photos = relationship("Photo", back_populates="case", order_by="Photo.position", cascade="all, delete-orphan")
     events = relationship("CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan")
+    stages = relationship("CaseStage", back_populates="case", order_by="CaseStage.id", cascade="all, delete-orphan")
 
     @property
     def is_open(self):
@@ -147,6 +150,35 @@ class CaseEvent(db.Model):
 
     case = relationship("Case", back_populates="events")
     actor = relationship("User")
+
+
+class CaseStage(db.Model):
+    """One stage of a case (cases/stages.py): accept, dispatch, acknowledge, handle,
+    verify or close, with its owner, its clock and whether it ended in time. A stage
+    runs again after a return, a re-route, a rework or a reopening: a new round."""
+
+    __tablename__ = "case_stages"
+    __table_args__ = (
+        UniqueConstraint("case_id", "stage", "round", name="uq_case_stages_round"),
+        # The evaluation reads a period's ended stages by stage.
+        Index("ix_case_stages_stage_done", "stage", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    round: Mapped[int] = mapped_column(default=1)
+    owner_kind: Mapped[str] = mapped_column(String(16))  # dispatch | department | user
+    owner_id: Mapped[int | None]                        # the department's or the user's id
+    urgency: Mapped[str] = mapped_column(String(16))     # the level its limit was taken at
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]                      # None: no clock (closing)
+    done_at: Mapped[datetime | None]
+    on_time: Mapped[bool | None]
+    # How it ended: done, or returned / rerouted / rejected / merged / failed (a failed check)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    case = relationship("Case", back_populates="stages")
 
 
 @event.listens_for(CaseEvent, "before_update")

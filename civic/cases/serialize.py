@@ -6,6 +6,7 @@ from ..timeutil import isoformat
 from .access import can_see_reporter, is_follower, sees_in_full
 from .privacy import public_note, public_point, scrub
 from .ratings import handling_round, pending_recheck, rating_of
+from .stages import stages_to_dict
 from .workflow import allowed_actions
 
 
@@ -35,7 +36,10 @@ def case_to_dict(case, viewer):
         "address": case.address,
         "grid": case.grid.to_brief() if case.grid else None,
         "department": case.department.to_brief() if case.department else None,
+        # The department's two clocks: acknowledge from the dispatch, resolve from the
+        # acknowledgement (until then, as if that stage started now).
         "deadlines": {"acknowledge": isoformat(case.ack_due_at), "resolve": isoformat(case.resolve_due_at)},
+        "urgency": case.urgency,
         "photos": [photo_to_dict(p) for p in case.photos],
         "captured_at": isoformat(case.captured_at),
         "created_at": isoformat(case.received_at),
@@ -49,6 +53,8 @@ def case_to_dict(case, viewer):
     if case.merged_into_id is not None:
         data["merged_into"] = {"id": case.merged_into_id, "ref": case.merged_into.ref}
     data["description"] = description_for(case, viewer)
+    # Staff who own a stage are named as assignees are: not to those who see the case as the public does.
+    data["stages"] = stages_to_dict(case, viewer, show_people=sees_in_full(viewer, case))
     if not sees_in_full(viewer, case):
         # A follower: someone else's report, shown as the public board shows it.
         data.update(public_fields(case))

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
+from . import stages
 from .models import Case, CaseEvent, Status
 
 REF_PREFIX = "CG"
@@ -73,11 +74,13 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
         photos=photos,
         caller_phone=caller_phone,
         poster=poster,
+        urgency=category.urgency,
     )
     set_location(case, lat, lng)
     case.id = reserve_id()
     if case.id is not None:
         case.ref = make_ref(case)
+    stages.opened(case, received_at)  # its accept stage, written with it
     db.session.add(case)
     if case.id is None:
         db.session.flush()  # SQLite: the id comes with the INSERT; the reference follows

@@ -22,7 +22,8 @@ from .models import OPEN_STATUSES, Case, Status
 TASK_LIMIT = 200
 # What the case JSON reads, loaded in a few queries for the whole list.
 LIST_LOADS = [selectinload(Case.category), selectinload(Case.grid), selectinload(Case.department),
-              selectinload(Case.photos), selectinload(Case.assignee), selectinload(Case.reporter)]
+              selectinload(Case.photos), selectinload(Case.assignee), selectinload(Case.reporter),
+              selectinload(Case.stages)]
 TASK_ROLES = (Role.GRID_WORKER, Role.DEPT_STAFF, *OVERSIGHT_ROLES)
 WORKING = (Status.DISPATCHED.value, Status.ACKNOWLEDGED.value, Status.IN_PROGRESS.value)
 

@@ -27,6 +27,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
+from . import stages
 from .access import RELATIONS, related
 from .extension_requests import check_extension, pending_extension, record_extension
 from .merging import check_merge_target, merge
@@ -70,6 +71,7 @@ class Rule:
     clears: tuple = ()             # case columns set to NULL (e.g. "return" clears the department)
     reopen_window: bool = False    # only within REOPEN_DAYS of closed_at
     restart_clocks: bool = False   # new acknowledge/resolve deadlines counted from now
+    restart_resolve: bool = False  # a new resolve deadline counted from now (the handling starts)
     extension: str | None = None   # "request", "approve" or "deny": works on extension_requests
     merge: bool = False            # takes `into`: the open case this duplicate goes on as
     redirect: bool = False         # needs a new department or person (re-route)
@@ -87,10 +89,13 @@ TRANSITIONS = {rule.action: rule for rule in [
     _rule("accept", [S.REPORTED], S.ACCEPTED, OVERSIGHT, "accept it", "accepted", stamp="accepted_at"),
     _rule("reject", [S.REPORTED, S.ACCEPTED], S.REJECTED, OVERSIGHT, "reject it", "rejected",
           note_required=True),
+    # The department's clocks start when the case reaches it (cases/stages.py): it
+    # acknowledges within its limit from the dispatch, and handles within its limit
+    # from the acknowledgement.
     _rule("dispatch", [S.ACCEPTED, S.REPORTED], S.DISPATCHED, OVERSIGHT, "dispatch it", "dispatched",
-          stamp="dispatched_at", dispatch_options=True),
+          stamp="dispatched_at", dispatch_options=True, restart_clocks=True),
     _rule("acknowledge", [S.DISPATCHED], S.ACKNOWLEDGED, DOERS, "acknowledge it", "acknowledged",
-          stamp="acknowledged_at"),
+          stamp="acknowledged_at", restart_resolve=True),
     _rule("start", [S.ACKNOWLEDGED], S.IN_PROGRESS, DOERS, "start work on it", "started"),
     _rule("handle", [S.ACKNOWLEDGED, S.IN_PROGRESS], S.HANDLED, DOERS, "mark it handled", "marked handled",
           stamp="handled_at", photos="optional", after_photo_check=True),
@@ -314,6 +319,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
             values[stamp] = now
         if rule.restart_clocks:
             values["ack_due_at"], values["resolve_due_at"] = _fresh_deadlines(case, now, department)
+        if rule.restart_resolve:
+            values["resolve_due_at"] = _fresh_deadlines(case, now)[1]
         pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
         if rule.extension == "approve":
             values["resolve_due_at"] = pending.until
@@ -357,6 +364,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data["cleared"] = list(rule.clears)
     if rule.restart_clocks:
         data.update(ack_due_at=isoformat(values["ack_due_at"]), resolve_due_at=isoformat(values["resolve_due_at"]))
+    if rule.restart_resolve:
+        data["resolve_due_at"] = isoformat(values["resolve_due_at"])
     if rule.extension:
         data.update(record_extension(rule, case, actor, until=until, note=note, pending=pending, now=now))
     if into is not None:
@@ -369,6 +378,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
                       to_status=to_status, note=note, data=data, client_id=client_id,
                       created_at=now)
     db.session.add(event)
+    # The stages it ends and starts; the roll-ups count the ended ones' on-time flags.
+    event.stages_ended = stages.advance(case, event)
     action_applied.send(case, event=event, actor=actor, rule=rule)
     return event
 
@@ -383,9 +394,10 @@ def _target(rule, from_status, rating):
 
 
 def _fresh_deadlines(case, now, department=None):
-    """Both deadlines counted again from `now` (a reopened or re-routed case), by the
-    case's category, on the working hours of the department it goes to."""
+    """Both deadlines counted again from `now` (a dispatched, reopened or re-routed
+    case), by the case's category and urgency, on the working hours of the
+    department it goes to."""
     from .deadlines import WorkingClock, clock_for
 
     clock = clock_for(current_app, department or case.department) if has_app_context() else WorkingClock()
-    return clock.deadlines(now, case.category)
+    return clock.deadlines(now, case.category, case.urgency)

@@ -88,7 +88,9 @@ class Category(db.Model):
     ack_minutes: Mapped[int] = mapped_column(default=30)
     resolve_limit: Mapped[int] = mapped_column(default=1)
     resolve_unit: Mapped[str] = mapped_column(String(16), default="working_days")
-    urgent: Mapped[bool] = mapped_column(default=False)
+    # Its usual urgency level (cases/urgency.py): emergency (紧急), urgent (较急), normal
+    # (一般) or complex (复杂); a dispatcher may set another for one case.
+    urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     after_photo_required: Mapped[bool] = mapped_column(default=True)
     icon: Mapped[str | None] = mapped_column(String(32))
     sort_order: Mapped[int] = mapped_column(default=0)
@@ -103,6 +105,18 @@ class Category(db.Model):
 
     def to_brief(self):
         return {"code": self.code, "name": self.name_zh, "name_en": self.name_en}
+
+    @property
+    def urgent(self):
+        """紧急: its clocks run on calendar time (the emergency level)."""
+        return self.urgency == "emergency"
+
+    @urgent.setter
+    def urgent(self, value):
+        if value:
+            self.urgency = "emergency"
+        elif self.urgency in (None, "emergency"):
+            self.urgency = "normal"
 
 
 class RoutingRule(db.Model):

@@ -26,15 +26,19 @@ COUNTERS = (
     "rejected",              # reject and merge (a duplicate is refused too)
     "dispatched",            # dispatch and reroute: the case arrives at a department
     "acknowledged",
-    "acknowledged_on_time",  # acknowledged at or before ack_due_at
+    "acknowledged_on_time",  # acknowledged in time from the dispatch (the acknowledge stage's clock)
     "handled",
-    "handled_on_time",       # handled at or before resolve_due_at (or with no resolve deadline)
+    "handled_on_time",       # handled in time from the acknowledgement (the handle stage's clock)
     "closed",                # any move into closed (verify, or a rating / recheck that closes it)
     "reopened",              # reopen and recheck_reopen
     "returned",              # 退回, counted against the department that returned it
     "rework",                # verify_fail (返工)
     "ratings", "satisfied", "basic", "unsatisfied",
     "ack_minutes_sum", "resolve_minutes_sum",
+    # The dispatchers' own stages (cases/stages.py): accept stages ended (accepted,
+    # dispatched from the queue, rejected or merged) and those ended in time; the
+    # same for dispatch stages. Counted for the department the case went to (0: none).
+    "accept_stages", "accept_stages_on_time", "dispatch_stages", "dispatch_stages_on_time",
 )
 ACK_BUCKETS = tuple(f"ack_h{n}" for n in range(BUCKETS))
 RESOLVE_BUCKETS = tuple(f"resolve_h{n}" for n in range(BUCKETS))

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Date, bindparam, delete, select, text
 
+from ..cases import stages
 from ..cases.models import Case, CaseEvent
 from ..extensions import db
 from ..grids.models import Department
@@ -70,10 +71,13 @@ def _parse(value):
     return None if value is None else datetime.fromisoformat(value).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def replay_step(state, action, from_status, to_status, data, at, department_ids):
+def replay_step(state, action, from_status, to_status, data, at, department_ids, ended=None):
     """(department the event counts for, {counter: n}) and `state` moved past the event.
-    `department_ids` maps department codes (as dispatch data names them) to ids."""
+    `department_ids` maps department codes (as dispatch data names them) to ids.
+    `ended`: {stage: on time} of the case stages the event ended (cases/stages.py),
+    which decide "in time"; without it (no stage rows) the deadlines the case had."""
     data = data or {}
+    ended = ended or {}
     n = {}
     department = state.department_id
     if action == "report":
@@ -97,11 +101,12 @@ def replay_step(state, action, from_status, to_status, data, at, department_ids)
         state.department_id, state.dispatched_at = None, None
     elif action == "acknowledge":
         n["acknowledged"] = 1
-        n["acknowledged_on_time"] = int(state.ack_due_at is None or at <= state.ack_due_at)
+        n["acknowledged_on_time"] = int(ended.get("acknowledge", state.ack_due_at is None or at <= state.ack_due_at))
         _timing(n, "ack", _minutes(at, state.dispatched_at), ACK_BUCKETS)
     elif action == "handle":
         n["handled"] = 1
-        n["handled_on_time"] = int(state.resolve_due_at is None or at <= state.resolve_due_at)
+        n["handled_on_time"] = int(ended.get("handle",
+                                             state.resolve_due_at is None or at <= state.resolve_due_at))
         _timing(n, "resolve", _minutes(at, state.dispatched_at), RESOLVE_BUCKETS)
     elif action == "verify_fail":
         n["rework"] = 1
@@ -110,8 +115,15 @@ def replay_step(state, action, from_status, to_status, data, at, department_ids)
         n[data["rating"]] = 1
     elif action == "approve_extension" and data.get("until"):
         state.resolve_due_at = _parse(data["until"])
-    if "ack_due_at" in data and action != "report":  # fresh clocks (reopen, re-route)
-        state.ack_due_at, state.resolve_due_at = _parse(data["ack_due_at"]), _parse(data.get("resolve_due_at"))
+    for stage in ("accept", "dispatch"):
+        if stage in ended:
+            n[f"{stage}_stages"] = 1
+            n[f"{stage}_stages_on_time"] = int(ended[stage])
+    if action != "report":  # fresh clocks: a dispatch, re-route or reopening; the handling's on acknowledgement
+        if "ack_due_at" in data:
+            state.ack_due_at = _parse(data["ack_due_at"])
+        if "resolve_due_at" in data:
+            state.resolve_due_at = _parse(data["resolve_due_at"])
     if to_status == "closed" and from_status != "closed":
         n["closed"] = 1
     return department, {k: v for k, v in n.items() if v}
@@ -238,7 +250,8 @@ def on_action_applied(case, event, actor=None, rule=None, **_):
     # The department a dispatch names is the one the case now has: no lookup by code.
     named = (event.data or {}).get("department")
     department, counts = replay_step(state, event.action, event.from_status, event.to_status, event.data,
-                                     event.created_at, {named: case.department_id} if named else {})
+                                     event.created_at, {named: case.department_id} if named else {},
+                                     getattr(event, "stages_ended", None))
     upsert(db.session, _key(local_day(event.created_at, _zone()), department, state), counts)
 
 
@@ -276,11 +289,13 @@ def _initial_state(department_id, grid_id, category_id, ack_due_at, resolve_due_
 # -- the rebuild -----------------------------------------------------------------
 
 def rebuild():
-    """Empty the roll-ups and count every event (and every description) again, in
+    """Build every case's stages again from its events (cases/stages.py), then empty
+    the roll-ups and count every event (and every description) again, in
     one unit of work of its own (a job; the CLI). Streams events case by case in
     batches of plain rows (no ORM objects); returns (events read, stats_daily rows
     written). Replayable and idempotent."""
     with unit_of_work():
+        stages.rebuild(db.session)  # the stages' on-time flags are what the counters count
         return _refill(db.session)
 
 
@@ -328,6 +343,7 @@ def _count_keywords(session):
 
 def _count_all(session):
     tz, names = _zone(), _department_ids()
+    on_time = stages.on_time_of(session)
     stmt = (select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_status, CaseEvent.to_status,
                    CaseEvent.data, CaseEvent.created_at, Case.department_id, Case.grid_id, Case.category_id,
                    Case.ack_due_at, Case.resolve_due_at)
@@ -342,7 +358,7 @@ def _count_all(session):
             state = _initial_state(row.department_id, row.grid_id, row.category_id, row.ack_due_at,
                                    row.resolve_due_at, row.data if row.action == "report" else None)
         department, counts = replay_step(state, row.action, row.from_status, row.to_status, row.data,
-                                         row.created_at, names)
+                                         row.created_at, names, stages.ended_by(row, on_time))
         if counts:
             into = totals.setdefault(_key(local_day(row.created_at, tz), department, state), {})
             for name, value in counts.items():

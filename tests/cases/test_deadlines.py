@@ -15,6 +15,7 @@ def utc(local_text):
 def category(**kw):
     base = {"urgent": False, "ack_minutes": 30, "resolve_limit": 4, "resolve_unit": "working_hours"}
     base.update(kw)
+    base.setdefault("urgency", "emergency" if base["urgent"] else "normal")  # the category's level
     return SimpleNamespace(**base)
 
 

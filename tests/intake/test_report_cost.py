@@ -23,6 +23,7 @@ EXPECTED = [
     "SELECT nextval(pg_get_serial_sequence('cases', 'id'))",
     "INSERT INTO cases",
     "INSERT INTO case_events",
+    "INSERT INTO case_stages",      # its first stage (accept), on the dispatchers' clock
     "INSERT INTO photos",
     "INSERT INTO stats_daily ",     # the roll-ups, last: their rows stay locked only until the commit
     "INSERT INTO stats_daily_by",
@@ -31,7 +32,8 @@ EXPECTED = [
 # SQLite has no sequence: the id comes with the INSERT and the reference follows it (an
 # in-process call there, not a round trip to a server).
 EXPECTED_SQLITE = [s for s in EXPECTED if not s.startswith("SELECT nextval")]
-EXPECTED_SQLITE[4:7] = ["INSERT INTO cases", "INSERT INTO photos", "UPDATE cases SET ref", "INSERT INTO case_events"]
+EXPECTED_SQLITE[4:8] = ["INSERT INTO cases", "INSERT INTO case_stages", "INSERT INTO photos", "UPDATE cases SET ref",
+                      "INSERT INTO case_events"]
 
 
 @pytest.fixture

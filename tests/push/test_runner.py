@@ -8,8 +8,9 @@ from pathlib import Path
 
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from civic.cases.models import Case
 from civic.extensions import db
 from civic.push.jobs import push_state
 from civic.push.keys import VapidKeyError, key_paths, load_or_create
@@ -172,13 +173,16 @@ def test_worker_command_needs_redis(runner):
 
 def test_rq_runner_enqueues_and_the_worker_sends(rq_app, county, make_case, api_as, subscribe, fake_push, runner):
     subscribe(county.worker, "w1")
-    response = post_action(api_as(county.dispatcher), make_case("accepted").id,
-                           new_action("dispatch", assignee_id=county.worker.id))
+    case = make_case("accepted")
+    response = post_action(api_as(county.dispatcher), case.id, new_action("dispatch", assignee_id=county.worker.id))
     assert response.status_code == 201
     assert fake_push.received == [] and statuses() == [("push", "queued")]
+    # The dispatch gave the department its full acknowledge window; an hour and a half later it has run out.
+    db.session.execute(update(Case).where(Case.id == case.id).values(ack_due_at=utcnow() - timedelta(minutes=90)))
+    db.session.commit()
     result = runner.invoke(args=["push", "worker", "--burst"])
     assert result.exit_code == 0, result.output
-    # The worker also ran the periodic jobs: chasing escalated the case, which was overdue already.
+    # The worker also ran the periodic jobs: chasing escalated the case, overdue by then.
     assert [(r.payload["kind"], r.error) for r in fake_push.received] == [("assignment", None), ("escalation", None)]
     assert {status for _, status in statuses()} == {"sent"}  # the supervisors without push had an SMS
 

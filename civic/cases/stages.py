@@ -1,0 +1,347 @@
+"""The stages of a case, each with its own clock and its own owner (GB/T 30428.4:
+each post is measured on its own stage only).
+
+    accept (受理/立案)     the dispatchers      from the report
+    dispatch (派遣)        the dispatchers      from the acceptance
+    acknowledge (签收)     the department       from the dispatch
+    handle (处置)          the assignee, else the department, from the acknowledgement
+    verify (核查)          the grid worker of the case's grid (the reporter when the
+                           reporter is one of them), else the dispatchers, from the handling
+    close (结案)           the dispatchers      at the verification
+
+A stage's limit is its urgency level's (cases/urgency.py), counted on the owner's
+clock (a department's working hours, the county's calendar) from the moment it
+started. `MOVES` says which stages each workflow action ends and starts; the live
+path (`opened`, `advance`, in the workflow's own transaction) and the rebuild from
+the events (`rebuild`) both follow it. A stage that runs again (after a return, a
+re-route, a rework, a reopening) is a new round; the case JSON shows each stage's
+latest round. Whether a stage ended in time is decided here, once: the roll-ups
+take the flag from the stage row (`on_time_of`).
+"""
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, insert, select, update
+
+from ..extensions import db
+from ..timeutil import isoformat
+from . import urgency as levels
+from .models import CaseEvent, CaseStage
+
+STAGES = ("accept", "dispatch", "acknowledge", "handle", "verify", "close")
+ORDER = {stage: n for n, stage in enumerate(STAGES)}
+TABLE = CaseStage.__table__
+
+
+@dataclass(frozen=True)
+class Move:
+    ends: tuple = ()       # running stages this action ends
+    passes: tuple = ()     # stages it goes through at once when they are not running (started and ended now)
+    starts: tuple = ()     # stages it starts
+    outcome: str = "done"  # how the ended stages ended
+
+
+MOVES = {
+    "report": Move(starts=("accept",)),
+    "accept": Move(ends=("accept",), starts=("dispatch",)),
+    # Straight from the queue: the acceptance and the dispatch happen together.
+    "dispatch": Move(ends=("accept", "dispatch"), passes=("dispatch",), starts=("acknowledge",)),
+    "reject": Move(ends=("accept", "dispatch"), outcome="rejected"),
+    "merge": Move(ends=("accept", "dispatch"), outcome="merged"),
+    "acknowledge": Move(ends=("acknowledge",), starts=("handle",)),
+    "handle": Move(ends=("handle",), starts=("verify",)),
+    "verify": Move(ends=("verify",), passes=("close",)),
+    "verify_fail": Move(ends=("verify",), starts=("handle",), outcome="failed"),
+    # 退回: the department's stage ends as returned; the dispatchers route it again.
+    "return": Move(ends=("acknowledge", "handle"), starts=("dispatch",), outcome="returned"),
+    # 改派: the new department acknowledges on a clock of its own.
+    "reroute": Move(ends=("acknowledge", "handle"), starts=("acknowledge",), outcome="rerouted"),
+    "reopen": Move(starts=("acknowledge",)),
+    "recheck_reopen": Move(ends=("verify",), starts=("acknowledge",), outcome="failed"),
+}
+# A rating or a recheck that closes a handled case ends its verification.
+CLOSING = Move(ends=("verify",), passes=("close",))
+
+
+def move_for(action, from_status, to_status):
+    if action in ("rate", "recheck_uphold"):
+        return CLOSING if from_status == "handled" and to_status == "closed" else None
+    return MOVES.get(action)
+
+
+# -- owners and clocks ------------------------------------------------------------
+
+def owner_of(stage, case, session=None):
+    """(owner kind, id) of `stage` for `case` as it is now."""
+    if stage in ("acknowledge", "handle"):
+        if stage == "handle" and case.assignee_id is not None:
+            return "user", case.assignee_id
+        if case.department_id is not None:
+            return "department", case.department_id
+        if case.assignee_id is not None:
+            return "user", case.assignee_id
+        return "dispatch", None
+    if stage == "verify":
+        worker = verifier_of(case, session)
+        return ("user", worker) if worker is not None else ("dispatch", None)
+    return "dispatch", None
+
+
+def verifier_of(case, session=None):
+    """The grid worker who checks the work on site: the reporter when the reporter
+    is a grid worker of the case's grid, else the grid's first active grid worker."""
+    from ..accounts.models import User
+    from ..grids.models import grid_members
+
+    session = session or db.session
+    if case.grid_id is None:
+        return None
+    workers = (select(User.id).join(grid_members, grid_members.c.user_id == User.id)
+               .where(grid_members.c.grid_id == case.grid_id, User.role == "grid_worker", User.active.is_(True)))
+    if case.reporter_id is not None and session.execute(workers.where(User.id == case.reporter_id)).first():
+        return case.reporter_id
+    return session.execute(workers.order_by(User.id).limit(1)).scalar()
+
+
+def due_of(stage, case, started_at, owner, app=None):
+    """When `stage` of `case`, started at `started_at`, must end (None: no clock)."""
+    from .deadlines import clock_for
+
+    limit = levels.limit_for(stage, case.category, case.urgency, app)
+    if limit is None:
+        return None
+    # The department's stages run on its working hours, whoever of it holds the case.
+    department = case.department if stage in ("acknowledge", "handle") else None
+    return clock_for(app or current_app, department).due(started_at, limit)
+
+
+def _row(stage, case, at, round_, *, ended=False, app=None, session=None):
+    owner = owner_of(stage, case, session)
+    due = None if ended else due_of(stage, case, at, owner, app)
+    return {"case_id": case.id, "stage": stage, "round": round_, "owner_kind": owner[0], "owner_id": owner[1],
+            "urgency": case.urgency, "started_at": at, "due_at": due,
+            "done_at": at if ended else None, "on_time": True if ended else None,
+            "outcome": "done" if ended else None}
+
+
+# -- the live path ------------------------------------------------------------------
+
+def opened(case, at):
+    """A new case: its accept stage, added to the case (written with it, no query)."""
+    case.stages = [CaseStage(**{k: v for k, v in _row("accept", case, at, 1).items() if k != "case_id"})]
+
+
+def advance(case, event):
+    """The stages `event` (an applied workflow action, not yet flushed) ends and
+    starts, written with plain statements in the action's transaction. Returns
+    {stage: on_time} of the stages it ended, which the roll-ups count."""
+    move = move_for(event.action, event.from_status, event.to_status)
+    if move is None:
+        if event.action == "approve_extension":
+            _move_due(case, "handle", case.resolve_due_at)
+        return {}
+    at, ended = event.created_at, {}
+    for stage in move.ends:
+        on_time = _end(case, stage, at, move.outcome)
+        if on_time is not None:
+            ended[stage] = on_time
+    for stage in move.passes:
+        if stage not in ended:
+            _insert(_row(stage, case, at, None, ended=True))
+            ended[stage] = True
+    for stage in move.starts:
+        _insert(_row(stage, case, at, None))
+    db.session.expire(case, ["stages"])
+    return ended
+
+
+def _end(case, stage, at, outcome):
+    """End the running round of `stage`: its on-time flag, or None when none was running."""
+    ended = db.session.execute(
+        update(TABLE).where(TABLE.c.case_id == case.id, TABLE.c.stage == stage, TABLE.c.done_at.is_(None))
+        .values(done_at=at, outcome=outcome,
+                on_time=sql_case((TABLE.c.due_at.is_(None), True), (TABLE.c.due_at >= at, True), else_=False))
+        .returning(TABLE.c.on_time)).scalars().all()
+    return ended[0] if ended else None
+
+
+def _insert(row):
+    """A new round of its stage: the round counted in the same statement."""
+    rounds = (select(func.count()).select_from(TABLE)
+              .where(TABLE.c.case_id == row["case_id"], TABLE.c.stage == row["stage"]).scalar_subquery())
+    db.session.execute(insert(TABLE).values(**{**row, "round": rounds + 1}))
+
+
+def _move_due(case, stage, due):
+    db.session.execute(update(TABLE).where(TABLE.c.case_id == case.id, TABLE.c.stage == stage,
+                                           TABLE.c.done_at.is_(None)).values(due_at=due))
+    db.session.expire(case, ["stages"])
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def stages_to_dict(case, viewer, show_people=True):
+    """All six stages in order, each its latest round (nulls for one not started)."""
+    latest = {}
+    for row in case.stages:
+        if row.stage not in latest or row.round > latest[row.stage].round:
+            latest[row.stage] = row
+    return [_stage_dict(stage, latest.get(stage), show_people) for stage in STAGES]
+
+
+def _stage_dict(stage, row, show_people):
+    if row is None:
+        return {"stage": stage, "owner": None, "started_at": None, "due_at": None, "done_at": None,
+                "on_time": None}
+    return {"stage": stage, "owner": owner_to_dict(row.owner_kind, row.owner_id, show_people),
+            "started_at": isoformat(row.started_at), "due_at": isoformat(row.due_at),
+            "done_at": isoformat(row.done_at), "on_time": row.on_time}
+
+
+def owner_to_dict(kind, owner_id, show_people=True):
+    from ..accounts.models import User
+    from ..grids.models import Department
+
+    if kind == "department":
+        department = db.session.get(Department, owner_id)
+        return {"kind": kind, "id": owner_id, "name": department.name if department else None}
+    if kind == "user":
+        if not show_people:
+            return {"kind": kind, "id": None, "name": None}
+        user = db.session.get(User, owner_id)
+        return {"kind": kind, "id": owner_id, "name": user.display_name if user else None}
+    return {"kind": "dispatch", "id": None, "name": "指挥中心"}
+
+
+def running_stage(case):
+    """The latest stage that has started and not ended, or None."""
+    running = [row for row in case.stages if row.done_at is None]
+    return max(running, key=lambda row: (ORDER[row.stage], row.id)) if running else None
+
+
+# -- the rebuild from the events -----------------------------------------------------------
+
+@dataclass
+class _Replay:
+    """A case between its events, as the stages need it."""
+    id: int
+    category: object
+    urgency: str
+    grid_id: int | None
+    reporter_id: int | None
+    department_id: int | None = None
+    assignee_id: int | None = None
+    resolve_due_at: object = None
+    department: object = None
+    rows: list = field(default_factory=list)
+
+
+def rebuild(session=None, app=None):
+    """Every case's stage rows again from its events (the migration that brought
+    stages, `flask stats rebuild`): deleted and written anew, in the caller's
+    transaction. `session`: a Session or a Connection. Reads only the columns it
+    names. Returns the number of rows written."""
+    from ..grids.models import Category, Department
+    from .models import Case
+
+    session = session or db.session
+    app = app or current_app
+    categories = {row.id: row for row in session.execute(
+        select(Category.id, Category.urgency, Category.ack_minutes, Category.resolve_limit, Category.resolve_unit))}
+    departments = {row.id: row for row in session.execute(
+        select(Department.id, Department.code, Department.working_hours))}
+    codes = {d.code: d.id for d in departments.values()}
+    session.execute(TABLE.delete())
+    cases = {row.id: row for row in session.execute(
+        select(Case.id, Case.category_id, Case.urgency, Case.grid_id, Case.reporter_id, Case.department_id))}
+    stmt = (select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_status, CaseEvent.to_status,
+                   CaseEvent.data, CaseEvent.created_at)
+            .order_by(CaseEvent.case_id, CaseEvent.id).execution_options(yield_per=5000))
+    written, batch, state = 0, [], None
+    for event in session.execute(stmt).all():
+        if state is None or state.id != event.case_id:
+            written += _flush(session, batch)
+            batch = []
+            known = cases[event.case_id]
+            state = _Replay(known.id, categories[known.category_id], known.urgency, known.grid_id,
+                            known.reporter_id, department_id=known.department_id)
+            state.rows = batch
+        _replay_event(state, event, departments, codes, app, session)
+    written += _flush(session, batch)
+    return written
+
+
+def _flush(session, rows):
+    if rows:
+        session.execute(TABLE.insert(), rows)
+    return len(rows)
+
+
+def _replay_event(state, event, departments, codes, app, session):
+    data = event.data or {}
+    if event.action == "report" and "department_id" in data:
+        state.department_id = data["department_id"]
+    if event.action in ("dispatch", "reroute"):
+        if data.get("department") in codes:
+            state.department_id = codes[data["department"]]
+        if "assignee_id" in data or event.action == "reroute":  # a re-route clears the assignee it does not name
+            state.assignee_id = data.get("assignee_id")
+    if event.action == "return":
+        state.department_id = state.assignee_id = None
+    if event.action == "set_urgency" and data.get("urgency") in levels.LEVELS:
+        state.urgency = data["urgency"]
+    state.department = departments.get(state.department_id)
+    if event.action == "approve_extension" and data.get("until"):
+        for row in state.rows:
+            if row["stage"] == "handle" and row["done_at"] is None:
+                row["due_at"] = _parse(data["until"])
+        return
+    move = move_for(event.action, event.from_status, event.to_status)
+    if move is None:
+        return
+    at, ended = event.created_at, set()
+    for stage in move.ends:
+        for row in state.rows:
+            if row["stage"] == stage and row["done_at"] is None:
+                row.update(done_at=at, outcome=move.outcome, on_time=row["due_at"] is None or at <= row["due_at"])
+                ended.add(stage)
+    for stage in move.passes:
+        if stage not in ended:
+            state.rows.append(_row_for(stage, state, at, app, session, ended=True))
+    for stage in move.starts:
+        state.rows.append(_row_for(stage, state, at, app, session))
+
+
+def _row_for(stage, state, at, app, session, ended=False):
+    row = _row(stage, state, at, None, ended=ended, app=app, session=session)
+    row["round"] = 1 + sum(1 for r in state.rows if r["stage"] == stage)
+    return row
+
+
+def _parse(value):
+    from datetime import datetime, timezone
+
+    return datetime.fromisoformat(value).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def on_time_of(session=None):
+    """{(case_id, stage, done_at): on_time} of every ended stage: what the roll-ups'
+    rebuild counts as in time, as the live path does from `advance`."""
+    session = session or db.session
+    return {(row.case_id, row.stage, row.done_at): row.on_time for row in session.execute(
+        select(TABLE.c.case_id, TABLE.c.stage, TABLE.c.done_at, TABLE.c.on_time).where(TABLE.c.done_at.is_not(None)))}
+
+
+def ended_by(event, on_time):
+    """{stage: on time} of the stages `event` (a row with case_id, action, statuses
+    and created_at) ended, from `on_time_of`'s map."""
+    move = move_for(event.action, event.from_status, event.to_status)
+    if move is None:
+        return {}
+    found = {}
+    for stage in (*move.ends, *move.passes):
+        flag = on_time.get((event.case_id, stage, event.created_at))
+        if flag is not None:
+            found[stage] = flag
+    return found
