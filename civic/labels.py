@@ -85,6 +85,37 @@ def countdown(due_at):
     return Markup('<span class="deadline%s">%s</span>') % (state, escape(_("%(span)s left", span=span)))
 
 
+def stage_label(stage):
+    labels = {"accept": _("Accept (受理)"), "dispatch": _("Dispatch (派遣)"), "acknowledge": _("Acknowledge (签收)"),
+              "handle": _("Handle (处置)"), "verify": _("Verify (核查)"), "close": _("Close (结案)")}
+    return labels.get(stage, stage)
+
+
+def case_stages(case):
+    """The six stages of `case` for its page, as the current user may read them
+    (the same rule as the API's `stages`): each with its owner's name, its times,
+    whether it ended in time, and whether it is the one running now."""
+    from .cases.access import sees_in_full
+    from .cases.stages import running_stage, stages_to_dict
+
+    running = running_stage(case)
+    rows = []
+    for shown in stages_to_dict(case, current_user, show_people=sees_in_full(current_user, case)):
+        owner = shown["owner"]
+        rows.append({"stage": shown["stage"], "label": stage_label(shown["stage"]),
+                     "owner": (owner["name"] or _("a grid worker")) if owner else None,
+                     "started_at": _naive(shown["started_at"]), "due_at": _naive(shown["due_at"]),
+                     "done_at": _naive(shown["done_at"]), "on_time": shown["on_time"],
+                     "running": running is not None and running.stage == shown["stage"] and shown["done_at"] is None})
+    return rows
+
+
+def _naive(iso):
+    from datetime import datetime
+
+    return None if iso is None else datetime.fromisoformat(iso.rstrip("Z"))
+
+
 def step_label(action):
     """A button: what the step does, said as a command."""
     labels = {
@@ -141,6 +172,7 @@ def finding_label(kind):
 
 
 TEMPLATE_GLOBALS = (action_label, grid_label, event_view, case_description, score_label, countdown, step_label,
+                    stage_label, case_stages,
                     location_label, role_label, age_text, grid_kind_label, grid_action_label, finding_label)
 
 

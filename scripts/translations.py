@@ -161,6 +161,10 @@ ZH = {
     "Re-routed": "已改派",
     "Accept (受理)": "受理",
     "Acknowledge (收到)": "签收（收到）",
+    # the case's stages (issue 21)
+    "Dispatch (派遣)": "派遣", "Acknowledge (签收)": "签收", "Handle (处置)": "处置",
+    "Verify (核查)": "核查", "Close (结案)": "结案", "Stages": "办理环节", "late": "超时", "by %(due)s": "时限 %(due)s",
+    "not yet": "未开始", "a grid worker": "网格员",
     "Not accepted": "不予受理",
     "Dispatch": "派遣",
     "Re-route": "改派",

@@ -47,6 +47,8 @@ def test_department_inbox_and_case_page(field_server, phone):
     page.click(".tabbar a[data-tab=tasks]")
     page.wait_for_selector(".rows a.row")
     assert page.locator(".rows .deadline").count() >= 1  # every task shows its countdown
+    # The running stage's: a dispatched task counts down to its acknowledgement (签收).
+    assert page.locator(".rows .deadline[data-stage=acknowledge]").count() >= 1
     shot(page, "staff-inbox")
 
     ids = [int(i) for i in page.eval_on_selector_all(".rows a.row", "rows => rows.map(r => r.dataset.caseId)")]
@@ -63,6 +65,11 @@ def test_department_inbox_and_case_page(field_server, phone):
     case = fresh(task_id)
     page.goto(f"{field_server.url}/cases/{case.ref}")
     page.wait_for_selector("button[data-action=start]")
+    # Its six stages: acknowledged just now, the handling running on its own clock.
+    assert page.locator(".stage-list li").count() == 6
+    assert page.locator("li.stage.done[data-stage=acknowledge]").count() == 1
+    assert page.locator("li.stage.running[data-stage=handle] .deadline").count() == 1
+    assert page.locator("li[data-stage=verify] .stage-time").inner_text() in ("未开始", "not yet")
     assert page.locator("[data-step=return] textarea").count() == 1
     assert page.locator("[data-step=request_extension] input[type=datetime-local]").count() == 1
     shot(page, "case-page", full_page=True)

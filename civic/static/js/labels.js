@@ -17,6 +17,18 @@ export const ACTION = {
   unassign: "Back in the queue (the assignee left)",
 };
 
+// The stages of a case, each with its own owner and clock (docs/time-limits.md).
+export const STAGE = {
+  accept: "Accept", dispatch: "Dispatch", acknowledge: "Acknowledge", handle: "Handle", verify: "Verify", close: "Close",
+};
+export const stageLabel = (stage) => t(STAGE[stage] || stage);
+
+// The stage running now (started, not ended, with a clock), or null.
+export function runningStage(item) {
+  const running = (item.stages || []).filter((s) => s.started_at && !s.done_at && s.due_at);
+  return running.length ? running[running.length - 1] : null;
+}
+
 // A resident's verdict on the handling (满意 / 基本满意 / 不满意).
 export const SCORE = { satisfied: "Satisfied", basic: "Basically satisfied", unsatisfied: "Unsatisfied" };
 export const scoreLabel = (score) => t(SCORE[score] || score);

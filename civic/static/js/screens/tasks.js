@@ -3,7 +3,7 @@
 // client ids, so the server applies each once even if sent twice.
 import { blobUrl, h, toast } from "../dom.js";
 import { t } from "../i18n.js";
-import { actionLabel, categoryName, countdown, errorText, formatTime, SCORE, scoreLabel, statusLabel } from "../labels.js";
+import { actionLabel, categoryName, countdown, errorText, formatTime, runningStage, SCORE, scoreLabel, stageLabel, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
 import { preparePhoto } from "../photos.js";
 
@@ -26,14 +26,16 @@ const NEXT = {
 const RESIDENT_ACTIONS = new Set(["rate", "reopen"]);
 const ONE_TAP = new Set(["acknowledge", "start", "verify"]);
 
-function deadlineOf(task) {
-  return task.status === "dispatched" ? task.deadlines.acknowledge : task.deadlines.resolve;
-}
-
+// The running stage's clock: the department's acknowledge or handling, or the
+// grid worker's check once it is handled. A copy saved before stages had only
+// the two deadlines.
 function deadlineBadge(task) {
-  const left = countdown(deadlineOf(task));
-  if (!left || ["handled", "closed", "rejected"].includes(task.status)) return null;
-  return h(`span.deadline${left.overdue ? ".overdue" : left.soon ? ".soon" : ""}`, {}, left.text);
+  const stage = runningStage(task);
+  if (!stage && ["handled", "closed", "rejected"].includes(task.status)) return null;
+  const left = countdown(stage ? stage.due_at : task.status === "dispatched" ? task.deadlines.acknowledge : task.deadlines.resolve);
+  if (!left) return null;
+  return h(`span.deadline${left.overdue ? ".overdue" : left.soon ? ".soon" : ""}`, { dataset: { stage: stage?.stage || "" } },
+    stage ? `${stageLabel(stage.stage)} · ${left.text}` : left.text);
 }
 
 async function warm(app, tasks) {
