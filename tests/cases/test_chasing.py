@@ -1,6 +1,8 @@
 """Chasing (催办/督办) with a frozen clock: reminders before a deadline, escalations
 after it, each once per case and deadline, on the deadline's own clock."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+
+import time_machine
 
 from sqlalchemy import select
 
@@ -73,8 +75,12 @@ def test_a_second_job_with_the_same_work_sends_nothing(county, make_case):
 def test_acknowledged_in_time_is_not_escalated(county, make_case):
     case = make_case("dispatched", assignee=county.other_worker)
     set_due(case, ack=MONDAY_10 + timedelta(minutes=3), resolve=MONDAY_10 + timedelta(days=3))
-    apply_action(db.session.get(Case, case.id), "acknowledge", county.other_worker, client_id=None)
-    db.session.commit()
+    # Acknowledged at Monday 10:01, whatever day the suite runs: the resolve clock
+    # restarts from the acknowledgement, so the moment of it is part of the case.
+    with time_machine.travel(MONDAY_10.replace(tzinfo=timezone.utc) + timedelta(minutes=1), tick=False):
+        apply_action(db.session.get(Case, case.id), "acknowledge", county.other_worker, client_id=None)
+        db.session.commit()
+    assert db.session.get(Case, case.id).resolve_due_at > MONDAY_10 + timedelta(hours=2)
     assert chase(MONDAY_10 + timedelta(minutes=30)) == {"remind": 0, "escalate": 0}
     assert chased(case.id) == []
 
