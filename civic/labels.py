@@ -23,6 +23,7 @@ def error_text(error):
         "extension_pending": _("More time has already been asked for; a supervisor has not decided yet."),
         "recheck_pending": _("The reporter was not satisfied: the recheck (复核) decides this case now."),
         "already_rated": _("You have rated this result already."),
+        "same_urgency": _("The case is at that urgency level already."),
         "no_pending_recheck": _("Nobody has asked for a recheck of this case."),
     }
     if error.code in known:
@@ -43,6 +44,7 @@ def action_label(action):
         "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
         "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"), "unassign": _("Back in the queue (the assignee left)"),
         "department_merge": _("Moved: its department was merged into another"),
+        "set_urgency": _("Urgency changed"),
     }
     return labels.get(action, action)
 
@@ -91,6 +93,18 @@ def stage_label(stage):
     return labels.get(stage, stage)
 
 
+def urgency_label(level):
+    labels = {"emergency": _("Emergency (紧急)"), "urgent": _("Urgent (较急)"), "normal": _("Normal (一般)"),
+              "complex": _("Complex (复杂)")}
+    return labels.get(level, level)
+
+
+def urgency_levels():
+    from .cases.urgency import LEVELS
+
+    return LEVELS
+
+
 def case_stages(case):
     """The six stages of `case` for its page, as the current user may read them
     (the same rule as the API's `stages`): each with its owner's name, its times,
@@ -126,6 +140,7 @@ def step_label(action):
         "request_extension": _("Ask for more time"), "approve_extension": _("Approve more time"),
         "deny_extension": _("Refuse more time"), "reopen": _("Reopen"), "rate": _("Rate the result"),
         "recheck_uphold": _("Uphold the result"), "recheck_reopen": _("Reopen after the recheck"),
+        "set_urgency": _("Change the urgency"),
     }
     return labels.get(action, action)
 
@@ -172,7 +187,7 @@ def finding_label(kind):
 
 
 TEMPLATE_GLOBALS = (action_label, grid_label, event_view, case_description, score_label, countdown, step_label,
-                    stage_label, case_stages,
+                    stage_label, case_stages, urgency_label, urgency_levels,
                     location_label, role_label, age_text, grid_kind_label, grid_action_label, finding_label)
 
 

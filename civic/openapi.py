@@ -103,7 +103,7 @@ def query(name, schema, description=""):
 
 ACTION = obj({"client_id": {"type": "string", "format": "uuid"}, "action": STRING, "note": null(STRING),
               "at": null(STRING), "department": null(STRING), "assignee_id": null(INTEGER), "until": null(STRING),
-              "into": null(STRING), "rating": null(STRING)}, ["client_id", "action"])
+              "into": null(STRING), "rating": null(STRING), "urgency": null(STRING)}, ["client_id", "action"])
 REPORT_META = obj({"client_id": {"type": "string", "format": "uuid"}, "category": STRING, "description": STRING,
                    "lat": null(NUMBER), "lng": null(NUMBER), "accuracy_m": null(NUMBER), "captured_at": null(STRING),
                    "address": null(STRING), "channel": null(STRING), "location_source": null(STRING),

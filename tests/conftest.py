@@ -241,6 +241,9 @@ class Api:
     def get(self, url, **kw):
         return self.client.get(url, headers=self.headers, **kw)
 
+    def post(self, url, **kw):
+        return self.client.post(url, headers=self.headers, **kw)
+
     def post_report(self, meta=None, photos=(), raw_meta=None, **kw):
         import json
 

@@ -140,6 +140,8 @@ def advance(case, event):
     if move is None:
         if event.action == "approve_extension":
             _move_due(case, "handle", case.resolve_due_at)
+        if event.action == "set_urgency":
+            _retime(case)
         return {}
     at, ended = event.created_at, {}
     for stage in move.ends:
@@ -171,6 +173,14 @@ def _insert(row):
     rounds = (select(func.count()).select_from(TABLE)
               .where(TABLE.c.case_id == row["case_id"], TABLE.c.stage == row["stage"]).scalar_subquery())
     db.session.execute(insert(TABLE).values(**{**row, "round": rounds + 1}))
+
+
+def _retime(case):
+    """The running stages timed again from their starts at the case's (new) urgency level."""
+    for row in [row for row in case.stages if row.done_at is None]:
+        due = due_of(row.stage, case, row.started_at, (row.owner_kind, row.owner_id))
+        db.session.execute(update(TABLE).where(TABLE.c.id == row.id).values(due_at=due, urgency=case.urgency))
+    db.session.expire(case, ["stages"])
 
 
 def _move_due(case, stage, due):
@@ -255,6 +265,11 @@ def rebuild(session=None, app=None):
     session.execute(TABLE.delete())
     cases = {row.id: row for row in session.execute(
         select(Case.id, Case.category_id, Case.urgency, Case.grid_id, Case.reporter_id, Case.department_id))}
+    # A case starts at the level it had before its first change (the case row holds the last).
+    first_level = {}
+    for case_id, data in session.execute(select(CaseEvent.case_id, CaseEvent.data)
+                                         .where(CaseEvent.action == "set_urgency").order_by(CaseEvent.id)):
+        first_level.setdefault(case_id, (data or {}).get("from_urgency"))
     stmt = (select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_status, CaseEvent.to_status,
                    CaseEvent.data, CaseEvent.created_at)
             .order_by(CaseEvent.case_id, CaseEvent.id).execution_options(yield_per=5000))
@@ -264,7 +279,8 @@ def rebuild(session=None, app=None):
             written += _flush(session, batch)
             batch = []
             known = cases[event.case_id]
-            state = _Replay(known.id, categories[known.category_id], known.urgency, known.grid_id,
+            level = first_level.get(known.id) if first_level.get(known.id) in levels.LEVELS else known.urgency
+            state = _Replay(known.id, categories[known.category_id], level, known.grid_id,
                             known.reporter_id, department_id=known.department_id)
             state.rows = batch
         _replay_event(state, event, departments, codes, app, session)
@@ -289,9 +305,13 @@ def _replay_event(state, event, departments, codes, app, session):
             state.assignee_id = data.get("assignee_id")
     if event.action == "return":
         state.department_id = state.assignee_id = None
+    state.department = departments.get(state.department_id)
     if event.action == "set_urgency" and data.get("urgency") in levels.LEVELS:
         state.urgency = data["urgency"]
-    state.department = departments.get(state.department_id)
+        for row in state.rows:
+            if row["done_at"] is None:
+                row.update(urgency=state.urgency, due_at=due_of(row["stage"], state, row["started_at"], None, app))
+        return
     if event.action == "approve_extension" and data.get("until"):
         for row in state.rows:
             if row["stage"] == "handle" and row["done_at"] is None:

@@ -78,6 +78,7 @@ class Rule:
     closes_handled: bool = False   # from "handled" it closes the case (stamp closed_at); otherwise no move
     rating: bool = False           # takes a score (satisfied, basic, unsatisfied); unsatisfied opens a recheck
     recheck: bool = False          # decides the pending recheck
+    urgency: bool = False          # takes an urgency level: the case's stages run on its limits from now on
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -141,6 +142,10 @@ TRANSITIONS = {rule.action: rule for rule in [
           "given more time", extension="approve"),
     _rule("deny_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "refuse more time for it",
           "refused more time", extension="deny"),
+    # 紧急程度: a dispatcher sets another urgency level than the category's for this
+    # case, with a reason; the running stages are timed again on its limits.
+    _rule("set_urgency", [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], None, OVERSIGHT,
+          "change its urgency", "given another urgency", note_required=True, urgency=True),
 ]}
 
 # Workflow order, for telling "not yet" from "no longer" in messages.
@@ -229,7 +234,7 @@ def check_permission(case, action, actor):
 
 
 def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None,
-                 into=None, rating=None):
+                 into=None, rating=None, urgency=None):
     """Raise the error `apply_action` would raise for this, without writing anything.
     Order: who (403), then the status (409: also the reopen window and pending
     extension requests), then what the action needs (422)."""
@@ -265,7 +270,24 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
     if rule.redirect:
         _check_redirect(case, assignee, department)
     check_merge_target(rule, case, into)
+    _check_urgency(rule, case, urgency)
     return rule
+
+
+def _check_urgency(rule, case, urgency):
+    from .urgency import LEVELS
+
+    if not rule.urgency:
+        if urgency is not None:
+            raise ApiError(422, "invalid", "An urgency level can only be given with 'set_urgency'.", "urgency")
+        return
+    if urgency is None:
+        raise ApiError(422, "required", f"Choose the urgency level: one of {', '.join(LEVELS)}.", "urgency")
+    if urgency not in LEVELS:
+        raise ApiError(422, "invalid", f"Unknown urgency level '{urgency[:20]}'; one of {', '.join(LEVELS)}.",
+                       "urgency")
+    if urgency == case.urgency:
+        raise ApiError(422, "same_urgency", f"The case is at the level '{urgency}' already.", "urgency")
 
 
 def _check_redirect(case, assignee, department):
@@ -278,7 +300,7 @@ def _check_redirect(case, assignee, department):
 
 
 def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
-                until=None, into_ref=None, rating=None):
+                until=None, into_ref=None, rating=None, urgency=None):
     """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
     content = {"case": case_id, "action": action, "note": clean_note(note),
                "at": isoformat(at), "photos": list(photo_hashes),
@@ -289,27 +311,30 @@ def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_i
         content["into"] = into_ref
     if rating is not None:
         content["rating"] = rating
+    if urgency is not None:
+        content["urgency"] = urgency
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None,
-                 until=None, into=None, rating=None):
+                 until=None, into=None, rating=None, urgency=None):
     """Do `action` on `case` as `actor`; returns the one CaseEvent written.
 
     `photos` are unsaved Photo rows (their files written already); they are kept
     as kind "after". `at` is when the device says it was done (naive UTC, kept in
     the event's data as device_at); the event and step times are the server's.
     `until` (naive UTC) is the new resolve deadline a "request_extension" asks for;
-    `into` the open Case a "merge" adds this duplicate to; `rating` the score a "rate" gives.
+    `into` the open Case a "merge" adds this duplicate to; `rating` the score a "rate" gives;
+    `urgency` the level a "set_urgency" sets.
     Raises WorkflowError (403 forbidden, 409 transition_not_allowed and the like) or ApiError (422).
     Flushes nothing but the status change; the caller commits or rolls back.
     """
     photos = list(photos)
     note = clean_note(note)
     for _attempt in range(MAX_ATTEMPTS):
-        rule = check_action(case, action, actor, note=note, photo_count=len(photos),
-                            assignee=assignee, department=department, until=until, into=into, rating=rating)
-        from_status = case.status
+        rule = check_action(case, action, actor, note=note, photo_count=len(photos), assignee=assignee,
+                            department=department, until=until, into=into, rating=rating, urgency=urgency)
+        from_status, case_urgency_before = case.status, case.urgency
         now = utcnow()
         to_status, stamp = _target(rule, from_status, rating)
         values = {"updated_at": now, "status": to_status}
@@ -324,6 +349,9 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
         if rule.extension == "approve":
             values["resolve_due_at"] = pending.until
+        if rule.urgency:
+            values["urgency"] = urgency
+            values["ack_due_at"], values["resolve_due_at"] = _retimed_deadlines(case, urgency)
         if assignee is not None:
             values.update(assignee_id=assignee.id, assigned_at=now)
         if department is not None:
@@ -354,7 +382,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     data = {"photos": len(photos),
             "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
                                         assignee.id if assignee else None, department.code if department else None, until,
-                                        into.ref if into is not None else None, rating),
+                                        into.ref if into is not None else None, rating, urgency),
             "device_at": isoformat(at)}
     if assignee is not None:
         data["assignee_id"] = assignee.id
@@ -374,6 +402,9 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(rating=rating, **rate(case, actor, rating, note, now))
     if rule.recheck:
         data.update(decide_recheck(rule, case, actor, note, now))
+    if rule.urgency:
+        data.update(urgency=urgency, from_urgency=case_urgency_before, ack_due_at=isoformat(values["ack_due_at"]),
+                    resolve_due_at=isoformat(values["resolve_due_at"]))
     event = CaseEvent(case=case, actor=actor, action=action, from_status=from_status,
                       to_status=to_status, note=note, data=data, client_id=client_id,
                       created_at=now)
@@ -401,3 +432,19 @@ def _fresh_deadlines(case, now, department=None):
 
     clock = clock_for(current_app, department or case.department) if has_app_context() else WorkingClock()
     return clock.deadlines(now, case.category, case.urgency)
+
+
+def _retimed_deadlines(case, level):
+    """The case's (acknowledge by, resolve by) at urgency `level`, counted from when
+    its department's stages started: the running acknowledgement's start (both),
+    else the running handling's start (the resolve deadline; the acknowledgement is
+    past), else the report's arrival (a case not yet dispatched)."""
+    from .deadlines import WorkingClock, clock_for
+    from .urgency import limit_for
+
+    clock = clock_for(current_app, case.department) if has_app_context() else WorkingClock()
+    running = {row.stage: row for row in case.stages if row.done_at is None}
+    if "handle" in running:
+        return case.ack_due_at, clock.due(running["handle"].started_at, limit_for("handle", case.category, level))
+    start = running["acknowledge"].started_at if "acknowledge" in running else case.received_at
+    return clock.deadlines(start, case.category, level)

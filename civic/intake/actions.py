@@ -46,6 +46,7 @@ class ActionMeta:
     until: datetime | None = None  # request_extension: the new resolve deadline asked for
     into: str | None = None        # merge: the ref of the case this one duplicates
     rating: str | None = None      # rate: satisfied, basic or unsatisfied
+    urgency: str | None = None     # set_urgency: emergency, urgent, normal or complex
 
 
 @dataclass
@@ -78,7 +79,8 @@ def parse_action(raw, *, note_max):
                       at=fields.timestamp(data, "at", AT_FUTURE_SLACK), assignee_id=_assignee_id(data),
                       department=fields.text(data, "department", 32) or None,
                       until=fields.timestamp(data, "until"), into=fields.text(data, "into", 32) or None,
-                      rating=fields.text(data, "rating", 16) or None)
+                      rating=fields.text(data, "rating", 16) or None,
+                      urgency=fields.text(data, "urgency", 16) or None)
 
 
 def find_event(client_id):
@@ -124,7 +126,8 @@ def submit_action(case, meta, uploads, user):
     photo_steps.check_count(uploads, config)
     inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
-                                       meta.assignee_id, meta.department, meta.until, meta.into, meta.rating)
+                                       meta.assignee_id, meta.department, meta.until, meta.into, meta.rating,
+                                       meta.urgency)
     existing = find_event(meta.client_id)
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
@@ -134,7 +137,7 @@ def submit_action(case, meta, uploads, user):
     into = _merge_target(meta, user)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
                           assignee=assignee, department=department, until=meta.until, into=into,
-                          rating=meta.rating)
+                          rating=meta.rating, urgency=meta.urgency)
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
@@ -145,7 +148,7 @@ def submit_action(case, meta, uploads, user):
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
-                                      until=meta.until, into=into, rating=meta.rating)
+                                      until=meta.until, into=into, rating=meta.rating, urgency=meta.urgency)
         return ActionResult(event, created=True)
 
     # A concurrent twin may have won: its event answers this request too (its

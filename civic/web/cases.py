@@ -83,7 +83,7 @@ def _local_to_utc_iso(value):
 
 def _form_meta(form):
     meta = {"client_id": form.get("client_id"), "action": form.get("action")}
-    for name in ("note", "department", "into", "rating"):
+    for name in ("note", "department", "into", "rating", "urgency"):
         if form.get(name, "").strip():
             meta[name] = form[name].strip()
     meta["until"] = _local_to_utc_iso(form.get("until", "").strip())

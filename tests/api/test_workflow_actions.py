@@ -122,7 +122,7 @@ def test_extension_over_the_api(county, make_case, api_as):
         assert state(case.id) == snapshot
     supervisor = api_as(county.supervisor)
     assert supervisor.get(f"/api/v1/cases/{case.id}").json["allowed_actions"] == [
-        "reroute", "approve_extension", "deny_extension"]
+        "reroute", "approve_extension", "deny_extension", "set_urgency"]
     approved = post_action(supervisor, case.id, new_action("approve_extension", note="同意"))
     assert approved.status_code == 201, approved.json
     assert db.session.get(Case, case.id).resolve_due_at == until

@@ -257,3 +257,68 @@ def test_the_rebuild_from_the_events_makes_the_rows_the_workflow_wrote(app, coun
     db.session.commit()
     assert rows() == live
     assert ("handle", 2) in {(r[1], r[2]) for r in live if r[0] == first.id}
+
+
+def test_a_dispatcher_sets_another_urgency_with_a_reason_and_the_running_stages_are_timed_again(
+        app, county, api_as, clock):
+    case = file_report(api_as, county.resident, "L2-2-1")  # 暴露垃圾, normal: 4 working hours to handle
+    act(case, "dispatch", county.dispatcher)
+    clock.at("2026-11-23T09:10")
+    act(case, "acknowledge", county.staff_san)
+    assert by_stage(case_json(api_as, county.dispatcher, case))["handle"]["due_at"] == iso("2026-11-23T14:40")
+
+    api = api_as(county.dispatcher)
+    url = f"/api/v1/cases/{case.id}/actions"
+    for body, code, field in (({"urgency": "emergency"}, "note_required", "note"),
+                              ({"note": "学校门口"}, "required", "urgency"),
+                              ({"note": "学校门口", "urgency": "soon"}, "invalid", "urgency"),
+                              ({"note": "学校门口", "urgency": "normal"}, "same_urgency", "urgency")):
+        refused = api.post(url, json={"client_id": str(uuid.uuid4()), "action": "set_urgency", **body})
+        assert refused.status_code == 422 and refused.get_json()["error"]["code"] == code, refused.get_json()
+        assert refused.get_json()["error"]["field"] == field
+    with_other = api.post(url, json={"client_id": str(uuid.uuid4()), "action": "start", "urgency": "urgent"})
+    assert with_other.status_code in (403, 422)  # the dispatcher may not start it; nobody sends a level with it
+    staff = api_as(county.staff_san).post(url, json={"client_id": str(uuid.uuid4()), "action": "set_urgency",
+                                                     "urgency": "emergency", "note": "快"})
+    assert staff.status_code == 403  # the department does not set its own clock
+
+    clock.at("2026-11-23T09:30")
+    body = {"client_id": str(uuid.uuid4()), "action": "set_urgency", "urgency": "emergency",
+            "note": "学校门口, 上学时间"}
+    done = api.post(url, json=body)
+    assert done.status_code == 201, done.get_json()
+    assert api.post(url, json=body).status_code == 200  # a replay applies once
+    data = case_json(api_as, county.dispatcher, case)
+    stage = by_stage(data)
+    assert data["urgency"] == "emergency"
+    # The handling started at 09:10: emergency is 2 hours round the clock from then.
+    assert stage["handle"]["due_at"] == iso("2026-11-23T11:10")
+    assert data["deadlines"]["resolve"] == iso("2026-11-23T11:10")
+    assert stage["acknowledge"]["on_time"] is True  # ended stages keep their clock
+    event = db.session.scalars(select(workflow.CaseEvent).where(workflow.CaseEvent.case_id == case.id,
+                                                                workflow.CaseEvent.action == "set_urgency")).one()
+    assert (event.note, event.data["urgency"], event.from_status, event.to_status) == (
+        "学校门口, 上学时间", "emergency", "acknowledged", "acknowledged")
+
+    clock.at("2026-11-23T11:30")
+    act(case, "handle", county.staff_san)
+    assert by_stage(case_json(api_as, county.dispatcher, case))["handle"]["on_time"] is False
+    live = sorted((r.stage, r.round, r.urgency, r.due_at, r.on_time) for r in db.session.scalars(
+        select(CaseStage).where(CaseStage.case_id == case.id)))
+    stages.rebuild()
+    db.session.commit()
+    db.session.expire_all()
+    assert sorted((r.stage, r.round, r.urgency, r.due_at, r.on_time) for r in db.session.scalars(
+        select(CaseStage).where(CaseStage.case_id == case.id))) == live
+
+
+def test_a_level_set_before_the_dispatch_gives_the_department_that_level(app, county, api_as, clock):
+    case = file_report(api_as, county.resident, "L2-2-1")
+    act(case, "set_urgency", county.dispatcher, urgency="complex", note="需多部门")
+    stage = by_stage(case_json(api_as, county.dispatcher, case))
+    assert stage["accept"]["due_at"] == iso("2026-11-23T10:00")  # complex accepts within a working hour too
+    clock.at("2026-11-23T09:30")
+    act(case, "dispatch", county.dispatcher)
+    act(case, "acknowledge", county.staff_san)
+    # Complex: 15 working days from the acknowledgement (Monday 23 November → Monday 14 December).
+    assert by_stage(case_json(api_as, county.dispatcher, case))["handle"]["due_at"] == iso("2026-12-14T09:30")

@@ -42,6 +42,7 @@ WHO_MAY = {
     "rate": {"resident"},
     "recheck_uphold": {"admin", "supervisor", "dispatcher", "worker"},
     "recheck_reopen": {"admin", "supervisor", "dispatcher", "worker"},
+    "set_urgency": {"admin", "supervisor", "dispatcher"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -66,6 +67,8 @@ def inputs_for(action):
         return {"rating": "satisfied"}
     if action in ("recheck_uphold", "recheck_reopen"):
         return {"note": "复核意见"}
+    if action == "set_urgency":
+        return {"note": "学校门口", "urgency": "urgent"}
     return {}
 
 
@@ -392,7 +395,7 @@ def test_return_lands_in_the_dispatchers_queue_again(county, make_case, status):
     assert (event.from_status, event.to_status, event.note) == (status, "accepted", "不归我们管，应为交通")
     assert "department_id" in event.data["cleared"]
     # the dispatcher routes it again, to the right department
-    assert allowed_actions(case, county.dispatcher) == ["reject", "dispatch", "merge"]
+    assert allowed_actions(case, county.dispatcher) == ["reject", "dispatch", "merge", "set_urgency"]
     apply_action(case, "dispatch", county.dispatcher, client_id=None, department=county.departments["TRF"])
     db.session.commit()
     assert db.session.get(Case, case.id).department_id == county.departments["TRF"].id
@@ -474,7 +477,7 @@ def test_extension_requested_then_approved(county, make_case):
     case = db.session.get(Case, case.id)
     old_due = case.resolve_due_at
     assert old_due < until
-    assert allowed_actions(case, county.supervisor) == ["reroute", "approve_extension", "deny_extension"]
+    assert allowed_actions(case, county.supervisor) == ["reroute", "approve_extension", "deny_extension", "set_urgency"]
     assert "request_extension" not in allowed_actions(case, county.staff_san)
 
     event = apply_action(case, "approve_extension", county.supervisor, client_id=None)
