@@ -24,6 +24,8 @@ def error_text(error):
         "recheck_pending": _("The reporter was not satisfied: the recheck (复核) decides this case now."),
         "already_rated": _("You have rated this result already."),
         "same_urgency": _("The case is at that urgency level already."),
+        "arbitration_pending": _("Returned twice: a supervisor decides which department handles it."),
+        "department_decided": _("A supervisor decided that this case is yours; it can no longer be returned."),
         "no_pending_recheck": _("Nobody has asked for a recheck of this case."),
     }
     if error.code in known:
@@ -44,7 +46,7 @@ def action_label(action):
         "merge": _("Merged as a duplicate"), "merged_in": _("Duplicate report merged in"), "reroute": _("Re-routed"),
         "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"), "unassign": _("Back in the queue (the assignee left)"),
         "department_merge": _("Moved: its department was merged into another"),
-        "set_urgency": _("Urgency changed"),
+        "set_urgency": _("Urgency changed"), "arbitrate": _("Department decided (仲裁)"),
     }
     return labels.get(action, action)
 
@@ -140,7 +142,7 @@ def step_label(action):
         "request_extension": _("Ask for more time"), "approve_extension": _("Approve more time"),
         "deny_extension": _("Refuse more time"), "reopen": _("Reopen"), "rate": _("Rate the result"),
         "recheck_uphold": _("Uphold the result"), "recheck_reopen": _("Reopen after the recheck"),
-        "set_urgency": _("Change the urgency"),
+        "set_urgency": _("Change the urgency"), "arbitrate": _("Decide the department (仲裁)"),
     }
     return labels.get(action, action)
 

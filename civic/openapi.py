@@ -7,6 +7,9 @@ that answers outside its description fails the suite.
 Response bodies are described by the fields clients rely on (types, required
 keys); objects may carry more fields than listed, as the API grows compatibly.
 """
+from .cases.models import Status
+from .cases.stages import STAGES
+from .cases.urgency import LEVELS
 from .version import APP_VERSION
 
 STRING, INTEGER, NUMBER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
@@ -39,14 +42,21 @@ CODE_NAME = obj({"code": STRING, "name": STRING}, ["code", "name"])
 PHOTO = obj({"kind": STRING, "url": STRING, "thumb_url": STRING, "width": null(INTEGER), "height": null(INTEGER)},
             ["kind", "url", "thumb_url"])
 CASE = obj({
-    "id": INTEGER, "ref": null(STRING), "client_id": null(STRING), "status": {"type": "string", "enum": [
-        "reported", "accepted", "rejected", "dispatched", "acknowledged", "in_progress", "handled", "closed"]},
+    "id": INTEGER, "ref": null(STRING), "client_id": null(STRING),
+    "status": {"type": "string", "enum": [status.value for status in Status]},
     "channel": STRING, "category": obj({"code": STRING, "name": STRING, "name_en": STRING}, ["code"]),
     "description": STRING, "lat": null(NUMBER), "lng": null(NUMBER), "location_source": STRING,
     "accuracy_m": null(NUMBER), "address": null(STRING), "grid": null(CODE_NAME), "department": null(CODE_NAME),
     "deadlines": obj({"acknowledge": null(STRING), "resolve": null(STRING)}), "photos": array(PHOTO),
     "captured_at": null(STRING), "created_at": STRING, "updated_at": STRING, "reported_by_me": BOOLEAN,
     "assignee": null(obj({"id": INTEGER, "name": STRING})), "assigned_at": null(STRING), "assigned_to_me": BOOLEAN,
+    "urgency": {"type": "string", "enum": list(LEVELS)},
+    "dispute": {"type": ["string", "null"], "enum": [None, "arbitration", "decided"]},
+    "stages": array(obj({"stage": {"type": "string", "enum": list(STAGES)},
+                         "owner": null(obj({"kind": {"type": "string", "enum": ["dispatch", "department", "user"]},
+                                            "id": null(INTEGER), "name": null(STRING)}, ["kind"])),
+                         "started_at": null(STRING), "due_at": null(STRING), "done_at": null(STRING),
+                         "on_time": null(BOOLEAN)}, ["stage"])),
 }, ["id", "ref", "client_id", "status", "channel", "category", "photos", "created_at"])
 CASE_DETAIL = {"allOf": [CASE, obj({
     "events": array(obj({"id": INTEGER, "action": STRING, "from_status": null(STRING), "to_status": null(STRING),

@@ -35,7 +35,6 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Role, User
 from ..extensions import db, upsert
 from ..timeutil import isoformat, utcnow
 from ..transaction import unit_of_work
@@ -101,20 +100,13 @@ def _insert_reminder(values):
 
 
 def recipients(case, kind):
-    users = []
+    """Reminders: the assignee and the department's staff; escalations: the supervisors and the assignee."""
+    from ..push.fanout import department_staff, supervisors
+
+    assignee = [case.assignee] if case.assignee is not None else []
     if kind == "remind":
-        if case.assignee is not None:
-            users.append(case.assignee)
-        if case.department_id is not None:
-            users += db.session.scalars(select(User).where(
-                User.role == Role.DEPT_STAFF.value, User.department_id == case.department_id,
-                User.active.is_(True)).order_by(User.id)).all()
-    else:
-        users += db.session.scalars(select(User).where(User.role == Role.SUPERVISOR.value,
-                                                       User.active.is_(True)).order_by(User.id)).all()
-        if case.assignee is not None:
-            users.append(case.assignee)
-    return users
+        return assignee + list(department_staff(case.department_id))
+    return list(supervisors()) + assignee
 
 
 def _send(due, now):

@@ -111,6 +111,9 @@ class Case(db.Model):
     # The QR poster (place) it was reported from, if any: pre-fills the place and
     # counts for the reward cooldown per place.
     poster_id: Mapped[int | None] = mapped_column(ForeignKey("posters.id"), index=True)
+    # 退回 disputes: "arbitration" after its second return (a supervisor decides the
+    # department), "decided" once one has (final: it can no longer be returned).
+    dispute: Mapped[str | None] = mapped_column(String(16))
     # Its urgency level (cases/urgency.py): the category's, unless a dispatcher set another.
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

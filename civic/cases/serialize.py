@@ -40,6 +40,7 @@ def case_to_dict(case, viewer):
         # acknowledgement (until then, as if that stage started now).
         "deadlines": {"acknowledge": isoformat(case.ack_due_at), "resolve": isoformat(case.resolve_due_at)},
         "urgency": case.urgency,
+        "dispute": case.dispute,  # null, "arbitration" (returned twice: a supervisor decides) or "decided"
         "photos": [photo_to_dict(p) for p in case.photos],
         "captured_at": isoformat(case.captured_at),
         "created_at": isoformat(case.received_at),

@@ -47,6 +47,8 @@ MOVES = {
     "accept": Move(ends=("accept",), starts=("dispatch",)),
     # Straight from the queue: the acceptance and the dispatch happen together.
     "dispatch": Move(ends=("accept", "dispatch"), passes=("dispatch",), starts=("acknowledge",)),
+    # A supervisor's decision on a case returned twice ends its dispatch stage like a dispatch.
+    "arbitrate": Move(ends=("accept", "dispatch"), passes=("dispatch",), starts=("acknowledge",)),
     "reject": Move(ends=("accept", "dispatch"), outcome="rejected"),
     "merge": Move(ends=("accept", "dispatch"), outcome="merged"),
     "acknowledge": Move(ends=("acknowledge",), starts=("handle",)),
@@ -295,10 +297,12 @@ def _flush(session, rows):
 
 
 def _replay_event(state, event, departments, codes, app, session):
+    from .workflow import DISPATCHING  # the workflow imports this module
+
     data = event.data or {}
     if event.action == "report" and "department_id" in data:
         state.department_id = data["department_id"]
-    if event.action in ("dispatch", "reroute"):
+    if event.action in DISPATCHING:
         if data.get("department") in codes:
             state.department_id = codes[data["department"]]
         if "assignee_id" in data or event.action == "reroute":  # a re-route clears the assignee it does not name

@@ -79,6 +79,7 @@ class Rule:
     rating: bool = False           # takes a score (satisfied, basic, unsatisfied); unsatisfied opens a recheck
     recheck: bool = False          # decides the pending recheck
     urgency: bool = False          # takes an urgency level: the case's stages run on its limits from now on
+    arbitration: bool = False      # decides a disputed case's department (after its second return): final
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -103,7 +104,8 @@ TRANSITIONS = {rule.action: rule for rule in [
     _rule("add_photo", [S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED], None, DOERS, "add photos to it",
           "given more photos", photos="required"),
     _rule("verify", [S.HANDLED], S.CLOSED, VERIFIERS, "verify it", "verified", stamp="closed_at"),
-    # 退回: not ours (wrong department); back to the dispatcher's queue to be routed again.
+    # 退回: not ours (wrong department); back to the dispatcher's queue to be routed
+    # again. The second return of a case goes to a supervisor instead (arbitrate).
     _rule("return", [S.ACKNOWLEDGED, S.DISPATCHED, S.IN_PROGRESS], S.ACCEPTED, DOERS, "return it", "returned",
           note_required=True, clears=("department_id", "assignee_id", "assigned_at", "dispatched_at",
                                       "acknowledged_at")),
@@ -142,11 +144,19 @@ TRANSITIONS = {rule.action: rule for rule in [
           "given more time", extension="approve"),
     _rule("deny_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "refuse more time for it",
           "refused more time", extension="deny"),
+    # 仲裁: a supervisor decides which department handles a case returned twice; that
+    # department acknowledges it on fresh clocks and can no longer return it.
+    _rule("arbitrate", [S.ACCEPTED], S.DISPATCHED, SUPERVISORS, "decide its department", "decided",
+          note_required=True, stamp="dispatched_at", dispatch_options=True, restart_clocks=True, arbitration=True),
     # 紧急程度: a dispatcher sets another urgency level than the category's for this
     # case, with a reason; the running stages are timed again on its limits.
     _rule("set_urgency", [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], None, OVERSIGHT,
           "change its urgency", "given another urgency", note_required=True, urgency=True),
 ]}
+
+# The actions that send a case to a department (or person), who must hear of it
+# and whose acknowledge clock starts: push, group posts and the statistics use this.
+DISPATCHING = frozenset(name for name, rule in TRANSITIONS.items() if rule.dispatch_options)
 
 # Workflow order, for telling "not yet" from "no longer" in messages.
 ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED, S.CLOSED, S.REJECTED]
@@ -186,6 +196,9 @@ def allowed_actions(case, user):
                    and not (name == "verify" and pending)]
     if "rate" in allowed and rating_of(case, user) is not None:
         allowed.remove("rate")
+    disputed = case.dispute == "arbitration"
+    allowed = [name for name in allowed if not (name == "arbitrate" and not disputed)
+               and not (name == "dispatch" and disputed) and not (name == "return" and case.dispute == "decided")]
     return allowed
 
 
@@ -246,6 +259,7 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
         raise WorkflowError(409, "reopen_window_passed",
                             f"This case was closed on {isoformat(case.closed_at)}; it can only be {rule.done} "
                             f"within {days} day{'s' if days != 1 else ''} of closing.", case)
+    _check_dispute(rule, case)
     check_recheck(rule, case)
     check_rating(rule, case, actor, rating, note)
     check_extension(rule, case, until)
@@ -272,6 +286,26 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
     check_merge_target(rule, case, into)
     _check_urgency(rule, case, urgency)
     return rule
+
+
+def _check_dispute(rule, case):
+    """409s of a disputed case: a supervisor decides a case returned twice, and once
+    decided it stays with the department decided on."""
+    if rule.arbitration and case.dispute != "arbitration":
+        raise WorkflowError(409, "no_arbitration_pending", "This case is not waiting for arbitration: it was not "
+                            "returned twice; dispatch it as usual.", case)
+    if rule.action == "dispatch" and case.dispute == "arbitration":
+        raise WorkflowError(409, "arbitration_pending", "This case was returned twice: a supervisor decides which "
+                            "department handles it (arbitrate).", case)
+    if rule.action == "return" and case.dispute == "decided":
+        raise WorkflowError(409, "department_decided", "A supervisor decided that this case is yours; it can no "
+                            "longer be returned. Ask for more time if you need it.", case)
+
+
+def returns_of(case):
+    """How many times `case` has been returned (退回)."""
+    return db.session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.case_id == case.id,
+                                                                    CaseEvent.action == "return"))
 
 
 def _check_urgency(rule, case, urgency):
@@ -349,6 +383,10 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
         if rule.extension == "approve":
             values["resolve_due_at"] = pending.until
+        if rule.action == "return" and returns_of(case) >= 1:
+            values["dispute"] = "arbitration"  # the second return: a supervisor decides
+        if rule.arbitration:
+            values["dispute"] = "decided"
         if rule.urgency:
             values["urgency"] = urgency
             values["ack_due_at"], values["resolve_due_at"] = _retimed_deadlines(case, urgency)
@@ -402,6 +440,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(rating=rating, **rate(case, actor, rating, note, now))
     if rule.recheck:
         data.update(decide_recheck(rule, case, actor, note, now))
+    if values.get("dispute") == "arbitration":
+        data["arbitration"] = True
     if rule.urgency:
         data.update(urgency=urgency, from_urgency=case_urgency_before, ack_due_at=isoformat(values["ack_due_at"]),
                     resolve_due_at=isoformat(values["resolve_due_at"]))

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..cases.access import reporter_and_followers
+from ..cases.workflow import DISPATCHING
 from ..extensions import db
 from ..timeutil import local_zone, utcnow
 from .jobs import QUEUE
@@ -129,6 +130,11 @@ def _chunks(values, size):
         yield values[start:start + size]
 
 
+def supervisors():
+    return db.session.scalars(select(User).where(User.role == Role.SUPERVISOR.value, User.active.is_(True))
+                              .order_by(User.id)).all()
+
+
 def department_staff(department_id):
     if department_id is None:
         return []
@@ -143,12 +149,16 @@ def on_action_applied(case, *, event, actor, **_):
         return
     with db.session.no_autoflush:
         data = event.data or {}
-        if event.action in ("dispatch", "reroute"):
+        if event.action in DISPATCHING:
             if data.get("assignee_id") is not None:
                 users = [db.session.get(User, data["assignee_id"])]
             else:
                 users = department_staff(case.department_id)
             notify_users(users, "assignment", case, actor=actor)
+        if data.get("arbitration"):  # returned a second time: a supervisor decides the department
+            payload = {**build_payload("escalation", case), "title": f"仲裁：{case.category.name_zh}",
+                       "body": " · ".join(p for p in (case.ref, "两次退回，请确定承办部门") if p)}
+            notify_users(supervisors(), "escalation", case, actor=actor, payload=payload)
         if event.from_status != event.to_status:
             residents = [user for user in map(lambda uid: db.session.get(User, uid), reporter_and_followers(case))
                          if user is not None and user.role == Role.RESIDENT.value

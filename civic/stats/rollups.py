@@ -34,6 +34,7 @@ from sqlalchemy import Date, bindparam, delete, select, text
 
 from ..cases import stages
 from ..cases.models import Case, CaseEvent
+from ..cases.workflow import DISPATCHING
 from ..extensions import db
 from ..grids.models import Department
 from ..timeutil import local_zone
@@ -86,7 +87,7 @@ def replay_step(state, action, from_status, to_status, data, at, department_ids,
         n["accepted"] = 1
     elif action in ("reject", "merge"):
         n["rejected"] = 1
-    elif action in ("dispatch", "reroute"):
+    elif action in DISPATCHING:
         if from_status == "reported":
             n["accepted"] = 1  # dispatched straight from the queue: accepted as valid too
         n["dispatched"] = 1

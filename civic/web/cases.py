@@ -13,7 +13,7 @@ from ..cases.duplicates import suggest
 from ..cases.models import Case
 from ..cases.extension_requests import pending_extension
 from ..cases.ratings import pending_recheck
-from ..cases.workflow import allowed_actions
+from ..cases.workflow import DISPATCHING, allowed_actions
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.mapview import case_map
@@ -56,7 +56,7 @@ def _render_case(case, *, error=None, form=None, status=200):
                # A fresh id per page: submitting the same page twice applies once.
                "client_id": (form or {}).get("client_id") or str(uuid.uuid4()),
                "recheck_pending": pending_recheck(case) is not None}
-    if {"dispatch", "reroute"} & set(actions):
+    if DISPATCHING & set(actions):
         context["departments"] = db.session.scalars(select(Department).where(Department.active.is_(True))
                                                     .order_by(Department.code)).all()
     if "merge" in actions:

@@ -43,6 +43,7 @@ WHO_MAY = {
     "recheck_uphold": {"admin", "supervisor", "dispatcher", "worker"},
     "recheck_reopen": {"admin", "supervisor", "dispatcher", "worker"},
     "set_urgency": {"admin", "supervisor", "dispatcher"},
+    "arbitrate": {"admin", "supervisor"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -100,6 +101,10 @@ def prepare(case, action, county, make_case):
         return {"into": make_case("dispatched")}
     if action == "reroute":
         return {"department": county.departments["TRF"], "note": "归交通"}
+    if action == "arbitrate":  # returned twice: waiting for a supervisor's decision
+        db.session.get(Case, case.id).dispute = "arbitration"
+        db.session.commit()
+        return {"department": county.departments["TRF"], "note": "仲裁: 归交通"}
     return {}
 
 

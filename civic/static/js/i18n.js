@@ -174,7 +174,7 @@ const ZH = {
   "Acknowledged": "已签收", "In progress": "处置中", "Handled": "已处置", "Closed": "已结案",
   "Acknowledge (收到)": "收到", "Start work": "开始处置", "Mark handled": "处置完成", "Add photo": "补充照片",
   "Verify and close": "核查通过", "Not fixed: send back": "核查不通过（返工）", "Return: not ours": "退回（非本单位职责）",
-  "Ask for more time": "申请延期", "More time granted": "延期已批准", "More time refused": "延期未批准", "Urgency changed": "紧急程度已调整", "Reopen": "重新办理",
+  "Ask for more time": "申请延期", "More time granted": "延期已批准", "More time refused": "延期未批准", "Urgency changed": "紧急程度已调整", "Department decided (仲裁)": "已仲裁确定承办部门", "Reopen": "重新办理",
   "Reminder": "催办", "Escalated": "督办",
   "Merged as a duplicate": "重复上报，已合并", "Duplicate report merged in": "合并了一条重复上报", "Re-routed": "已改派",
   "Why it is not ours": "退回理由", "What is still wrong": "还有什么问题", "Why more time is needed": "延期理由",

@@ -15,6 +15,7 @@ export const ACTION = {
   merge: "Merged as a duplicate", merged_in: "Duplicate report merged in", reroute: "Re-routed",
   rate: "Rate the result", recheck_uphold: "Recheck: result stands", recheck_reopen: "Recheck: reopened",
   unassign: "Back in the queue (the assignee left)", set_urgency: "Urgency changed",
+  arbitrate: "Department decided (仲裁)",
 };
 
 // The stages of a case, each with its own owner and clock (docs/time-limits.md).
