@@ -453,11 +453,13 @@ def _enqueue_or_fail(name):
 @cases_cli.command("chase")
 @click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601; tests and catch-up).")
 def cases_chase_command(now_text):
-    """Remind (催办) before deadlines and escalate (督办) overdue cases: for cron, e.g. every 5 minutes.
-    Safe to run twice or concurrently: each is sent once per case and deadline."""
+    """Remind (催办) before deadlines and escalate (督办) overdue cases, and bring parked
+    cases (挂账) back on their review date: for cron, e.g. every 5 minutes. Safe to
+    run twice or concurrently: each is sent once per case and deadline."""
     from datetime import datetime
 
     from .cases.chasing import chase
+    from .cases.parking import resume_due
     from .timeutil import to_utc_naive
 
     now = None
@@ -466,8 +468,11 @@ def cases_chase_command(now_text):
             now = to_utc_naive(datetime.fromisoformat(now_text))
         except ValueError:
             raise click.BadParameter("an ISO 8601 date and time", param_hint="--now") from None
+    resumed = resume_due(now)  # first: a case back from parking is chased on its new clock
     counts = chase(now)
     click.echo(f"{counts['remind']} reminders, {counts['escalate']} escalations")
+    if resumed:
+        click.echo(f"{resumed} parked case{'s' if resumed != 1 else ''} back on the review date")
 
 
 @notify_cli.command("send-due")

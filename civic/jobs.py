@@ -21,7 +21,8 @@ Two kinds of work:
   `flask jobs worker` enqueues each on the queue when its interval is up; a Redis
   key set with NX and the interval as expiry makes that once per interval however
   many workers run on however many nodes. Without Redis, cron runs the same
-  commands (`flask push send-due`, `flask notify send-due`, `flask cases chase`),
+  commands (`flask push send-due`, `flask notify send-due`, `flask cases chase`,
+  which also brings parked cases back on their review date),
   and the thread runners sweep their channel.
 
 Jobs not on a clock: `flask stats rebuild --background` enqueues the roll-up
@@ -55,6 +56,7 @@ JOBS = {
     "notify.send": "civic.notify.jobs:send_deliveries",
     "notify.due": "civic.notify.jobs:process_due",
     "cases.chase": "civic.cases.chasing:chase",
+    "cases.resume_parked": "civic.cases.parking:resume_due",
     "stats.rebuild": "civic.stats.rollups:rebuild",
 }
 
@@ -78,6 +80,7 @@ PERIODIC = {
     "push.due": "PUSH_POLL_SECONDS",
     "notify.due": "WEBHOOK_POLL_SECONDS",
     "cases.chase": "CHASE_INTERVAL_SECONDS",
+    "cases.resume_parked": "CHASE_INTERVAL_SECONDS",  # parked cases back on their review date (挂账)
 }
 
 

@@ -26,6 +26,7 @@ def error_text(error):
         "same_urgency": _("The case is at that urgency level already."),
         "arbitration_pending": _("Returned twice: a supervisor decides which department handles it."),
         "department_decided": _("A supervisor decided that this case is yours; it can no longer be returned."),
+        "park_pending": _("Parking has already been asked for; a supervisor has not decided yet."),
         "no_pending_recheck": _("Nobody has asked for a recheck of this case."),
     }
     if error.code in known:
@@ -47,6 +48,8 @@ def action_label(action):
         "rate": _("Rated"), "recheck_uphold": _("Recheck: result stands"), "recheck_reopen": _("Recheck: reopened"), "unassign": _("Back in the queue (the assignee left)"),
         "department_merge": _("Moved: its department was merged into another"),
         "set_urgency": _("Urgency changed"), "arbitrate": _("Department decided (仲裁)"),
+        "request_park": _("Asked to park (挂账)"), "approve_park": _("Parked (挂账)"),
+        "deny_park": _("Parking refused"), "resume": _("Back from parking"),
     }
     return labels.get(action, action)
 
@@ -95,6 +98,13 @@ def stage_label(stage):
     return labels.get(stage, stage)
 
 
+def outcome_label(outcome):
+    """How a stage ended, when not simply done."""
+    labels = {"returned": _("returned"), "rerouted": _("re-routed"), "rejected": _("not accepted"),
+              "merged": _("merged"), "failed": _("not passed"), "parked": _("parked")}
+    return labels.get(outcome, outcome)
+
+
 def urgency_label(level):
     labels = {"emergency": _("Emergency (紧急)"), "urgent": _("Urgent (较急)"), "normal": _("Normal (一般)"),
               "complex": _("Complex (复杂)")}
@@ -122,6 +132,7 @@ def case_stages(case):
                      "owner": (owner["name"] or _("a grid worker")) if owner else None,
                      "started_at": _naive(shown["started_at"]), "due_at": _naive(shown["due_at"]),
                      "done_at": _naive(shown["done_at"]), "on_time": shown["on_time"],
+                     "outcome": outcome_label(shown["outcome"]) if shown["outcome"] not in (None, "done") else None,
                      "running": running is not None and running.stage == shown["stage"] and shown["done_at"] is None})
     return rows
 
@@ -143,6 +154,8 @@ def step_label(action):
         "deny_extension": _("Refuse more time"), "reopen": _("Reopen"), "rate": _("Rate the result"),
         "recheck_uphold": _("Uphold the result"), "recheck_reopen": _("Reopen after the recheck"),
         "set_urgency": _("Change the urgency"), "arbitrate": _("Decide the department (仲裁)"),
+        "request_park": _("Ask to park (挂账)"), "approve_park": _("Approve parking"),
+        "deny_park": _("Refuse parking"), "resume": _("Resume work now"),
     }
     return labels.get(action, action)
 

@@ -56,7 +56,7 @@ CASE = obj({
                          "owner": null(obj({"kind": {"type": "string", "enum": ["dispatch", "department", "user"]},
                                             "id": null(INTEGER), "name": null(STRING)}, ["kind"])),
                          "started_at": null(STRING), "due_at": null(STRING), "done_at": null(STRING),
-                         "on_time": null(BOOLEAN)}, ["stage"])),
+                         "on_time": null(BOOLEAN), "outcome": null(STRING)}, ["stage"])),
 }, ["id", "ref", "client_id", "status", "channel", "category", "photos", "created_at"])
 CASE_DETAIL = {"allOf": [CASE, obj({
     "events": array(obj({"id": INTEGER, "action": STRING, "from_status": null(STRING), "to_status": null(STRING),
@@ -113,7 +113,8 @@ def query(name, schema, description=""):
 
 ACTION = obj({"client_id": {"type": "string", "format": "uuid"}, "action": STRING, "note": null(STRING),
               "at": null(STRING), "department": null(STRING), "assignee_id": null(INTEGER), "until": null(STRING),
-              "into": null(STRING), "rating": null(STRING), "urgency": null(STRING)}, ["client_id", "action"])
+              "into": null(STRING), "rating": null(STRING), "urgency": null(STRING),
+              "needs": null(STRING)}, ["client_id", "action"])
 REPORT_META = obj({"client_id": {"type": "string", "format": "uuid"}, "category": STRING, "description": STRING,
                    "lat": null(NUMBER), "lng": null(NUMBER), "accuracy_m": null(NUMBER), "captured_at": null(STRING),
                    "address": null(STRING), "channel": null(STRING), "location_source": null(STRING),

@@ -107,6 +107,7 @@ ACCESS = {
     **_each("admin", ("admin_grids.import_form", "GET"), ("admin_grids.import_preview", "POST"),
             ("admin_grids.import_apply", "POST"), ("admin_grids.update", "POST")),
     ("dashboard.queue", "GET"): "oversight", ("dashboard.queue_bulk", "POST"): "oversight",
+    ("dashboard.parked", "GET"): "staff",  # each sees the parked cases they may see (their department's)
     **_gets("oversight", "stats", "performance", "performance_export", "ranking", "report", "report_export", "hot",
             "grid_map", "case_list"),
     **_gets("oversight", "devices", "sync", "sync_json"),

@@ -814,6 +814,37 @@ ZH = {
     "The KML cannot be read: %(why)s.": "KML 无法读取：%(why)s。", "no polygon or line": "没有面或线",
     "unreadable coordinates (%(why)s)": "坐标无法读取（%(why)s）", "The KML has no Placemark.": "KML 中没有 Placemark。",
     "KML (WGS-84 by its standard)": "KML（按其标准为 WGS-84）", "%(name)s: %(reason)s": "%(name)s：%(reason)s",
+    # Urgency, disputed returns and parking (issue 21: cases/workflow.py, cases/parking.py)
+    "The case is at that urgency level already.": "案件已是该紧急程度。",
+    "Returned twice: a supervisor decides which department handles it.": "已两次退回：由主管仲裁确定承办部门。",
+    "A supervisor decided that this case is yours; it can no longer be returned.": "主管已仲裁确定由贵部门承办，不能再退回。",
+    "Parking has already been asked for; a supervisor has not decided yet.": "已申请挂账，主管尚未审批。",
+    "Urgency changed": "紧急程度已调整", "Department decided (仲裁)": "已仲裁确定承办部门",
+    "Asked to park (挂账)": "申请挂账", "Parked (挂账)": "已挂账", "Parking refused": "挂账未批准",
+    "Back from parking": "挂账结束，恢复办理",
+    "Emergency (紧急)": "紧急", "Urgent (较急)": "较急", "Normal (一般)": "一般", "Complex (复杂)": "复杂",
+    "Change the urgency": "调整紧急程度", "Decide the department (仲裁)": "仲裁承办部门",
+    "Ask to park (挂账)": "申请挂账", "Approve parking": "批准挂账", "Refuse parking": "不批准挂账",
+    "Resume work now": "恢复办理", "Why it is not parked": "不予挂账的理由",
+    "needs: %(needs)s": "所需条件：%(needs)s", "review on %(when)s": "复核日期 %(when)s",
+    "Returned twice: a supervisor decides which department handles it (仲裁); that decision is final for this case.":
+        "已两次退回：由主管仲裁确定承办部门，仲裁结果对本案为最终决定。",
+    "A supervisor decided the department (仲裁): it can no longer be returned.": "主管已仲裁承办部门，本案不能再退回。",
+    "Why this department (the decision is final)": "仲裁理由（结果为最终决定）",
+    "Urgency": "紧急程度", "Why this case is more or less urgent than its kind": "调整理由（本案比同类问题更急或更缓的原因）",
+    "The running stages are timed again on the new level’s limits, from when they started.":
+        "进行中的环节按新紧急程度的时限，从各自开始时重新计时。",
+    "For a problem that cannot be solved now: it waits, with no clock running, until its review date, when it comes back to you. A supervisor decides.":
+        "适用于暂时无法解决的问题：挂账期间停止计时，到复核日期自动退回本部门继续办理。由主管审批。",
+    "Why it cannot be solved now": "暂时无法解决的原因", "What it needs (a budget, a season, a decision)": "所需条件（经费、季节、决策等）",
+    "Review date": "复核日期",
+    "Cases that cannot be solved now wait here, with no clock running, until their review date; then they come back to the department with a reminder. They are never counted overdue.":
+        "暂时无法解决的案件在此挂账，停止计时，到复核日期自动退回部门并提醒办理；挂账期间不计超期。",
+    "Asked to park: for a supervisor to decide": "挂账申请（待主管审批）", "Nothing waiting for a decision.": "没有待审批的申请。",
+    "Parked until their review date": "挂账中（至复核日期）", "No parked cases.": "没有挂账案件。",
+    "back on %(when)s": "%(when)s 恢复办理",
+    "returned": "已退回", "re-routed": "已改派", "not accepted": "不予受理", "merged": "已合并", "not passed": "未通过",
+    "parked": "挂账", "Returned twice: for a supervisor": "两次退回：待主管仲裁",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

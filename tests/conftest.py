@@ -332,6 +332,16 @@ def make_case(county):
             db.session.add(CaseEvent(case=case, actor=county.dispatcher, action="reject", from_status="reported",
                                      to_status="rejected", note="重复上报", created_at=now))
             case.status = "rejected"
+        elif status == "parked":  # 挂账: in progress, then parked on an approved request until a week from now
+            for action, after, stamp in PATH[:4]:
+                db.session.add(CaseEvent(case=case, actor=county.dispatcher, action=action, from_status=case.status,
+                                         to_status=after, created_at=now))
+                if stamp:
+                    setattr(case, stamp, now)
+                case.status = after
+            db.session.add(CaseEvent(case=case, actor=county.supervisor, action="approve_park",
+                                     from_status="in_progress", to_status="parked", created_at=now))
+            case.status, case.parked_until = "parked", now + timedelta(days=7)
         elif status != "reported":
             for action, after, stamp in PATH:
                 db.session.add(CaseEvent(case=case, actor=county.dispatcher, action=action, from_status=case.status,

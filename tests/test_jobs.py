@@ -166,7 +166,7 @@ def test_one_off_runs_and_their_errors(app, county, make_case, api_as, runner):
     result = runner.invoke(args=["jobs", "run", "cases.chase"])
     assert result.exit_code == 0 and result.output.startswith("cases.chase: ") and "escalate" in result.output
     bad = runner.invoke(args=["jobs", "run", "push.send"])
-    assert bad.exit_code == 2 and "one of cases.chase, notify.due, push.due, stats.rebuild" in bad.output
+    assert bad.exit_code == 2 and "one of cases.chase, cases.resume_parked, notify.due, push.due, stats.rebuild" in bad.output
     app.config["REDIS_URL"] = None
     for args in (["jobs", "run", "cases.chase", "--background"], ["stats", "rebuild", "--background"]):
         result = runner.invoke(args=args)

@@ -37,9 +37,6 @@ def check_extension(rule, case, until):
         if case.resolve_due_at is not None and until <= case.resolve_due_at:
             raise ApiError(422, "out_of_range", f"The new deadline (until) must be after the present one, "
                            f"{isoformat(case.resolve_due_at)}.", "until")
-    elif until is not None:
-        raise ApiError(422, "invalid", "A new deadline (until) can only be given with 'request_extension'.",
-                       "until")
 
 
 def record_extension(rule, case, actor, *, until, note, pending, now):

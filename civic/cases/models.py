@@ -21,9 +21,13 @@ class Status(str, enum.Enum):
     IN_PROGRESS = "in_progress"    # 处置中
     HANDLED = "handled"            # 处置完成, waiting for verification
     CLOSED = "closed"              # 结案
+    PARKED = "parked"              # 挂账: waits for a budget or a season, until its review date; no clock runs
 
 
 OPEN_STATUSES = {s.value for s in Status} - {Status.REJECTED.value, Status.CLOSED.value}
+# A department is working on it: its clocks run, it can be late (a parked case is
+# open but none of these: never overdue).
+WORKING_STATUSES = (Status.DISPATCHED.value, Status.ACKNOWLEDGED.value, Status.IN_PROGRESS.value)
 
 
 class Channel(str, enum.Enum):
@@ -39,6 +43,15 @@ class ExtensionStatus(str, enum.Enum):
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
+
+
+class ParkStatus(str, enum.Enum):
+    """挂账: a department's request to park a case, decided by a supervisor; an
+    approved one ends when the case is resumed (on its review date or before)."""
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    RESUMED = "resumed"
 
 
 class RecheckStatus(str, enum.Enum):
@@ -114,6 +127,8 @@ class Case(db.Model):
     # 退回 disputes: "arbitration" after its second return (a supervisor decides the
     # department), "decided" once one has (final: it can no longer be returned).
     dispute: Mapped[str | None] = mapped_column(String(16))
+    # 挂账: the review date of a parked case, when it comes back (cases/parking.py).
+    parked_until: Mapped[datetime | None] = mapped_column(index=True)
     # Its urgency level (cases/urgency.py): the category's, unless a dispatcher set another.
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -178,7 +193,7 @@ class CaseStage(db.Model):
     due_at: Mapped[datetime | None]                      # None: no clock (closing)
     done_at: Mapped[datetime | None]
     on_time: Mapped[bool | None]
-    # How it ended: done, or returned / rerouted / rejected / merged / failed (a failed check)
+    # How it ended: done, or returned / rerouted / rejected / merged / failed (a failed check) / parked
     outcome: Mapped[str | None] = mapped_column(String(16))
 
     case = relationship("Case", back_populates="stages")
@@ -219,6 +234,30 @@ class ExtensionRequest(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=ExtensionStatus.PENDING.value)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ParkRequest(db.Model):
+    """挂账: a request to park a case that cannot be solved now, with the reason, what
+    it needs (a budget, a season, another body's decision) and a review date. At
+    most one pending per case (a partial unique index)."""
+
+    __tablename__ = "park_requests"
+    __table_args__ = (
+        Index("uq_park_requests_one_pending", "case_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    needs: Mapped[str] = mapped_column(Text)
+    review_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=ParkStatus.PENDING.value)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    resumed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

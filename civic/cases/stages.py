@@ -60,6 +60,10 @@ MOVES = {
     # 改派: the new department acknowledges on a clock of its own.
     "reroute": Move(ends=("acknowledge", "handle"), starts=("acknowledge",), outcome="rerouted"),
     "reopen": Move(starts=("acknowledge",)),
+    # 挂账: the handling stops as "parked" (no clock runs while parked) and starts
+    # again, on a fresh clock, when the case comes back.
+    "approve_park": Move(ends=("handle",), outcome="parked"),
+    "resume": Move(starts=("handle",)),
     "recheck_reopen": Move(ends=("verify",), starts=("acknowledge",), outcome="failed"),
 }
 # A rating or a recheck that closes a handled case ends its verification.
@@ -205,10 +209,11 @@ def stages_to_dict(case, viewer, show_people=True):
 def _stage_dict(stage, row, show_people):
     if row is None:
         return {"stage": stage, "owner": None, "started_at": None, "due_at": None, "done_at": None,
-                "on_time": None}
+                "on_time": None, "outcome": None}
     return {"stage": stage, "owner": owner_to_dict(row.owner_kind, row.owner_id, show_people),
             "started_at": isoformat(row.started_at), "due_at": isoformat(row.due_at),
-            "done_at": isoformat(row.done_at), "on_time": row.on_time}
+            "done_at": isoformat(row.done_at), "on_time": row.on_time,
+            "outcome": row.outcome}  # done, returned, rerouted, rejected, merged, failed or parked
 
 
 def owner_to_dict(kind, owner_id, show_people=True):

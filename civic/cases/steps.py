@@ -4,7 +4,11 @@ from ..errors import ApiError
 
 STATUS_WORDS = {"reported": "reported", "accepted": "accepted", "rejected": "rejected",
                 "dispatched": "dispatched", "acknowledged": "acknowledged", "in_progress": "in progress",
-                "handled": "handled", "closed": "closed"}
+                "parked": "parked", "handled": "handled", "closed": "closed"}
+# The statuses in the Chinese of notifications and chat-group posts.
+STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
+             "acknowledged": "已签收", "in_progress": "处置中", "parked": "已挂账", "handled": "已处置",
+             "closed": "已结案"}
 
 
 class WorkflowError(ApiError):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..extensions import db
 from .access import related_clause
-from .models import OPEN_STATUSES, Case, Status
+from .models import OPEN_STATUSES, WORKING_STATUSES, Case, Status
 
 TASK_LIMIT = 200
 # What the case JSON reads, loaded in a few queries for the whole list.
@@ -25,7 +25,6 @@ LIST_LOADS = [selectinload(Case.category), selectinload(Case.grid), selectinload
               selectinload(Case.photos), selectinload(Case.assignee), selectinload(Case.reporter),
               selectinload(Case.stages)]
 TASK_ROLES = (Role.GRID_WORKER, Role.DEPT_STAFF, *OVERSIGHT_ROLES)
-WORKING = (Status.DISPATCHED.value, Status.ACKNOWLEDGED.value, Status.IN_PROGRESS.value)
 
 
 def tasks_query(user, limit=TASK_LIMIT):
@@ -36,7 +35,7 @@ def tasks_query(user, limit=TASK_LIMIT):
     # Assigned to me and open; a department's cases while they are being worked;
     # a grid's cases once handled, for its workers to verify (核查).
     condition = or_(related_clause(user, ("assignee",)) & Case.status.in_(OPEN_STATUSES),
-                    related_clause(user, ("department",)) & Case.status.in_(WORKING),
+                    related_clause(user, ("department",)) & Case.status.in_(WORKING_STATUSES),
                     related_clause(user, ("grid_worker",)) & (Case.status == Status.HANDLED.value))
     return (select(Case).where(condition).options(*LIST_LOADS)
             .order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at, Case.id)

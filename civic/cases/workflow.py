@@ -31,6 +31,7 @@ from . import stages
 from .access import RELATIONS, related
 from .extension_requests import check_extension, pending_extension, record_extension
 from .merging import check_merge_target, merge
+from .parking import check_park, parked_until, pending_park, record_park
 from .models import Case, CaseEvent, Score, Status
 from .ratings import check_rating, check_recheck, decide_recheck, pending_recheck, rate, rating_of
 from .steps import STATUS_WORDS, WorkflowError, clean_note
@@ -80,6 +81,7 @@ class Rule:
     recheck: bool = False          # decides the pending recheck
     urgency: bool = False          # takes an urgency level: the case's stages run on its limits from now on
     arbitration: bool = False      # decides a disputed case's department (after its second return): final
+    park: str | None = None        # "request", "approve", "deny" or "resume": works on park_requests (挂账)
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -144,6 +146,17 @@ TRANSITIONS = {rule.action: rule for rule in [
           "given more time", extension="approve"),
     _rule("deny_extension", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "refuse more time for it",
           "refused more time", extension="deny"),
+    # 挂账: the department asks to park a case it cannot solve now (the reason, what it
+    # needs, a review date); a supervisor decides. Parked, no clock runs; it comes back
+    # on its review date (cases/parking.py) or when the people working it resume it.
+    _rule("request_park", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, DOERS, "ask to park it", "asked to be parked",
+          note_required=True, park="request"),
+    _rule("approve_park", [S.ACKNOWLEDGED, S.IN_PROGRESS], S.PARKED, SUPERVISORS, "park it", "parked",
+          park="approve"),
+    _rule("deny_park", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, SUPERVISORS, "refuse to park it", "refused parking",
+          note_required=True, park="deny"),
+    _rule("resume", [S.PARKED], S.IN_PROGRESS, DOERS + OVERSIGHT, "resume it", "resumed", restart_resolve=True,
+          clears=("parked_until",), park="resume"),
     # 仲裁: a supervisor decides which department handles a case returned twice; that
     # department acknowledges it on fresh clocks and can no longer return it.
     _rule("arbitrate", [S.ACCEPTED], S.DISPATCHED, SUPERVISORS, "decide its department", "decided",
@@ -159,7 +172,8 @@ TRANSITIONS = {rule.action: rule for rule in [
 DISPATCHING = frozenset(name for name, rule in TRANSITIONS.items() if rule.dispatch_options)
 
 # Workflow order, for telling "not yet" from "no longer" in messages.
-ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.HANDLED, S.CLOSED, S.REJECTED]
+ORDER = [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.PARKED, S.HANDLED, S.CLOSED,
+         S.REJECTED]
 RANK = {s.value: n for n, s in enumerate(ORDER)}
 MAX_ATTEMPTS = 3  # re-decisions when another request moved the case between our read and our write
 
@@ -196,6 +210,10 @@ def allowed_actions(case, user):
                    and not (name == "verify" and pending)]
     if "rate" in allowed and rating_of(case, user) is not None:
         allowed.remove("rate")
+    if any(TRANSITIONS[name].park in ("request", "approve", "deny") for name in allowed):
+        pending = pending_park(case) is not None
+        allowed = [name for name in allowed if TRANSITIONS[name].park not in ("request", "approve", "deny")
+                   or (TRANSITIONS[name].park == "request") != pending]
     disputed = case.dispute == "arbitration"
     allowed = [name for name in allowed if not (name == "arbitrate" and not disputed)
                and not (name == "dispatch" and disputed) and not (name == "return" and case.dispute == "decided")]
@@ -247,11 +265,11 @@ def check_permission(case, action, actor):
 
 
 def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None,
-                 into=None, rating=None, urgency=None):
+                 into=None, rating=None, urgency=None, needs=None, system=False):
     """Raise the error `apply_action` would raise for this, without writing anything.
-    Order: who (403), then the status (409: also the reopen window and pending
-    extension requests), then what the action needs (422)."""
-    rule = check_permission(case, action, actor)
+    Order: who (403; not asked of the system's own steps), then the status (409:
+    also the reopen window and pending requests), then what the action needs (422)."""
+    rule = rule_for(action) if system else check_permission(case, action, actor)
     if case.status not in rule.from_statuses:
         raise _not_now(rule, case)
     if rule.reopen_window and _reopen_expired(case, utcnow()):
@@ -263,6 +281,10 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
     check_recheck(rule, case)
     check_rating(rule, case, actor, rating, note)
     check_extension(rule, case, until)
+    check_park(rule, case, until, needs)
+    if until is not None and rule.extension != "request" and rule.park != "request":
+        raise ApiError(422, "invalid", "A date (until) can only be given with 'request_extension' (the new "
+                       "deadline) or 'request_park' (the review date).", "until")
     if rule.note_required and not clean_note(note):
         raise ApiError(422, "note_required", f"Say why (a note is required to {rule.verb}).", "note")
     if rule.photos == "none" and photo_count:
@@ -334,7 +356,7 @@ def _check_redirect(case, assignee, department):
 
 
 def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
-                until=None, into_ref=None, rating=None, urgency=None):
+                until=None, into_ref=None, rating=None, urgency=None, needs=None):
     """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
     content = {"case": case_id, "action": action, "note": clean_note(note),
                "at": isoformat(at), "photos": list(photo_hashes),
@@ -347,11 +369,13 @@ def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_i
         content["rating"] = rating
     if urgency is not None:
         content["urgency"] = urgency
+    if needs is not None:
+        content["needs"] = needs
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None,
-                 until=None, into=None, rating=None, urgency=None):
+                 until=None, into=None, rating=None, urgency=None, needs=None, system=False):
     """Do `action` on `case` as `actor`; returns the one CaseEvent written.
 
     `photos` are unsaved Photo rows (their files written already); they are kept
@@ -359,7 +383,9 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     the event's data as device_at); the event and step times are the server's.
     `until` (naive UTC) is the new resolve deadline a "request_extension" asks for;
     `into` the open Case a "merge" adds this duplicate to; `rating` the score a "rate" gives;
-    `urgency` the level a "set_urgency" sets.
+    `urgency` the level a "set_urgency" sets; `until` and `needs` the review date and
+    what it needs of a "request_park". `system`: a step the app takes itself (a
+    parked case back on its review date), with no actor and no permission asked.
     Raises WorkflowError (403 forbidden, 409 transition_not_allowed and the like) or ApiError (422).
     Flushes nothing but the status change; the caller commits or rolls back.
     """
@@ -367,7 +393,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     note = clean_note(note)
     for _attempt in range(MAX_ATTEMPTS):
         rule = check_action(case, action, actor, note=note, photo_count=len(photos), assignee=assignee,
-                            department=department, until=until, into=into, rating=rating, urgency=urgency)
+                            department=department, until=until, into=into, rating=rating, urgency=urgency,
+                            needs=needs, system=system)
         from_status, case_urgency_before = case.status, case.urgency
         now = utcnow()
         to_status, stamp = _target(rule, from_status, rating)
@@ -383,6 +410,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         pending = pending_extension(case) if rule.extension in ("approve", "deny") else None
         if rule.extension == "approve":
             values["resolve_due_at"] = pending.until
+        if rule.park == "approve":
+            values["parked_until"] = parked_until(rule, case)
         if rule.action == "return" and returns_of(case) >= 1:
             values["dispute"] = "arbitration"  # the second return: a supervisor decides
         if rule.arbitration:
@@ -420,7 +449,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     data = {"photos": len(photos),
             "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
                                         assignee.id if assignee else None, department.code if department else None, until,
-                                        into.ref if into is not None else None, rating, urgency),
+                                        into.ref if into is not None else None, rating, urgency, needs),
             "device_at": isoformat(at)}
     if assignee is not None:
         data["assignee_id"] = assignee.id
@@ -440,6 +469,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(rating=rating, **rate(case, actor, rating, note, now))
     if rule.recheck:
         data.update(decide_recheck(rule, case, actor, note, now))
+    if rule.park:
+        data.update(record_park(rule, case, actor, until=until, needs=needs, note=note, now=now))
     if values.get("dispute") == "arbitration":
         data["arbitration"] = True
     if rule.urgency:

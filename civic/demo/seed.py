@@ -350,6 +350,40 @@ def _build_queue(app, demo, rng, photo_keys):
         case.ref = make_ref(case)
 
 
+# 挂账: what a county parks (a budget, a season, another body's permit), and for how long.
+PARKING_NEEDS = [("护栏需整段更换，超出日常养护范围", "年度维修预算"), ("绿化补植需等春季", "适宜种植季节 (3 月)"),
+                 ("需占道施工", "交警部门占道施工许可"), ("井盖权属不明", "产权单位确认")]
+
+
+def _park_some(demo, rng, now):
+    """A few cases at work parked on an approved request until a review date in the
+    coming weeks, and one more asking to be parked (the supervisor's to decide)."""
+    from ..cases.models import ParkRequest
+
+    working = db.session.scalars(select(Case).where(Case.status == Status.IN_PROGRESS.value,
+                                                    Case.department_id.is_not(None)).order_by(Case.id)).all()
+    chosen = working[::max(1, len(working) // 6)][:7]
+    for n, case in enumerate(chosen):
+        last = db.session.scalar(select(func.max(CaseEvent.created_at)).where(CaseEvent.case_id == case.id))
+        asked_at = min(now - timedelta(minutes=10), last + timedelta(minutes=rng.randint(30, 240)))
+        staff = demo.staff_by_department[case.department.code][0]
+        reason, needs = PARKING_NEEDS[n % len(PARKING_NEEDS)]
+        review = now + timedelta(days=rng.randint(3, 40))
+        approved = n < len(chosen) - 1
+        db.session.add(CaseEvent(case=case, actor=staff, action="request_park", from_status="in_progress",
+                                 to_status="in_progress", note=reason, created_at=asked_at,
+                                 data={"needs": needs, "until": review.isoformat() + "Z"}))
+        request = ParkRequest(case_id=case.id, requested_by=staff.id, reason=reason, needs=needs, review_at=review,
+                              status="approved" if approved else "pending", created_at=asked_at)
+        if approved:
+            decided = min(now - timedelta(minutes=5), asked_at + timedelta(minutes=rng.randint(10, 120)))
+            request.decided_by, request.decided_at = demo.supervisor.id, decided
+            db.session.add(CaseEvent(case=case, actor=demo.supervisor, action="approve_park",
+                                     from_status="in_progress", to_status="parked", created_at=decided))
+            case.status, case.parked_until = Status.PARKED.value, review
+        db.session.add(request)
+
+
 def seed(app, storage, size_name="full", rng_seed=20261123):
     size = SIZES[size_name]
     rng = random.Random(rng_seed)
@@ -362,6 +396,7 @@ def seed(app, storage, size_name="full", rng_seed=20261123):
     photo_keys = _demo_photos(storage)
     _build_cases(app, demo, size["cases"], rng, photo_keys, random.Random(rng_seed + 1))
     _build_queue(app, demo, random.Random(rng_seed + 2), photo_keys)
+    _park_some(demo, random.Random(rng_seed + 3), utcnow())
     seed_posters(level2)  # a few QR posters: grids, a park, a market, a bus stop
     db.session.flush()
     seed_rewards(demo, utcnow())  # the catalogue, points for valid reports, ratings, a few codes

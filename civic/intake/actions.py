@@ -23,6 +23,7 @@ from ..accounts.models import User
 from ..cases import workflow
 from ..cases.access import can_view_case
 from ..cases.models import Case, CaseEvent
+from ..cases.parking import NEEDS_MAX
 from ..errors import ApiError
 from ..extensions import db
 from ..grids.models import Department
@@ -47,6 +48,7 @@ class ActionMeta:
     into: str | None = None        # merge: the ref of the case this one duplicates
     rating: str | None = None      # rate: satisfied, basic or unsatisfied
     urgency: str | None = None     # set_urgency: emergency, urgent, normal or complex
+    needs: str | None = None       # request_park: what the case needs to be solved
 
 
 @dataclass
@@ -80,7 +82,8 @@ def parse_action(raw, *, note_max):
                       department=fields.text(data, "department", 32) or None,
                       until=fields.timestamp(data, "until"), into=fields.text(data, "into", 32) or None,
                       rating=fields.text(data, "rating", 16) or None,
-                      urgency=fields.text(data, "urgency", 16) or None)
+                      urgency=fields.text(data, "urgency", 16) or None,
+                      needs=fields.text(data, "needs", NEEDS_MAX) or None)
 
 
 def find_event(client_id):
@@ -127,7 +130,7 @@ def submit_action(case, meta, uploads, user):
     inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
                                        meta.assignee_id, meta.department, meta.until, meta.into, meta.rating,
-                                       meta.urgency)
+                                       meta.urgency, meta.needs)
     existing = find_event(meta.client_id)
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
@@ -137,7 +140,7 @@ def submit_action(case, meta, uploads, user):
     into = _merge_target(meta, user)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
                           assignee=assignee, department=department, until=meta.until, into=into,
-                          rating=meta.rating, urgency=meta.urgency)
+                          rating=meta.rating, urgency=meta.urgency, needs=meta.needs)
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
@@ -148,7 +151,8 @@ def submit_action(case, meta, uploads, user):
         photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
-                                      until=meta.until, into=into, rating=meta.rating, urgency=meta.urgency)
+                                      until=meta.until, into=into, rating=meta.rating, urgency=meta.urgency,
+                                      needs=meta.needs)
         return ActionResult(event, created=True)
 
     # A concurrent twin may have won: its event answers this request too (its

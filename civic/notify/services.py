@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from .. import models as _schema  # noqa: F401  (every table known: grids refer to users)
 from ..extensions import db
+from ..cases.steps import STATUS_ZH
 from ..cases.workflow import DISPATCHING
 from ..grids.models import Department
 from ..timeutil import local_zone, utcnow
@@ -31,8 +32,6 @@ from .jobs import QUEUE
 KINDS = ("dispatch", "escalation", "close")
 ACTIONS = {**{action: "dispatch" for action in DISPATCHING}, "verify": "close", "escalate": "escalation"}
 TITLES = {"dispatch": "派遣", "escalation": "督办", "close": "结案"}
-STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
-             "acknowledged": "已签收", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
 
 
 def _local(value, zone):

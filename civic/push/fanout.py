@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..cases.access import reporter_and_followers
+from ..cases.steps import STATUS_ZH
 from ..cases.workflow import DISPATCHING
 from ..extensions import db
 from ..timeutil import local_zone, utcnow
@@ -30,8 +31,6 @@ from .models import NotificationPreference, PushDelivery, PushSubscription
 from .preferences import night_release, preferences_of
 from .sender import KINDS
 
-STATUS_ZH = {"reported": "已上报", "accepted": "已受理", "rejected": "不予受理", "dispatched": "已派遣",
-             "acknowledged": "已签收", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
 
 
 def _local(value, zone):

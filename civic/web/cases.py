@@ -12,6 +12,7 @@ from ..cases.access import can_view_case, get_case_or_404, sees_in_full, visible
 from ..cases.duplicates import suggest
 from ..cases.models import Case
 from ..cases.extension_requests import pending_extension
+from ..cases.parking import current_park, pending_park
 from ..cases.ratings import pending_recheck
 from ..cases.workflow import DISPATCHING, allowed_actions
 from ..errors import ApiError
@@ -63,6 +64,9 @@ def _render_case(case, *, error=None, form=None, status=200):
         context["duplicates"] = suggest(case, limit=5)
     if "approve_extension" in actions:
         context["extension"] = pending_extension(case)
+    if "approve_park" in actions:
+        context["park_request"] = pending_park(case)
+    context["parked"] = current_park(case)
     if current_user.is_staff:  # what the department's chat group was told, and whether it arrived
         context["group_posts"] = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case.id)
                                                     .order_by(WebhookDelivery.id)).all()
@@ -83,7 +87,7 @@ def _local_to_utc_iso(value):
 
 def _form_meta(form):
     meta = {"client_id": form.get("client_id"), "action": form.get("action")}
-    for name in ("note", "department", "into", "rating", "urgency"):
+    for name in ("note", "department", "into", "rating", "urgency", "needs"):
         if form.get(name, "").strip():
             meta[name] = form[name].strip()
     meta["until"] = _local_to_utc_iso(form.get("until", "").strip())

@@ -40,6 +40,24 @@ def queue():
                            off_map=sum(1 for c in cases if c.lat is not None) - len(points))
 
 
+@bp.get("/parked")
+def parked():
+    """挂账, listed apart: requests waiting for a supervisor, and the cases parked
+    until their review date (the department's own, for its staff)."""
+    from ..cases.access import visible_clause
+    from ..cases.models import ParkRequest, ParkStatus
+
+    def listed(where, order):
+        return db.session.execute(
+            select(Case, ParkRequest).join(ParkRequest, ParkRequest.case_id == Case.id)
+            .where(visible_clause(current_user), *where).order_by(*order).limit(QUEUE_LIMIT)).all()
+
+    asked = listed((ParkRequest.status == ParkStatus.PENDING.value,), (ParkRequest.created_at,))
+    parked = listed((Case.status == Status.PARKED.value, ParkRequest.status == ParkStatus.APPROVED.value),
+                    (Case.parked_until, Case.id))
+    return render_template("dashboard/parked.html", asked=asked, parked=parked)
+
+
 @bp.post("/queue")
 def queue_bulk():
     """One step for many cases (accept, dispatch each to the department the rules

@@ -86,7 +86,7 @@ def test_acknowledge_then_replay_then_conflict(county, make_case, api_as):
     assert (event["action"], event["from_status"], event["to_status"]) == ("acknowledge", "dispatched", "acknowledged")
     assert event["note"] == "收到，马上去" and event["actor"] == "worker"
     assert shown["status"] == "acknowledged" and shown["events"][-1] == event
-    assert shown["allowed_actions"] == ["start", "handle", "add_photo", "return", "request_extension"]
+    assert shown["allowed_actions"] == ["start", "handle", "add_photo", "return", "request_extension", "request_park"]
     stored = db.session.get(CaseEvent, event["id"])
     assert stored.client_id == body["client_id"] and stored.data["device_at"] == device_at_utc
     assert db.session.get(Case, case.id).acknowledged_at == stored.created_at

@@ -69,7 +69,7 @@ def test_residents_get_no_tasks(county, board, api_as):
 def test_tasks_carry_what_the_user_can_do(county, board, api_as):
     tasks = {t["id"]: t for t in api_as(county.worker).get("/api/v1/tasks").json["tasks"]}
     assert tasks[board.worker_dispatched.id]["allowed_actions"] == ["acknowledge", "return"]
-    assert tasks[board.worker_in_progress.id]["allowed_actions"] == ["handle", "add_photo", "return", "request_extension"]
+    assert tasks[board.worker_in_progress.id]["allowed_actions"] == ["handle", "add_photo", "return", "request_extension", "request_park"]
     assert tasks[board.handled_in_grid.id]["allowed_actions"] == ["verify", "verify_fail"]
     assert tasks[board.worker_dispatched.id]["assigned_to_me"] is True
     assert "events" not in tasks[board.worker_dispatched.id]

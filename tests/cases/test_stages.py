@@ -96,7 +96,7 @@ def test_a_late_dispatch_leaves_the_department_its_window_and_counts_against_the
     assert data["urgency"] == "normal"
     assert stage["accept"] == {"stage": "accept", "owner": {"kind": "dispatch", "id": None, "name": "指挥中心"},
                                "started_at": iso("2026-11-23T09:00"), "due_at": iso("2026-11-23T10:00"),
-                               "done_at": iso("2026-11-23T14:00"), "on_time": False}
+                               "done_at": iso("2026-11-23T14:00"), "on_time": False, "outcome": "done"}
     assert stage["dispatch"]["on_time"] is True and stage["dispatch"]["done_at"] == iso("2026-11-23T14:00")
     # 暴露垃圾: acknowledged within 30 working minutes of the dispatch, not of the report.
     assert stage["acknowledge"]["owner"] == {"kind": "department", "id": county.departments["SAN"].id,
@@ -108,7 +108,7 @@ def test_a_late_dispatch_leaves_the_department_its_window_and_counts_against_the
     assert stage["handle"]["due_at"] == iso("2026-11-24T09:05")
     assert data["deadlines"] == {"acknowledge": iso("2026-11-23T14:30"), "resolve": iso("2026-11-24T09:05")}
     assert stage["verify"] == {"stage": "verify", "owner": None, "started_at": None, "due_at": None,
-                               "done_at": None, "on_time": None}
+                               "done_at": None, "on_time": None, "outcome": None}
 
     day = db.session.scalars(select(DailyCaseStats)).all()
     total = {name: sum(getattr(row, name) for row in day)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from civic.cases import workflow
 from civic.cases.access import RELATIONS
-from civic.cases.models import Case, CaseEvent, ExtensionRequest, Recheck, Status
+from civic.cases.models import Case, CaseEvent, ExtensionRequest, ParkRequest, Recheck, Status
 from civic.cases.steps import WorkflowError
 from civic.cases.workflow import TRANSITIONS, allowed_actions, apply_action
 from civic.errors import ApiError
@@ -44,6 +44,10 @@ WHO_MAY = {
     "recheck_reopen": {"admin", "supervisor", "dispatcher", "worker"},
     "set_urgency": {"admin", "supervisor", "dispatcher"},
     "arbitrate": {"admin", "supervisor"},
+    "request_park": {"other_worker", "staff_san", "admin"},
+    "approve_park": {"admin", "supervisor"},
+    "deny_park": {"admin", "supervisor"},
+    "resume": {"other_worker", "staff_san", "admin", "supervisor", "dispatcher"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -70,6 +74,10 @@ def inputs_for(action):
         return {"note": "复核意见"}
     if action == "set_urgency":
         return {"note": "学校门口", "urgency": "urgent"}
+    if action == "request_park":
+        return {"note": "需要整段更换", "needs": "维修预算", "until": utcnow() + timedelta(days=30)}
+    if action == "deny_park":
+        return {"note": "可以先临时处置"}
     return {}
 
 
@@ -101,6 +109,10 @@ def prepare(case, action, county, make_case):
         return {"into": make_case("dispatched")}
     if action == "reroute":
         return {"department": county.departments["TRF"], "note": "归交通"}
+    if action in ("approve_park", "deny_park"):
+        db.session.add(ParkRequest(case_id=case.id, requested_by=county.staff_san.id, reason="需要整段更换",
+                                   needs="维修预算", review_at=utcnow() + timedelta(days=30), status="pending"))
+        db.session.commit()
     if action == "arbitrate":  # returned twice: waiting for a supervisor's decision
         db.session.get(Case, case.id).dispute = "arbitration"
         db.session.commit()

@@ -112,3 +112,47 @@ def test_dispatcher_queue_bulk_dispatch_and_merge(field_server, phone):
         or duplicate.reporter_id == target.reporter_id
     assert db.session.scalar(select(func.count()).select_from(CaseEvent)
                              .where(CaseEvent.case_id == target.id, CaseEvent.action == "merged_in")) == 1
+
+
+def test_park_a_case_and_find_it_listed_apart(field_server, phone):
+    """挂账 at a desk on a phone-sized screen: the department asks with the reason,
+    what it needs and a review date; a supervisor approves; the case leaves the
+    clocks and shows on the parked list until its review date."""
+    from datetime import timedelta
+
+    from civic.timeutil import local_zone, utcnow
+
+    from civic.cases.models import ParkRequest
+
+    case_id = db.session.scalar(select(Case.id).where(Case.department_id.is_not(None), Case.assignee_id.is_(None),
+                                                      Case.status.in_(["acknowledged", "in_progress"]),
+                                                      Case.id.not_in(select(ParkRequest.case_id)))
+                                .order_by(Case.id))
+    case = fresh(case_id)
+    username = f"staff_{case.department.code.lower()}"
+    page = phone().new_page()
+    web_login(page, field_server.url, username)
+    page.goto(f"{field_server.url}/cases/{case.ref}")
+    page.click("[data-step=request_park] summary")
+    review = (utcnow() + timedelta(days=20)).replace(tzinfo=__import__("datetime").timezone.utc)
+    page.fill("[data-step=request_park] textarea[name=note]", "护栏需整段更换")
+    page.fill("[data-step=request_park] textarea[name=needs]", "年度维修预算")
+    page.fill("[data-step=request_park] input[name=until]", review.astimezone(local_zone()).strftime("%Y-%m-%dT%H:%M"))
+    shot(page, "park-request", full_page=True)
+    page.click("[data-step=request_park] button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert fresh(case_id).status in ("acknowledged", "in_progress")
+
+    page.context.clear_cookies()
+    web_login(page, field_server.url, "supervisor")
+    page.goto(f"{field_server.url}/cases/{case.ref}")
+    assert "年度维修预算" in page.locator(".park-request").inner_text()
+    page.click("button[data-action=approve_park]")
+    page.wait_for_selector(".flash")
+    assert fresh(case_id).status == "parked"
+    assert page.locator("dd.parked").count() == 1
+    assert page.locator("li.stage.running").count() == 0  # no clock runs while parked
+    shot(page, "parked-case", full_page=True)
+    page.goto(f"{field_server.url}/dashboard/parked")
+    assert case.ref in page.locator(".parked-list").last.inner_text()
+    shot(page, "parked-list", full_page=True)

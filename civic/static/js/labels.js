@@ -3,7 +3,7 @@ import { language, t } from "./i18n.js";
 
 export const STATUS = {
   reported: "Reported", accepted: "Accepted", rejected: "Not accepted", dispatched: "Dispatched",
-  acknowledged: "Acknowledged", in_progress: "In progress", handled: "Handled", closed: "Closed",
+  acknowledged: "Acknowledged", in_progress: "In progress", parked: "Parked", handled: "Handled", closed: "Closed",
 };
 
 export const ACTION = {
@@ -15,7 +15,8 @@ export const ACTION = {
   merge: "Merged as a duplicate", merged_in: "Duplicate report merged in", reroute: "Re-routed",
   rate: "Rate the result", recheck_uphold: "Recheck: result stands", recheck_reopen: "Recheck: reopened",
   unassign: "Back in the queue (the assignee left)", set_urgency: "Urgency changed",
-  arbitrate: "Department decided (仲裁)",
+  arbitrate: "Department decided (仲裁)", request_park: "Ask to park (挂账)", approve_park: "Parked",
+  deny_park: "Parking refused", resume: "Resume work now",
 };
 
 // The stages of a case, each with its own owner and clock (docs/time-limits.md).

@@ -15,6 +15,8 @@ const NEXT = {
   handle: ["add_photo"],
   add_photo: null, // no change of status
   request_extension: null,
+  request_park: null, // a supervisor decides
+  resume: ["handle", "add_photo"],
   return: [], // no longer mine
   verify_fail: [],
   rate: [],
@@ -24,7 +26,7 @@ const NEXT = {
 // What a resident does on their own report: rate the result, or reopen it (the
 // verify steps are the staff's; a satisfied rating closes a handled case).
 const RESIDENT_ACTIONS = new Set(["rate", "reopen"]);
-const ONE_TAP = new Set(["acknowledge", "start", "verify"]);
+const ONE_TAP = new Set(["acknowledge", "start", "verify", "resume"]);
 
 // The running stage's clock: the department's acknowledge or handling, or the
 // grid worker's check once it is handled. A copy saved before stages had only
@@ -182,7 +184,10 @@ function actionPanel(app, c, actions, afterPhotos) {
 const REASONED = {
   return: "Why it is not ours", verify_fail: "What is still wrong", request_extension: "Why more time is needed",
   reopen: "Why it is not fixed", recheck_uphold: "What the recheck found", recheck_reopen: "What the recheck found",
+  request_park: "Why it cannot be solved now",
 };
+// The date a reasoned step also asks for: the new deadline (延期) or the review date (挂账).
+const DATED = { request_extension: "New deadline", request_park: "Review date" };
 
 function photoGroup(photos, title) {
   if (!photos.length) return null;
@@ -214,25 +219,30 @@ function rateForm(queue) {
 
 function reasonForm(action, queue) {
   const note = h("textarea", { rows: 2, maxlength: 2000, required: true, "aria-label": t(REASONED[action]) });
-  const until = action === "request_extension" ? h("input", { type: "datetime-local", required: true, "aria-label": t("New deadline") }) : null;
+  const until = DATED[action] ? h("input", { type: "datetime-local", required: true, "aria-label": t(DATED[action]) }) : null;
+  const needs = action === "request_park" ? h("textarea", { rows: 2, maxlength: 500, required: true, "aria-label": t("What it needs (a budget, a season, a decision)") }) : null;
   const error = h("p.flash.flash-error", { role: "alert", hidden: true });
   const form = h("details.reason-form", { dataset: { action } },
     h("summary", {}, actionLabel(action)),
     h("div.stack", {},
       h("label", {}, t(REASONED[action]), note),
-      until ? h("label", {}, t("New deadline"), until) : null,
+      needs ? h("label", {}, t("What it needs (a budget, a season, a decision)"), needs) : null,
+      until ? h("label", {}, t(DATED[action]), until) : null,
       error,
       h("button.button", {
         type: "button",
         onclick: () => {
           const reason = note.value.trim();
           const when = until && until.value ? new Date(until.value) : null;
-          if (!reason || (until && !(when > new Date()))) {
+          const wanted = needs ? needs.value.trim() : null;
+          if (!reason || (needs && !wanted) || (until && !(when > new Date()))) {
             error.hidden = false;
-            error.textContent = !reason ? t("Say why.") : t("Choose a new deadline in the future.");
+            error.textContent = !reason ? t("Say why.") : needs && !wanted ? t("Say what it needs.") : t("Choose a date in the future.");
             return;
           }
-          queue(action, { note: reason, extra: when ? { until: when.toISOString() } : {} });
+          const extra = when ? { until: when.toISOString() } : {};
+          if (wanted) extra.needs = wanted;
+          queue(action, { note: reason, extra });
         },
       }, t("Send")),
     ));
