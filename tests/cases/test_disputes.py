@@ -14,7 +14,13 @@ from civic.errors import ApiError
 from civic.extensions import db
 from civic.push.models import PushDelivery
 from civic.stats.models import DailyCaseStats
-from tests.cases.test_stages import act, clock, file_report  # noqa: F401  (the frozen clock fixture)
+from tests.cases.test_stages import act, file_report
+from tests.cases.test_stages import clock as stage_clock  # noqa: F401  (the frozen clock fixture)
+
+
+@pytest.fixture
+def clock(stage_clock):  # noqa: F811
+    return stage_clock
 
 
 def refused(case, action, actor, **kw):
