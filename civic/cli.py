@@ -240,12 +240,16 @@ def seed_demo_command(size, if_empty):
 @click.command("catalogue")
 @with_appcontext
 def catalogue_command():
-    """Load or update the standard departments and categories."""
+    """Load or update the standard departments and categories, and add the standard
+    reply templates (惯用语) that are not there yet."""
+    from .cases.replies import seed_defaults
     from .grids.catalogue import load_catalogue
 
     departments, categories = load_catalogue()
+    db.session.flush()
+    replies = seed_defaults()
     db.session.commit()
-    click.echo(f"{len(departments)} departments, {len(categories)} categories")
+    click.echo(f"{len(departments)} departments, {len(categories)} categories, {replies} new reply templates")
 
 
 @grids_cli.command("import")

@@ -248,6 +248,13 @@ def api_paths():
             tag="workflow", params=[case_id], operation_id="postAction",
             request={"required": True, "content": {JSON: {"schema": ACTION}, "multipart/form-data": {
                 "schema": MULTIPART_REPORT}}})},
+        "/api/v1/cases/{case_id}/replies": {"get": operation(
+            "Reply templates (惯用语) for the steps I may take now, filled from the case",
+            {200: answer("The templates", obj({"replies": array(obj({
+                "action": STRING, "id": INTEGER, "title": STRING, "text": STRING},
+                ["action", "id", "title", "text"]))}, ["replies"]))},
+            tag="workflow", params=[case_id, query("action", STRING, "Only this step's")],
+            operation_id="getCaseReplies")},
         "/api/v1/tasks": {"get": operation("My tasks, soonest deadline first", {
             200: answer("Tasks", obj({"tasks": array(ref("CaseDetail"))}, ["tasks"])),
             304: answer("Not changed since the ETag sent")}, tag=t, operation_id="tasks",

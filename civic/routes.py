@@ -24,7 +24,7 @@ BLUEPRINTS = (
     "accounts.api", "grids.api", "intake.api", "cases.api", "devices.api", "push.api", "rewards.api",
     "devices.views", "stats.views", "push.views", "posters.views", "rewards.views", "photos.views",
     "open311.views", "open311.key_views", "admin.views",
-    "admin.routing_views", "admin.routing_api", "admin.organisation_views", "admin.grid_views",
+    "admin.routing_views", "admin.routing_api", "admin.organisation_views", "admin.grid_views", "admin.reply_views",
 )
 
 # Who each rule lets in. "api_key": another system's Open311 key, checked by the
@@ -94,6 +94,10 @@ ACCESS = {
             ("admin_routing.routing_save", "POST"), ("admin_routing.routing_delete", "POST"),
             ("admin_routing.routing_import", "POST")),
     ("routing_api.routing_preview", "GET"): "oversight",
+    # reply templates (惯用语): supervisors may read; administrators keep them
+    ("admin_replies.reply_templates", "GET"): "managers",
+    **_each("admin", ("admin_replies.reply_template_save", "POST"), ("admin_replies.reply_template_retire", "POST")),
+    ("cases_api.case_replies", "GET"): "staff",
     # departments and the county's calendar: supervisors may read; changes and the settings are the administrators'
     **_gets("managers", "admin_org", "department_list", "department_page", "calendar_page"),
     **_each("admin", ("admin_org.department_new", "GET"), ("admin_org.department_create", "POST"),

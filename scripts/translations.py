@@ -844,7 +844,13 @@ ZH = {
     "Parked until their review date": "挂账中（至复核日期）", "No parked cases.": "没有挂账案件。",
     "back on %(when)s": "%(when)s 恢复办理",
     "returned": "已退回", "re-routed": "已改派", "not accepted": "不予受理", "merged": "已合并", "not passed": "未通过",
-    "parked": "挂账", "Returned twice: for a supervisor": "两次退回：待主管仲裁",
+    "parked": "挂账",
+    "Reply template “%(title)s” saved.": "惯用语“%(title)s”已保存。", "Reply template “%(title)s” removed.": "惯用语“%(title)s”已删除。",
+    "Reply templates": "惯用语", "Reply template": "惯用语",
+    "The words staff use again and again for a step (惯用语): they pick one on the case page and edit it before sending. A template for a category comes first on its cases; one without a category is offered on every case.":
+        "各环节常用的答复（惯用语）：工作人员在案件页选用后可修改再提交。指定类别的惯用语在该类案件中优先显示；未指定类别的适用于所有案件。",
+    "Placeholders filled from the case:": "可用占位符（按案件自动填写）：", "Step": "环节", "Every category": "所有类别",
+    "Title": "标题", "Add the template": "添加惯用语", "New template": "新增惯用语", "Returned twice: for a supervisor": "两次退回：待主管仲裁",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

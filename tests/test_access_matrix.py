@@ -20,6 +20,7 @@ import pytest
 
 from civic.accounts.models import LoginSession, User
 from civic.accounts.services import issue_token
+from civic.cases.models import ReplyTemplate
 from civic.extensions import db
 from civic.open311.models import ApiKey
 from civic.posters.models import Poster
@@ -75,12 +76,13 @@ def samples(county, make_case):
     item = RewardItem(code="salt", name="食盐一袋", cost=30, stock=5)
     key = ApiKey(name="matrix", key_hash="0" * 64, prefix="000000")
     target = User(username="matrix_target", role="grid_worker", display_name="靶子", password_hash="!")  # deactivated
-    db.session.add_all([poster, item, key, target])
+    reply = ReplyTemplate(action="handle", title="已处置", text="已处置完毕")
+    db.session.add_all([poster, item, key, target, reply])
     db.session.commit()
     return {"case_id": case.id, "ref": case.ref, "code": poster.code, "item_id": item.id, "key_id": key.id,
             "key": "00/missing.jpg", "fmt": "json", "service_code": "E0102", "service_request_id": case.ref,
             "token": str(uuid.uuid4()), "user_id": target.id,
-            "department_id": county.departments["SAN"].id}
+            "department_id": county.departments["SAN"].id, "template_id": reply.id}
 
 
 def url_for_rule(rule, samples):

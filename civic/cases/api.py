@@ -67,6 +67,23 @@ def post_action(case_id):
     return jsonify(body), 201 if result.created else 200
 
 
+@bp.get("/cases/<int:case_id>/replies")
+def case_replies(case_id):
+    """The reply templates (惯用语) for the steps the user may take now (or for the
+    step named by ?action=), filled from the case."""
+    from .replies import offered_by_step
+    from .workflow import allowed_actions
+
+    user = current_user
+    case = get_case_or_404(case_id, user=user)
+    actions = allowed_actions(case, user)
+    wanted = request.args.get("action")
+    if wanted is not None:
+        actions = [a for a in actions if a == wanted]
+    return jsonify(replies=[{"action": action, "id": o.id, "title": o.title, "text": o.text}
+                            for action, offered in offered_by_step(case, actions).items() for o in offered])
+
+
 @bp.get("/tasks")
 def tasks():
     """The current user's tasks (see civic/cases/tasks.py), with an ETag: the app polls this."""

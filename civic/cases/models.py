@@ -261,6 +261,25 @@ class ParkRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReplyTemplate(db.Model):
+    """惯用语: a reply staff pick for a step and edit before sending, for one category
+    or (category NULL) for every category; placeholders filled from the case
+    (cases/replies.py). Kept by the administrators."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)  # the workflow step it is for
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    title: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    category = relationship("Category")
+
+
 class CaseReminder(db.Model):
     """Bookkeeping of the chasing job (chasing.py): one row per reminder or
     escalation sent for one deadline of a case; the unique key makes sending

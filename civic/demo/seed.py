@@ -21,6 +21,7 @@ from ..accounts.models import Role, User
 from ..devices.shell import shell_version
 from ..cases.deadlines import clock_for
 from ..cases.models import Case, CaseEvent, Status
+from ..cases.replies import seed_defaults as seed_replies
 from ..cases.services import make_ref, set_location
 from ..devices.demo import seed_devices
 from ..extensions import db
@@ -397,6 +398,7 @@ def seed(app, storage, size_name="full", rng_seed=20261123):
     _build_cases(app, demo, size["cases"], rng, photo_keys, random.Random(rng_seed + 1))
     _build_queue(app, demo, random.Random(rng_seed + 2), photo_keys)
     _park_some(demo, random.Random(rng_seed + 3), utcnow())
+    seed_replies()  # the standard reply templates (惯用语)
     seed_posters(level2)  # a few QR posters: grids, a park, a market, a bus stop
     db.session.flush()
     seed_rewards(demo, utcnow())  # the catalogue, points for valid reports, ratings, a few codes

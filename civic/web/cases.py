@@ -13,6 +13,7 @@ from ..cases.duplicates import suggest
 from ..cases.models import Case
 from ..cases.extension_requests import pending_extension
 from ..cases.parking import current_park, pending_park
+from ..cases.replies import offered_by_step
 from ..cases.ratings import pending_recheck
 from ..cases.workflow import DISPATCHING, allowed_actions
 from ..errors import ApiError
@@ -67,6 +68,7 @@ def _render_case(case, *, error=None, form=None, status=200):
     if "approve_park" in actions:
         context["park_request"] = pending_park(case)
     context["parked"] = current_park(case)
+    context["replies"] = offered_by_step(case, actions) if current_user.is_staff else {}
     if current_user.is_staff:  # what the department's chat group was told, and whether it arrived
         context["group_posts"] = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case.id)
                                                     .order_by(WebhookDelivery.id)).all()

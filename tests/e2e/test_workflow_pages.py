@@ -134,6 +134,9 @@ def test_park_a_case_and_find_it_listed_apart(field_server, phone):
     web_login(page, field_server.url, username)
     page.goto(f"{field_server.url}/cases/{case.ref}")
     page.click("[data-step=request_park] summary")
+    # 惯用语: the standard "needs a budget" reply fills the note, to be edited.
+    page.select_option("[data-step=request_park] select[data-reply-for=request_park]", label="需列入预算")
+    assert "申请挂账" in page.input_value("[data-step=request_park] textarea[name=note]")
     review = (utcnow() + timedelta(days=20)).replace(tzinfo=__import__("datetime").timezone.utc)
     page.fill("[data-step=request_park] textarea[name=note]", "护栏需整段更换")
     page.fill("[data-step=request_park] textarea[name=needs]", "年度维修预算")
