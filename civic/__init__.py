@@ -95,10 +95,12 @@ def _init_services(app):
     from .push import install as install_push
     from .rewards import install as install_rewards
     from .stats import install as install_stats
+    from .stats.evaluation import install as install_evaluation
 
     app.extensions["photo_storage"] = make_storage(app.config)
     # The time limits of the stages (CIVIC_TIME_LIMITS): a mistake stops the start with its reason.
     install_time_limits(app)
+    install_evaluation(app)  # its weights and grades (CIVIC_EVALUATION), likewise
     # Made now, not at the first login of an unknown name, which would take twice as long.
     warm_up_logins()
     install_grid_index(app)

@@ -34,6 +34,7 @@ CIVIC_OPEN311_CHANGESET, CIVIC_OPEN311_CONTACT, CIVIC_OPEN311_KEY_SERVICE, CIVIC
 CIVIC_TIMEZONE          the county's time zone: days, working hours and deadlines (default Asia/Shanghai)
 CIVIC_WORKING_HOURS     working time for deadlines in 工作时 (default 08:30-12:00,13:30-17:30)
 CIVIC_TIME_LIMITS       a JSON file of stage time limits per urgency level over the defaults (docs/time-limits.md)
+CIVIC_EVALUATION        a JSON file of the evaluation's weights and grade thresholds over the defaults (docs/evaluation.md)
 SPATIALITE_LIBRARY_PATH SpatiaLite's loadable module (default mod_spatialite, from the loader's path)
 SMS_SENDER     the SMS hook: "log" (default: only logged) or "package.module:Class"
 PHOTO_STORAGE            file (PHOTO_DIR, the default) or s3: S3_BUCKET, S3_ENDPOINT_URL, S3_REGION, AWS_* credentials
@@ -141,6 +142,7 @@ def from_environment(instance_path):
         "WORKING_HOURS": os.environ.get("CIVIC_WORKING_HOURS", DEFAULT_WORKING_HOURS),
         # A JSON file of time limits laid over the defaults (cases/urgency.py, docs/time-limits.md).
         "TIME_LIMITS_FILE": os.environ.get("CIVIC_TIME_LIMITS") or None,
+        "EVALUATION_FILE": os.environ.get("CIVIC_EVALUATION") or None,
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("CIVIC_TIMEZONE", DEFAULT_TIMEZONE),
         # SpatiaLite's loadable module (a path where the system's is not on the loader's path).

@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "devices.views", "stats.views", "push.views", "posters.views", "rewards.views", "photos.views",
     "open311.views", "open311.key_views", "admin.views",
     "admin.routing_views", "admin.routing_api", "admin.organisation_views", "admin.grid_views", "admin.reply_views",
+    "stats.evaluation_views",
 )
 
 # Who each rule lets in. "api_key": another system's Open311 key, checked by the
@@ -115,6 +116,9 @@ ACCESS = {
     **_gets("oversight", "stats", "performance", "performance_export", "ranking", "report", "report_export", "hot",
             "grid_map", "case_list"),
     **_gets("oversight", "devices", "sync", "sync_json"),
+    # the evaluation (考核评价): oversight reads; supervisors leave a case out of the scores
+    **_gets("oversight", "evaluation", "evaluation_page", "evaluation_json", "evaluation_xlsx", "evaluation_cases"),
+    **_each("managers", ("evaluation.evaluation_exclude", "POST"), ("evaluation.evaluation_include", "POST")),
     # the API
     **_gets("public", "docs", "page", "openapi_json"),
     ("accounts_api.provision", "POST"): "public",

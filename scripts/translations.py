@@ -850,7 +850,28 @@ ZH = {
     "The words staff use again and again for a step (惯用语): they pick one on the case page and edit it before sending. A template for a category comes first on its cases; one without a category is offered on every case.":
         "各环节常用的答复（惯用语）：工作人员在案件页选用后可修改再提交。指定类别的惯用语在该类案件中优先显示；未指定类别的适用于所有案件。",
     "Placeholders filled from the case:": "可用占位符（按案件自动填写）：", "Step": "环节", "Every category": "所有类别",
-    "Title": "标题", "Add the template": "添加惯用语", "New template": "新增惯用语", "Returned twice: for a supervisor": "两次退回：待主管仲裁",
+    "Title": "标题", "Add the template": "添加惯用语", "New template": "新增惯用语",
+    # Evaluation (考核评价: civic/stats/evaluation_views.py)
+    "Dispatchers": "派遣员", "Grid workers": "网格员", "Excellent (优秀)": "优秀", "Good (良好)": "良好",
+    "Pass (合格)": "合格", "Fail (不合格)": "不合格", "Reworked or reopened": "返工或重办", "Accepted on time": "按时受理",
+    "Dispatched on time": "按时派遣", "Right first time (准确派遣)": "准确派遣", "Found by grid workers": "网格员发现",
+    "Reported by the public": "公众反映", "Valid reports": "有效上报", "Verified on time": "按时核查",
+    "Missed (reported first by others)": "漏报（他人先报）",
+    "A period is a month, YYYY-MM, or start and end days, YYYY-MM-DD.": "时段为月份 YYYY-MM，或起止日期 YYYY-MM-DD。",
+    "by is one of department, dispatcher, grid, worker.": "by 应为 department、dispatcher、grid 或 worker。",
+    "Evaluation": "考核评价", "Whose figures": "考核对象", "Score": "得分", "Grade": "等级", "Excluded cases": "不计分案件",
+    "Name the row (key) and the figure.": "请指定行（key）和指标（figure）。",
+    "Give the case number and the reason (at most 500 characters) to leave it out of the scores.":
+        "请填写案件编号和不计分理由（不超过 500 字）。",
+    "%(ref)s is left out of the scores.": "%(ref)s 已不计入考核。", "%(ref)s counts in the scores again.": "%(ref)s 已重新计入考核。",
+    "Accepted on time (command centre)": "按时受理（指挥中心）", "Dispatched on time (command centre)": "按时派遣（指挥中心）",
+    "Each is measured on its own stages only: a department from the moment a case reached it, the dispatchers on accepting and dispatching, a grid worker on what they found and checked. Every number opens the cases behind it. Grades: excellent from %(e)s, good from %(g)s, pass from %(p)s.":
+        "各方只考核本环节：部门自收到案件起计，派遣员考核受理与派遣，网格员考核发现与核查。点击数字可查看对应案件。等级：%(e)s 分以上优秀，%(g)s 分以上良好，%(p)s 分以上合格。",
+    "%(num)d case left out": "%(num)d 件不计分", "Handled on time by urgency:": "按紧急程度的按时处置：",
+    "Nothing to evaluate in this period.": "本时段没有可考核的数据。", "Cases left out of the scores": "不计分案件",
+    "Case number": "案件编号", "Why it should not count (an unreasonable complaint…)": "不计分理由（如无理投诉）",
+    "Leave it out": "不计分", "Count it again": "重新计分", "None.": "无。", "Back to the ranking": "返回排名",
+    "%(num)d case behind this figure.": "该指标对应 %(num)d 件案件。", "left out of the scores": "不计分", "Returned twice: for a supervisor": "两次退回：待主管仲裁",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

@@ -8,12 +8,13 @@ key would make every such row distinct on both SQLite and PostgreSQL, which
 would break the ON CONFLICT upsert. 0 is never a real id, so these columns carry
 no foreign key.
 """
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..timeutil import utcnow
 
 # Upper edges (minutes, inclusive) of the histogram buckets for the time to
 # acknowledge and to resolve; a last bucket holds everything above the last edge.
@@ -97,3 +98,18 @@ for _model in (DailyCaseStats, DailyDimensionStats):
         _type = BigInteger if _name.endswith("_sum") else Integer
         setattr(_model, _name, mapped_column(_name, _type, nullable=False, server_default="0"))
 del _model, _name, _type
+
+
+class EvaluationExclusion(db.Model):
+    """A case a supervisor left out of the evaluation (考核), with the reason: an
+    unreasonable complaint, a problem that was no one's to solve. Logged in the
+    audit log and shown beside the scores it would have counted in."""
+    __tablename__ = "evaluation_exclusions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    excluded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    excluded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case = relationship("Case")

@@ -29,10 +29,12 @@ ALL_SUMMED = COUNTERS + ACK_BUCKETS + RESOLVE_BUCKETS
 # What each rate divides: the counts shown beside a rate, and the ranking's minimum.
 RATE_NUMERATORS = {"ack_on_time_rate": "acknowledged_on_time", "handled_on_time_rate": "handled_on_time",
                    "satisfaction_rate": "satisfied_or_basic", "reopen_rate": "reopened", "rework_rate": "rework",
-                   "return_rate": "returned"}
+                   "return_rate": "returned", "accept_on_time_rate": "accept_stages_on_time",
+                   "dispatch_on_time_rate": "dispatch_stages_on_time"}
 RATE_DENOMINATORS = {"ack_on_time_rate": "acknowledged", "handled_on_time_rate": "handled",
                      "satisfaction_rate": "ratings", "reopen_rate": "handled", "rework_rate": "handled",
-                     "return_rate": "dispatched"}
+                     "return_rate": "dispatched", "accept_on_time_rate": "accept_stages",
+                     "dispatch_on_time_rate": "dispatch_stages"}
 
 
 def percentile(histogram, q):
@@ -89,6 +91,10 @@ def _figures(row):
         "reopen_rate": _rate(n["reopened"], n["handled"]),
         "rework_rate": _rate(n["rework"], n["handled"]),
         "return_rate": _rate(n["returned"], n["dispatched"]),
+        # The command centre's own stages, on the cases that went to this department:
+        # its lateness is its own, never the department's (cases/stages.py).
+        "accept_on_time_rate": _rate(n["accept_stages_on_time"], n["accept_stages"]),
+        "dispatch_on_time_rate": _rate(n["dispatch_stages_on_time"], n["dispatch_stages"]),
         "ack_minutes_mean": _rate(n["ack_minutes_sum"], timed_ack),
         "ack_minutes_median": percentile(ack, 0.5),
         "ack_minutes_p90": percentile(ack, 0.9),

@@ -37,6 +37,9 @@ COLUMNS = (
     ("reopen_rate", _l("Reopened"), "rate"),
     ("returned", _l("Returned"), "count"),
     ("overdue_now", _l("Overdue now"), "count"),
+    # The command centre's stages on these cases: its lateness, not the department's.
+    ("accept_on_time_rate", _l("Accepted on time (command centre)"), "rate"),
+    ("dispatch_on_time_rate", _l("Dispatched on time (command centre)"), "rate"),
 )
 HEADINGS = {"department": _l("Department"), "grid": _l("Grid"), "category": _l("Category")}
 

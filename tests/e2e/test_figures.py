@@ -79,3 +79,40 @@ def test_ranking_performance_report_and_map(figures_server, playwright_instance)
         assert errors == []
     finally:
         browser.close()
+
+
+def test_evaluation_page_on_a_desk_and_a_phone(figures_server, playwright_instance):
+    """考核评价: the ranking with scores and grades, a figure opened to its cases, a
+    case left out of the scores, at 1280×800 and 360×640."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        for width, height, name in ((1280, 800, "desk"), (360, 640, "phone")):
+            page = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN").new_page()
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            web_login(page, figures_server.url, "supervisor")
+            page.goto(f"{figures_server.url}/dashboard/evaluation?by=department")
+            page.wait_for_selector("table.evaluation tbody tr[data-key]")
+            assert page.locator("table.evaluation td.score").count() >= 1
+            assert page.locator("table.evaluation td.grade").first.inner_text() in ("优秀", "良好", "合格", "不合格", "—")
+            page.screenshot(path=ARTIFACTS / f"figures-evaluation-{name}.png", full_page=True)
+            if name == "desk":
+                link = page.locator("table.evaluation a[data-figure=handled_on_time]").first
+                link.click()
+                page.wait_for_selector("ul.evaluation-cases")
+                refs = page.locator("ul.evaluation-cases li a").all_inner_texts()
+                page.go_back()
+                if refs:  # leave the first out and see it listed
+                    page.fill(".exclusions input[name=ref]", refs[0])
+                    page.fill(".exclusions textarea[name=reason]", "投诉人反复无理投诉")
+                    page.click(".exclusions button[type=submit]")
+                    page.wait_for_selector(".flash")
+                    assert refs[0] in page.locator(".exclusions").inner_text()
+            page.goto(f"{figures_server.url}/dashboard/evaluation?by=worker")
+            page.wait_for_selector("table.evaluation[data-by=worker]")
+            page.screenshot(path=ARTIFACTS / f"figures-evaluation-workers-{name}.png", full_page=True)
+            assert not errors, errors
+            page.context.close()
+    finally:
+        browser.close()
