@@ -122,9 +122,10 @@ def due_of(stage, case, started_at, owner, app=None):
     return clock_for(app or current_app, department).due(started_at, limit)
 
 
-def _row(stage, case, at, round_, *, ended=False, app=None, session=None):
+def _row(stage, case, at, round_, *, ended=False, app=None, session=None, due=None):
     owner = owner_of(stage, case, session)
-    due = None if ended else due_of(stage, case, at, owner, app)
+    if due is None and not ended:
+        due = due_of(stage, case, at, owner, app)
     return {"case_id": case.id, "stage": stage, "round": round_, "owner_kind": owner[0], "owner_id": owner[1],
             "urgency": case.urgency, "started_at": at, "due_at": due,
             "done_at": at if ended else None, "on_time": True if ended else None,
@@ -149,29 +150,38 @@ def advance(case, event):
         if event.action == "set_urgency":
             _retime(case)
         return {}
-    at, ended = event.created_at, {}
-    for stage in move.ends:
-        on_time = _end(case, stage, at, move.outcome)
-        if on_time is not None:
-            ended[stage] = on_time
+    at = event.created_at
+    ended = _end(case, move.ends, at, move.outcome) if move.ends else {}
     for stage in move.passes:
         if stage not in ended:
             _insert(_row(stage, case, at, None, ended=True))
             ended[stage] = True
     for stage in move.starts:
-        _insert(_row(stage, case, at, None))
+        _insert(_row(stage, case, at, None, due=_just_set(stage, case, event)))
     db.session.expire(case, ["stages"])
     return ended
 
 
-def _end(case, stage, at, outcome):
-    """End the running round of `stage`: its on-time flag, or None when none was running."""
+def _just_set(stage, case, event):
+    """The deadline the action has just counted for the department's stage it
+    starts (the case's own ack_due_at / resolve_due_at, on the same clock and
+    limit as due_of): not counted twice, nor the department loaded again for it."""
+    data = event.data or {}
+    if stage == "acknowledge" and "ack_due_at" in data:
+        return case.ack_due_at
+    if stage == "handle" and "resolve_due_at" in data and event.action in ("acknowledge", "resume"):
+        return case.resolve_due_at
+    return None
+
+
+def _end(case, stages, at, outcome):
+    """End the running rounds of `stages` in one statement: {stage: on time} of those that were running."""
     ended = db.session.execute(
-        update(TABLE).where(TABLE.c.case_id == case.id, TABLE.c.stage == stage, TABLE.c.done_at.is_(None))
+        update(TABLE).where(TABLE.c.case_id == case.id, TABLE.c.stage.in_(stages), TABLE.c.done_at.is_(None))
         .values(done_at=at, outcome=outcome,
                 on_time=sql_case((TABLE.c.due_at.is_(None), True), (TABLE.c.due_at >= at, True), else_=False))
-        .returning(TABLE.c.on_time)).scalars().all()
-    return ended[0] if ended else None
+        .returning(TABLE.c.stage, TABLE.c.on_time)).all()
+    return {stage: on_time for stage, on_time in ended}
 
 
 def _insert(row):
