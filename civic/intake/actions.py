@@ -157,5 +157,17 @@ def submit_action(case, meta, uploads, user):
 
     # A concurrent twin may have won: its event answers this request too (its
     # status change makes this one's a 409, or its client_id the unique key's error).
-    return create_or_replay(lambda: find_event(meta.client_id), create,
-                            lambda found: _replay(found, case, fingerprint, user), conflicts=(IntegrityError, ApiError))
+    try:
+        return create_or_replay(lambda: find_event(meta.client_id), create,
+                                lambda found: _replay(found, case, fingerprint, user),
+                                conflicts=(IntegrityError, ApiError))
+    except IntegrityError:
+        # Not a replay: another request took a one-at-a-time place at the same moment
+        # (the case's one pending extension or park request). Decide again on what is
+        # there now: this request gets the refusal it would have had a moment later.
+        db.session.expire_all()
+        workflow.check_action(db.session.get(Case, case.id), meta.action, user, note=meta.note,
+                              photo_count=len(inspected), assignee=assignee, department=department,
+                              until=meta.until, into=into, rating=meta.rating, urgency=meta.urgency,
+                              needs=meta.needs)
+        raise  # still allowed: a fault of another kind, not the user's

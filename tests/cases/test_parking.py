@@ -172,3 +172,33 @@ def test_the_parked_list_shows_each_their_own(app, county, api_as, clock, client
     client.post("/auth/logout")
     login(client, "resident")
     assert client.get("/dashboard/parked").status_code == 403
+
+
+def test_two_requests_at_the_same_moment_the_second_is_told_not_a_500(app, county, api_as, clock, monkeypatch):
+    """Two members of staff ask to park the same case at once: both pass the check
+    before either has written; the one pending request per case (a unique index)
+    lets one in, and the other gets the 409 it would have had a moment later."""
+    from civic.cases import workflow
+
+    case = acknowledged_case(api_as, county, clock)
+    real = workflow.check_park
+    calls = []
+
+    def twin_wrote_between_check_and_write(rule, case_, until, needs):
+        calls.append(rule.action)
+        if len(calls) == 2:  # the twin's request is committed right after this one's last check, before its write
+            db.session.add(ParkRequest(case_id=case_.id, requested_by=county.staff_san.id, reason="同时申请",
+                                       needs="预算", review_at=local("2026-12-10T09:00"), status="pending"))
+            db.session.commit()
+        if len(calls) <= 2:  # the checks before the write saw no pending request
+            return None
+        return real(rule, case_, until, needs)
+
+    monkeypatch.setattr(workflow, "check_park", twin_wrote_between_check_and_write)
+    response = api_as(county.staff_san).post(f"/api/v1/cases/{case.id}/actions", json={
+        "client_id": str(uuid.uuid4()), "action": "request_park", "note": "需要整段更换", "needs": "维修预算",
+        "until": "2026-12-10T09:00:00+08:00"})
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["error"]["code"] == "park_pending"
+    assert len(calls) == 3  # the write met the unique index, and the request was decided again
+    assert db.session.scalars(select(ParkRequest.reason).where(ParkRequest.case_id == case.id)).all() == ["同时申请"]
