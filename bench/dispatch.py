@@ -15,7 +15,7 @@ Transitions: accept and dispatch (and acknowledge with --acknowledge) through
 the real `workflow.apply_action` (conditional UPDATE, one event each, push and
 group notifications queued in the same transaction), as the dispatcher, the
 department's staff or the grid worker it is assigned to. Ours takes --batch
-cases at a time: loads them and the people once, applies the actions with
+cases at a time: loads them (with their stage rows) and the people once, applies the actions with
 autoflush off (each action's event waits for the commit instead of being
 flushed alone by the next action's UPDATE) and commits once. The baseline is
 a request per transition, as the action API does it without HTTP: a new
@@ -274,7 +274,7 @@ def transitions_batched(ids, walker, batch, autoflush=False):
         users = {user.id: user for user in db.session.scalars(select(User).options(selectinload(User.grids)))}
         departments = {department.id: department for department in db.session.scalars(select(Department))}
         cases = db.session.scalars(select(Case).where(Case.id.in_(ids[start:start + batch])).order_by(Case.id)
-                                   .options(selectinload(Case.photos))).all()
+                                   .options(selectinload(Case.photos), selectinload(Case.stages))).all()
         with nullcontext() if autoflush else db.session.no_autoflush:
             for case in cases:
                 walker.walk(lambda: case, users.__getitem__, departments.__getitem__, lambda: None)

@@ -21,8 +21,7 @@ take the flag from the stage row (`on_time_of`).
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import case as sql_case
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 
 from ..extensions import db
 from ..timeutil import isoformat
@@ -141,8 +140,11 @@ def opened(case, at):
 
 def advance(case, event):
     """The stages `event` (an applied workflow action, not yet flushed) ends and
-    starts, written with plain statements in the action's transaction. Returns
-    {stage: on_time} of the stages it ended, which the roll-ups count."""
+    starts, as changes to the case's stage rows written by the action's own flush
+    (a batch of actions writes them together). Returns {stage: on_time} of the
+    stages it ended, which the roll-ups count. No other action can change them
+    meanwhile: the workflow's conditional UPDATE of the case's status lets one
+    action at a time move a case."""
     move = move_for(event.action, event.from_status, event.to_status)
     if move is None:
         if event.action == "approve_extension":
@@ -150,16 +152,27 @@ def advance(case, event):
         if event.action == "set_urgency":
             _retime(case)
         return {}
-    at = event.created_at
-    ended = _end(case, move.ends, at, move.outcome) if move.ends else {}
+    at, ended = event.created_at, {}
+    rows = case.stages
+    for row in rows:
+        if row.stage in move.ends and row.done_at is None:
+            row.done_at, row.outcome = at, move.outcome
+            row.on_time = row.due_at is None or at <= row.due_at
+            ended[row.stage] = row.on_time
     for stage in move.passes:
         if stage not in ended:
-            _insert(_row(stage, case, at, None, ended=True))
+            _add(case, _row(stage, case, at, None, ended=True))
             ended[stage] = True
     for stage in move.starts:
-        _insert(_row(stage, case, at, None, due=_just_set(stage, case, event)))
-    db.session.expire(case, ["stages"])
+        _add(case, _row(stage, case, at, None, due=_just_set(stage, case, event)))
     return ended
+
+
+def _add(case, row):
+    """A new round of its stage, numbered after the case's rounds of it."""
+    row = {k: v for k, v in row.items() if k != "case_id"}
+    row["round"] = 1 + sum(1 for r in case.stages if r.stage == row["stage"])
+    case.stages.append(CaseStage(**row))
 
 
 def _just_set(stage, case, event):
@@ -174,35 +187,18 @@ def _just_set(stage, case, event):
     return None
 
 
-def _end(case, stages, at, outcome):
-    """End the running rounds of `stages` in one statement: {stage: on time} of those that were running."""
-    ended = db.session.execute(
-        update(TABLE).where(TABLE.c.case_id == case.id, TABLE.c.stage.in_(stages), TABLE.c.done_at.is_(None))
-        .values(done_at=at, outcome=outcome,
-                on_time=sql_case((TABLE.c.due_at.is_(None), True), (TABLE.c.due_at >= at, True), else_=False))
-        .returning(TABLE.c.stage, TABLE.c.on_time)).all()
-    return {stage: on_time for stage, on_time in ended}
-
-
-def _insert(row):
-    """A new round of its stage: the round counted in the same statement."""
-    rounds = (select(func.count()).select_from(TABLE)
-              .where(TABLE.c.case_id == row["case_id"], TABLE.c.stage == row["stage"]).scalar_subquery())
-    db.session.execute(insert(TABLE).values(**{**row, "round": rounds + 1}))
-
-
 def _retime(case):
     """The running stages timed again from their starts at the case's (new) urgency level."""
-    for row in [row for row in case.stages if row.done_at is None]:
-        due = due_of(row.stage, case, row.started_at, (row.owner_kind, row.owner_id))
-        db.session.execute(update(TABLE).where(TABLE.c.id == row.id).values(due_at=due, urgency=case.urgency))
-    db.session.expire(case, ["stages"])
+    for row in case.stages:
+        if row.done_at is None:
+            row.due_at = due_of(row.stage, case, row.started_at, (row.owner_kind, row.owner_id))
+            row.urgency = case.urgency
 
 
 def _move_due(case, stage, due):
-    db.session.execute(update(TABLE).where(TABLE.c.case_id == case.id, TABLE.c.stage == stage,
-                                           TABLE.c.done_at.is_(None)).values(due_at=due))
-    db.session.expire(case, ["stages"])
+    for row in case.stages:
+        if row.stage == stage and row.done_at is None:
+            row.due_at = due
 
 
 # -- reading ---------------------------------------------------------------------------
