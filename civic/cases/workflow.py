@@ -214,10 +214,7 @@ def allowed_actions(case, user):
         pending = pending_park(case) is not None
         allowed = [name for name in allowed if TRANSITIONS[name].park not in ("request", "approve", "deny")
                    or (TRANSITIONS[name].park == "request") != pending]
-    disputed = case.dispute == "arbitration"
-    allowed = [name for name in allowed if not (name == "arbitrate" and not disputed)
-               and not (name == "dispatch" and disputed) and not (name == "return" and case.dispute == "decided")]
-    return allowed
+    return [name for name in allowed if _dispute_refusal(TRANSITIONS[name], case) is None]
 
 
 def reopen_days():
@@ -311,17 +308,25 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
 
 
 def _check_dispute(rule, case):
-    """409s of a disputed case: a supervisor decides a case returned twice, and once
-    decided it stays with the department decided on."""
+    refusal = _dispute_refusal(rule, case)
+    if refusal is not None:
+        raise refusal
+
+
+def _dispute_refusal(rule, case):
+    """The 409 of a disputed case, or None: a supervisor decides a case returned
+    twice, and once decided it stays with the department decided on. Both the check
+    and allowed_actions ask this."""
     if rule.arbitration and case.dispute != "arbitration":
-        raise WorkflowError(409, "no_arbitration_pending", "This case is not waiting for arbitration: it was not "
-                            "returned twice; dispatch it as usual.", case)
+        return WorkflowError(409, "no_arbitration_pending", "This case is not waiting for arbitration: it was not "
+                             "returned twice; dispatch it as usual.", case)
     if rule.action == "dispatch" and case.dispute == "arbitration":
-        raise WorkflowError(409, "arbitration_pending", "This case was returned twice: a supervisor decides which "
-                            "department handles it (arbitrate).", case)
+        return WorkflowError(409, "arbitration_pending", "This case was returned twice: a supervisor decides which "
+                             "department handles it (arbitrate).", case)
     if rule.action == "return" and case.dispute == "decided":
-        raise WorkflowError(409, "department_decided", "A supervisor decided that this case is yours; it can no "
-                            "longer be returned. Ask for more time if you need it.", case)
+        return WorkflowError(409, "department_decided", "A supervisor decided that this case is yours; it can no "
+                             "longer be returned. Ask for more time if you need it.", case)
+    return None
 
 
 def returns_of(case):

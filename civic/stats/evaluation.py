@@ -82,6 +82,18 @@ class Row:
         return left_out
 
 
+class Rows(dict):
+    """{key: Row}, a row made on first use with its name from `names`."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, key):
+        row = self[key] = Row(key, self.names.get(key, ""))
+        return row
+
+
 # -- the table of weights ----------------------------------------------------------------
 
 def build_table(overrides=None):
@@ -234,12 +246,8 @@ def _department_of_owner(stage, case_department, staff_department):
 def _departments(low, high):
     names = dict(db.session.execute(select(Department.id, Department.name)).all())
     staff = dict(db.session.execute(select(User.id, User.department_id).where(User.department_id.is_not(None))).all())
-    rows = {}
-
-    def row(key):
-        if key not in rows:
-            rows[key] = Row(key, names.get(key, ""))
-        return rows[key]
+    rows = Rows(names)
+    row = rows.__getitem__
 
     for stage, case_department, _grid in _stages("acknowledge", low, high):
         key = _department_of_owner(stage, case_department, staff)
@@ -286,12 +294,8 @@ def _dispatchers(low, high):
     actors = {}
     for event, _d, _g, _c in _events(("accept", "dispatch", "reject", "merge", "arbitrate"), low, high):
         actors[(event.case_id, event.created_at)] = event.actor_id
-    rows = {}
-
-    def row(key):
-        if key not in rows:
-            rows[key] = Row(key, people.get(key, ""))
-        return rows[key]
+    rows = Rows(people)
+    row = rows.__getitem__
 
     for stage_name in ("accept", "dispatch"):
         for stage, _department, _grid in _stages(stage_name, low, high):
@@ -334,12 +338,8 @@ def _found_by_workers(report):
 
 def _grids(low, high):
     names = dict(db.session.execute(select(Grid.id, Grid.name).where(Grid.level == 2)).all())
-    rows = {}
-
-    def row(key):
-        if key not in rows:
-            rows[key] = Row(key, names.get(key, ""))
-        return rows[key]
+    rows = Rows(names)
+    row = rows.__getitem__
 
     for report in _reports(low, high):
         if report.grid_id not in names:
@@ -375,12 +375,8 @@ def _workers(low, high):
     for user_id, grid_id in db.session.execute(select(grid_members.c.user_id, grid_members.c.grid_id)).all():
         if user_id in workers:
             grids_of[grid_id].add(user_id)
-    rows = {}
-
-    def row(key):
-        if key not in rows:
-            rows[key] = Row(key, workers.get(key, ""))
-        return rows[key]
+    rows = Rows(workers)
+    row = rows.__getitem__
 
     for report in _reports(low, high):
         if report.reporter_id in workers:
