@@ -16,7 +16,8 @@ from sqlalchemy import false, or_, select, true
 from ..accounts.models import OVERSIGHT_ROLES, Role
 from ..extensions import db
 from ..grids.models import Grid
-from .models import Case, CaseFollower, Status
+from .assists import PART_STAGES
+from .models import Case, CaseFollower, CaseStage, Status
 
 
 def worker_grid_ids(user):
@@ -70,6 +71,27 @@ def _department_clause(user):
     if user.role_enum != Role.DEPT_STAFF or user.department_id is None:
         return false()
     return Case.department_id == user.department_id
+
+
+def _assists(running):
+    """Staff of a department that assists with a case (协办): with a part open
+    (`running`: they work it now), or with any part, open or ended (they may see it)."""
+
+    def test(user, case):
+        if user.role_enum != Role.DEPT_STAFF or user.department_id is None:
+            return False
+        return any(row.stage in PART_STAGES and row.owner_id == user.department_id
+                   and (row.done_at is None or not running) for row in case.stages)
+
+    def clause(user):
+        if user.role_enum != Role.DEPT_STAFF or user.department_id is None:
+            return false()
+        parts = select(CaseStage.case_id).where(CaseStage.stage.in_(list(PART_STAGES)),
+                                                CaseStage.owner_kind == "department",
+                                                CaseStage.owner_id == user.department_id)
+        return Case.id.in_(parts.where(CaseStage.done_at.is_(None)) if running else parts)
+
+    return test, clause
 
 
 def _in_my_grids(user, case):
@@ -139,6 +161,8 @@ RELATIONS = {relation.name: relation for relation in [
     Relation("supervisor", *_by_role({Role.SUPERVISOR, Role.ADMIN}), "supervisors and administrators"),
     Relation("assignee", _is_assignee, _assignee_clause, "the person it is assigned to"),
     Relation("department", _in_department, _department_clause, "the department's staff"),
+    Relation("assisting", *_assists(running=True), "the assisting departments' staff"),
+    Relation("assisted", *_assists(running=False), "the staff of a department that assists with it"),
     Relation("grid_worker", _in_my_grids, _grids_clause, "the grid's workers"),
     Relation("chief", _chiefs_grid, _chief_clause, "the grid's chief"),
     Relation("reporter", _is_reporter, _reporter_clause, "the reporter"),
@@ -148,7 +172,7 @@ RELATIONS = {relation.name: relation for relation in [
 ]}
 
 # Who may see a case at all: each of these relations lets a signed-in user see it.
-VIEWERS = ("oversight", "assignee", "department", "grid_worker", "chief", "reporter", "follower")
+VIEWERS = ("oversight", "assignee", "department", "assisted", "grid_worker", "chief", "reporter", "follower")
 
 
 def related(user, case, names):

@@ -4,6 +4,7 @@ from flask import url_for
 from ..accounts.models import mask_phone
 from ..timeutil import isoformat
 from .access import can_see_reporter, is_follower, sees_in_full
+from .assists import parts_to_dict, reported_notes
 from .privacy import public_note, public_point, scrub
 from .ratings import handling_round, pending_recheck, rating_of
 from .stages import stages_to_dict
@@ -56,6 +57,8 @@ def case_to_dict(case, viewer):
     data["description"] = description_for(case, viewer)
     # Staff who own a stage are named as assignees are: not to those who see the case as the public does.
     data["stages"] = stages_to_dict(case, viewer, show_people=sees_in_full(viewer, case))
+    # 协办: each assisting department's part with its own clocks ([] when the lead works alone).
+    data["assists"] = parts_to_dict(case, viewer)
     if not sees_in_full(viewer, case):
         # A follower: someone else's report, shown as the public board shows it.
         data.update(public_fields(case))
@@ -121,6 +124,8 @@ def case_detail(case, viewer):
     """The case as on its own: with its audit trail and what the viewer can do now."""
     data = case_with_actions(case, viewer)
     data["events"] = [event_to_dict(event, viewer) for event in case.events]
+    if data["assists"] and sees_in_full(viewer, case):  # what each part's report said
+        data["assists"] = parts_to_dict(case, viewer, notes=reported_notes(case.events))
     data.update(ratings_to_dict(case, viewer))
     if viewer.is_authenticated and viewer.is_staff:
         from ..notify.services import group_notifications

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..timeutil import isoformat
 from . import urgency as levels
+from .assists import PART_STAGES, latest_parts, part_changes
 from .models import CaseEvent, CaseStage
 
 STAGES = ("accept", "dispatch", "acknowledge", "handle", "verify", "close")
@@ -109,22 +110,27 @@ def verifier_of(case, session=None):
     return session.execute(workers.order_by(User.id).limit(1)).scalar()
 
 
-def due_of(stage, case, started_at, owner, app=None):
-    """When `stage` of `case`, started at `started_at`, must end (None: no clock)."""
+def due_of(stage, case, started_at, owner, app=None, department=None):
+    """When `stage` of `case`, started at `started_at`, must end (None: no clock).
+    An assisting department's part (`department`: its row) runs on the limit of the
+    stage it stands for, on that department's working hours."""
     from .deadlines import clock_for
 
-    limit = levels.limit_for(stage, case.category, case.urgency, app)
+    limit = levels.limit_for(PART_STAGES.get(stage, stage), case.category, case.urgency, app)
     if limit is None:
         return None
     # The department's stages run on its working hours, whoever of it holds the case.
-    department = case.department if stage in ("acknowledge", "handle") else None
+    if stage in ("acknowledge", "handle"):
+        department = case.department
     return clock_for(app or current_app, department).due(started_at, limit)
 
 
-def _row(stage, case, at, round_, *, ended=False, app=None, session=None, due=None):
-    owner = owner_of(stage, case, session)
+def _row(stage, case, at, round_, *, ended=False, app=None, session=None, due=None, part_of=None):
+    """A stage row; `part_of`: the assisting department (a row with id and
+    working_hours) whose part this is, and which owns it."""
+    owner = ("department", part_of.id) if part_of is not None else owner_of(stage, case, session)
     if due is None and not ended:
-        due = due_of(stage, case, at, owner, app)
+        due = due_of(stage, case, at, owner, app, department=part_of)
     return {"case_id": case.id, "stage": stage, "round": round_, "owner_kind": owner[0], "owner_id": owner[1],
             "urgency": case.urgency, "started_at": at, "due_at": due,
             "done_at": at if ended else None, "on_time": True if ended else None,
@@ -138,13 +144,15 @@ def opened(case, at):
     case.stages = [CaseStage(**{k: v for k, v in _row("accept", case, at, 1).items() if k != "case_id"})]
 
 
-def advance(case, event):
+def advance(case, event, departments=None):
     """The stages `event` (an applied workflow action, not yet flushed) ends and
     starts, as changes to the case's stage rows written by the action's own flush
     (a batch of actions writes them together). Returns {stage: on_time} of the
-    stages it ended, which the roll-ups count. No other action can change them
-    meanwhile: the workflow's conditional UPDATE of the case's status lets one
-    action at a time move a case."""
+    case's six stages it ended, which the roll-ups count. No other action can
+    change them meanwhile: the workflow's conditional UPDATE of the case's status
+    lets one action at a time move a case. `departments`: {code: Department} the
+    event names as assisting ones (or whose part it is)."""
+    _advance_parts(case, event, departments or {})
     move = move_for(event.action, event.from_status, event.to_status)
     if move is None:
         if event.action == "approve_extension":
@@ -168,6 +176,29 @@ def advance(case, event):
     return ended
 
 
+def _advance_parts(case, event, departments):
+    """The assisting departments' parts the action ends and starts (cases/assists.py)."""
+    from ..grids.models import Department
+    from .workflow import DISPATCHING
+
+    parts = latest_parts(case.stages)
+    if not parts and not (event.data or {}).get("assisting"):
+        return
+    codes = {code: d.id for code, d in departments.items()}
+    at = event.created_at
+    for department_id, outcome, start in part_changes(event.action, event.data or {}, parts, case.department_id,
+                                                      codes, DISPATCHING):
+        if outcome is not None:
+            for row in case.stages:
+                if row.stage in PART_STAGES and row.owner_id == department_id and row.done_at is None:
+                    row.done_at, row.outcome = at, outcome
+                    row.on_time = row.due_at is None or at <= row.due_at
+        if start is not None:
+            department = next((d for d in departments.values() if d.id == department_id), None) \
+                or db.session.get(Department, department_id)
+            _add(case, _row(start, case, at, None, part_of=department))
+
+
 def _add(case, row):
     """A new round of its stage, numbered after the case's rounds of it."""
     row = {k: v for k, v in row.items() if k != "case_id"}
@@ -189,9 +220,12 @@ def _just_set(stage, case, event):
 
 def _retime(case):
     """The running stages timed again from their starts at the case's (new) urgency level."""
+    from ..grids.models import Department
+
     for row in case.stages:
         if row.done_at is None:
-            row.due_at = due_of(row.stage, case, row.started_at, (row.owner_kind, row.owner_id))
+            part_of = db.session.get(Department, row.owner_id) if row.stage in PART_STAGES else None
+            row.due_at = due_of(row.stage, case, row.started_at, (row.owner_kind, row.owner_id), department=part_of)
             row.urgency = case.urgency
 
 
@@ -238,8 +272,8 @@ def owner_to_dict(kind, owner_id, show_people=True):
 
 
 def running_stage(case):
-    """The latest stage that has started and not ended, or None."""
-    running = [row for row in case.stages if row.done_at is None]
+    """The latest of the case's six stages that has started and not ended, or None."""
+    running = [row for row in case.stages if row.done_at is None and row.stage in ORDER]
     return max(running, key=lambda row: (ORDER[row.stage], row.id)) if running else None
 
 
@@ -321,11 +355,14 @@ def _replay_event(state, event, departments, codes, app, session):
     if event.action == "return":
         state.department_id = state.assignee_id = None
     state.department = departments.get(state.department_id)
+    _replay_parts(state, event, departments, codes, app, session, DISPATCHING)
     if event.action == "set_urgency" and data.get("urgency") in levels.LEVELS:
         state.urgency = data["urgency"]
         for row in state.rows:
             if row["done_at"] is None:
-                row.update(urgency=state.urgency, due_at=due_of(row["stage"], state, row["started_at"], None, app))
+                part_of = departments.get(row["owner_id"]) if row["stage"] in PART_STAGES else None
+                row.update(urgency=state.urgency,
+                           due_at=due_of(row["stage"], state, row["started_at"], None, app, department=part_of))
         return
     if event.action == "approve_extension" and data.get("until"):
         for row in state.rows:
@@ -348,8 +385,21 @@ def _replay_event(state, event, departments, codes, app, session):
         state.rows.append(_row_for(stage, state, at, app, session))
 
 
-def _row_for(stage, state, at, app, session, ended=False):
-    row = _row(stage, state, at, None, ended=ended, app=app, session=session)
+def _replay_parts(state, event, departments, codes, app, session, dispatching):
+    """The parts' rows as `_advance_parts` writes them live, from the same rule."""
+    at = event.created_at
+    for department_id, outcome, start in part_changes(event.action, event.data or {}, latest_parts(state.rows),
+                                                      state.department_id, codes, dispatching):
+        if outcome is not None:
+            for row in state.rows:
+                if row["stage"] in PART_STAGES and row["owner_id"] == department_id and row["done_at"] is None:
+                    row.update(done_at=at, outcome=outcome, on_time=row["due_at"] is None or at <= row["due_at"])
+        if start is not None:
+            state.rows.append(_row_for(start, state, at, app, session, part_of=departments.get(department_id)))
+
+
+def _row_for(stage, state, at, app, session, ended=False, part_of=None):
+    row = _row(stage, state, at, None, ended=ended, app=app, session=session, part_of=part_of)
     row["round"] = 1 + sum(1 for r in state.rows if r["stage"] == stage)
     return row
 

@@ -3,7 +3,8 @@
 - grid worker: open cases assigned to them, and handled cases in their grids
   (or the grids below a level-1 grid they belong to) waiting for verification
 - department staff: open cases of their department that are dispatched,
-  acknowledged or in progress, and open cases assigned to them
+  acknowledged or in progress, the same of other departments where their own
+  department's part (协办) is open, and open cases assigned to them
 - dispatcher, supervisor, admin: open cases assigned to them
 - residents: none
 
@@ -36,6 +37,8 @@ def tasks_query(user, limit=TASK_LIMIT):
     # a grid's cases once handled, for its workers to verify (核查).
     condition = or_(related_clause(user, ("assignee",)) & Case.status.in_(OPEN_STATUSES),
                     related_clause(user, ("department",)) & Case.status.in_(WORKING_STATUSES),
+                    # 协办: a part of it is theirs and still open
+                    related_clause(user, ("assisting",)) & Case.status.in_(WORKING_STATUSES),
                     related_clause(user, ("grid_worker",)) & (Case.status == Status.HANDLED.value))
     return (select(Case).where(condition).options(*LIST_LOADS)
             .order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at, Case.id)

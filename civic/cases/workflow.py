@@ -29,6 +29,7 @@ from ..photos.models import Photo
 from ..timeutil import isoformat, utcnow
 from . import stages
 from .access import RELATIONS, related
+from .assists import check_assisting, part_refusal
 from .extension_requests import check_extension, pending_extension, record_extension
 from .merging import check_merge_target, merge
 from .parking import check_park, parked_until, pending_park, record_park
@@ -52,6 +53,7 @@ SUPERVISORS = ("supervisor",)                            # decide extensions
 REOPENERS = ("reporter", "oversight")
 RATERS = ("reporter", "follower")
 RECHECKERS = ("independent",)
+ASSISTING = ("assisting",)                               # staff of a department with an open part (协办)
 
 
 # -- the table ----------------------------------------------------------------------
@@ -82,6 +84,8 @@ class Rule:
     urgency: bool = False          # takes an urgency level: the case's stages run on its limits from now on
     arbitration: bool = False      # decides a disputed case's department (after its second return): final
     park: str | None = None        # "request", "approve", "deny" or "resume": works on park_requests (挂账)
+    part: str | None = None        # "acknowledge", "report" or "waive": an assisting department's part (协办)
+    photo_kind: str = "after"      # the kind its photos are stored as
 
 
 def _rule(action, from_statuses, to_status, who, verb, done, **kw):
@@ -165,6 +169,14 @@ TRANSITIONS = {rule.action: rule for rule in [
     # case, with a reason; the running stages are timed again on its limits.
     _rule("set_urgency", [S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], None, OVERSIGHT,
           "change its urgency", "given another urgency", note_required=True, urgency=True),
+    # 协办: an assisting department signs for its part and reports it (cases/assists.py);
+    # the lead handles the case once the parts are in, or goes on without them with a reason.
+    _rule("assist_acknowledge", [S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], None, ASSISTING,
+          "acknowledge your part", "acknowledged", part="acknowledge"),
+    _rule("assist_report", [S.DISPATCHED, S.ACKNOWLEDGED, S.IN_PROGRESS], None, ASSISTING, "report your part",
+          "reported", note_required=True, photos="optional", photo_kind="assist", part="report"),
+    _rule("waive_assists", [S.ACKNOWLEDGED, S.IN_PROGRESS], None, DOERS, "go on without the assisting departments",
+          "given up waiting for", note_required=True, part="waive"),
 ]}
 
 # The actions that send a case to a department (or person), who must hear of it
@@ -214,7 +226,8 @@ def allowed_actions(case, user):
         pending = pending_park(case) is not None
         allowed = [name for name in allowed if TRANSITIONS[name].park not in ("request", "approve", "deny")
                    or (TRANSITIONS[name].park == "request") != pending]
-    return [name for name in allowed if _dispute_refusal(TRANSITIONS[name], case) is None]
+    return [name for name in allowed if _dispute_refusal(TRANSITIONS[name], case) is None
+            and part_refusal(TRANSITIONS[name], case, user) is None]
 
 
 def reopen_days():
@@ -262,7 +275,7 @@ def check_permission(case, action, actor):
 
 
 def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None, department=None, until=None,
-                 into=None, rating=None, urgency=None, needs=None, system=False):
+                 into=None, rating=None, urgency=None, needs=None, assisting=None, system=False):
     """Raise the error `apply_action` would raise for this, without writing anything.
     Order: who (403; not asked of the system's own steps), then the status (409:
     also the reopen window and pending requests), then what the action needs (422)."""
@@ -275,6 +288,9 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
                             f"This case was closed on {isoformat(case.closed_at)}; it can only be {rule.done} "
                             f"within {days} day{'s' if days != 1 else ''} of closing.", case)
     _check_dispute(rule, case)
+    refusal = part_refusal(rule, case, actor)
+    if refusal is not None:
+        raise refusal
     check_recheck(rule, case)
     check_rating(rule, case, actor, rating, note)
     check_extension(rule, case, until)
@@ -304,6 +320,7 @@ def check_action(case, action, actor, *, note=None, photo_count=0, assignee=None
         _check_redirect(case, assignee, department)
     check_merge_target(rule, case, into)
     _check_urgency(rule, case, urgency)
+    check_assisting(rule, case, department, assisting)
     return rule
 
 
@@ -361,7 +378,7 @@ def _check_redirect(case, assignee, department):
 
 
 def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_id=None, department_code=None,
-                until=None, into_ref=None, rating=None, urgency=None, needs=None):
+                until=None, into_ref=None, rating=None, urgency=None, needs=None, assisting=None):
     """SHA-256 over what an action says: tells a replay (same) from a reuse of its client_id."""
     content = {"case": case_id, "action": action, "note": clean_note(note),
                "at": isoformat(at), "photos": list(photo_hashes),
@@ -376,11 +393,13 @@ def fingerprint(case_id, action, note=None, at=None, photo_hashes=(), assignee_i
         content["urgency"] = urgency
     if needs is not None:
         content["needs"] = needs
+    if assisting is not None:
+        content["assisting"] = list(assisting)
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=None, assignee=None, department=None,
-                 until=None, into=None, rating=None, urgency=None, needs=None, system=False):
+                 until=None, into=None, rating=None, urgency=None, needs=None, assisting=None, system=False):
     """Do `action` on `case` as `actor`; returns the one CaseEvent written.
 
     `photos` are unsaved Photo rows (their files written already); they are kept
@@ -389,7 +408,8 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     `until` (naive UTC) is the new resolve deadline a "request_extension" asks for;
     `into` the open Case a "merge" adds this duplicate to; `rating` the score a "rate" gives;
     `urgency` the level a "set_urgency" sets; `until` and `needs` the review date and
-    what it needs of a "request_park". `system`: a step the app takes itself (a
+    what it needs of a "request_park"; `assisting` the Departments a dispatching
+    action names to assist the lead (协办; None: as they are). `system`: a step the app takes itself (a
     parked case back on its review date), with no actor and no permission asked.
     Raises WorkflowError (403 forbidden, 409 transition_not_allowed and the like) or ApiError (422).
     Flushes nothing but the status change; the caller commits or rolls back.
@@ -399,7 +419,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
     for _attempt in range(MAX_ATTEMPTS):
         rule = check_action(case, action, actor, note=note, photo_count=len(photos), assignee=assignee,
                             department=department, until=until, into=into, rating=rating, urgency=urgency,
-                            needs=needs, system=system)
+                            needs=needs, assisting=assisting, system=system)
         from_status, case_urgency_before = case.status, case.urgency
         now = utcnow()
         to_status, stamp = _target(rule, from_status, rating)
@@ -448,13 +468,14 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
 
     first_position = len(case.photos)
     for offset, photo in enumerate(photos):
-        photo.kind, photo.position = "after", first_position + offset
+        photo.kind, photo.position = rule.photo_kind, first_position + offset
         case.photos.append(photo)
 
     data = {"photos": len(photos),
             "content_hash": fingerprint(case.id, action, note, at, [p.sha256 for p in photos],
                                         assignee.id if assignee else None, department.code if department else None, until,
-                                        into.ref if into is not None else None, rating, urgency, needs),
+                                        into.ref if into is not None else None, rating, urgency, needs,
+                                        [d.code for d in assisting] if assisting is not None else None),
             "device_at": isoformat(at)}
     if assignee is not None:
         data["assignee_id"] = assignee.id
@@ -478,6 +499,13 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
         data.update(record_park(rule, case, actor, until=until, needs=needs, note=note, now=now))
     if values.get("dispute") == "arbitration":
         data["arbitration"] = True
+    named = {}  # the departments whose parts the stages start or end, by code
+    if assisting is not None:
+        data["assisting"] = [d.code for d in assisting]
+        named = {d.code: d for d in assisting}
+    if rule.part in ("acknowledge", "report"):
+        data["part"] = actor.department.code
+        named = {actor.department.code: actor.department}
     if rule.urgency:
         data.update(urgency=urgency, from_urgency=case_urgency_before, ack_due_at=isoformat(values["ack_due_at"]),
                     resolve_due_at=isoformat(values["resolve_due_at"]))
@@ -486,7 +514,7 @@ def apply_action(case, action, actor, *, client_id, note=None, photos=(), at=Non
                       created_at=now)
     db.session.add(event)
     # The stages it ends and starts; the roll-ups count the ended ones' on-time flags.
-    event.stages_ended = stages.advance(case, event)
+    event.stages_ended = stages.advance(case, event, named)
     action_applied.send(case, event=event, actor=actor, rule=rule)
     return event
 

@@ -23,6 +23,7 @@ from ..accounts.models import User
 from ..cases import workflow
 from ..cases.access import can_view_case
 from ..cases.models import Case, CaseEvent
+from ..cases.assists import MAX_ASSISTING
 from ..cases.parking import NEEDS_MAX
 from ..errors import ApiError
 from ..extensions import db
@@ -49,6 +50,7 @@ class ActionMeta:
     rating: str | None = None      # rate: satisfied, basic or unsatisfied
     urgency: str | None = None     # set_urgency: emergency, urgent, normal or complex
     needs: str | None = None       # request_park: what the case needs to be solved
+    assisting: tuple | None = None  # dispatch, reroute, arbitrate: the assisting departments' codes (协办)
 
 
 @dataclass
@@ -64,6 +66,17 @@ def _assignee_id(data):
     if not fields.is_integer(value) or not 0 < value < 2**31:  # an INTEGER id on PostgreSQL
         raise invalid("assignee_id", "assignee_id must be a user id.")
     return value
+
+
+def _assisting(data):
+    value = data.get("assisting")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(code, str) and 0 < len(code.strip()) <= 32 for code in value):
+        raise invalid("assisting", "assisting must be a list of department codes.")
+    if len(value) > MAX_ASSISTING:
+        raise ApiError(422, "too_many", f"At most {MAX_ASSISTING} assisting departments.", "assisting")
+    return tuple(code.strip() for code in value)
 
 
 def parse_action(raw, *, note_max):
@@ -83,7 +96,7 @@ def parse_action(raw, *, note_max):
                       until=fields.timestamp(data, "until"), into=fields.text(data, "into", 32) or None,
                       rating=fields.text(data, "rating", 16) or None,
                       urgency=fields.text(data, "urgency", 16) or None,
-                      needs=fields.text(data, "needs", NEEDS_MAX) or None)
+                      needs=fields.text(data, "needs", NEEDS_MAX) or None, assisting=_assisting(data))
 
 
 def find_event(client_id):
@@ -123,6 +136,18 @@ def _dispatch_targets(meta):
     return assignee, department
 
 
+def _assisting_departments(meta):
+    """The named assisting departments, active ones only (None when none were named)."""
+    if meta.assisting is None:
+        return None
+    found = {d.code: d for d in db.session.scalars(select(Department).where(Department.code.in_(meta.assisting),
+                                                                           Department.active.is_(True)))}
+    unknown = [code for code in meta.assisting if code not in found]
+    if unknown:
+        raise invalid("assisting", f"Unknown department '{unknown[0][:32]}'.")
+    return [found[code] for code in meta.assisting]
+
+
 def submit_action(case, meta, uploads, user):
     """Apply `meta` (a parsed ActionMeta) with the photos' bytes `uploads` to `case`."""
     config = current_app.config
@@ -130,17 +155,18 @@ def submit_action(case, meta, uploads, user):
     inspected = photo_steps.inspect_all(uploads, config)
     fingerprint = workflow.fingerprint(case.id, meta.action, meta.note, meta.at, [i.sha256 for i in inspected],
                                        meta.assignee_id, meta.department, meta.until, meta.into, meta.rating,
-                                       meta.urgency, meta.needs)
+                                       meta.urgency, meta.needs, meta.assisting)
     existing = find_event(meta.client_id)
     if existing is not None:
         return _replay(existing, case, fingerprint, user)
 
     workflow.check_permission(case, meta.action, user)  # 403 before any target is looked up
     assignee, department = _dispatch_targets(meta)
+    assisting = _assisting_departments(meta)
     into = _merge_target(meta, user)
     workflow.check_action(case, meta.action, user, note=meta.note, photo_count=len(inspected),
                           assignee=assignee, department=department, until=meta.until, into=into,
-                          rating=meta.rating, urgency=meta.urgency, needs=meta.needs)
+                          rating=meta.rating, urgency=meta.urgency, needs=meta.needs, assisting=assisting)
     rendered = photo_steps.render_all(inspected, config)
 
     storage = get_storage(current_app)
@@ -148,11 +174,12 @@ def submit_action(case, meta, uploads, user):
     def create():
         written_keys = []
         on_failure(lambda: photo_steps.remove(storage, written_keys), unless_commit_failed=True)
-        photos = photo_steps.write_photos(storage, inspected, rendered, written_keys, kind="after")
+        photos = photo_steps.write_photos(storage, inspected, rendered, written_keys,
+                                          kind=workflow.rule_for(meta.action).photo_kind)
         event = workflow.apply_action(case, meta.action, user, client_id=meta.client_id, note=meta.note,
                                       photos=photos, at=meta.at, assignee=assignee, department=department,
                                       until=meta.until, into=into, rating=meta.rating, urgency=meta.urgency,
-                                      needs=meta.needs)
+                                      needs=meta.needs, assisting=assisting)
         return ActionResult(event, created=True)
 
     # A concurrent twin may have won: its event answers this request too (its
@@ -169,5 +196,5 @@ def submit_action(case, meta, uploads, user):
         workflow.check_action(db.session.get(Case, case.id), meta.action, user, note=meta.note,
                               photo_count=len(inspected), assignee=assignee, department=department,
                               until=meta.until, into=into, rating=meta.rating, urgency=meta.urgency,
-                              needs=meta.needs)
+                              needs=meta.needs, assisting=assisting)
         raise  # still allowed: a fault of another kind, not the user's

@@ -142,6 +142,16 @@ def department_staff(department_id):
                                                  User.active.is_(True)).order_by(User.id)).all()
 
 
+def _notify_assisting(case, event, actor):
+    from ..cases.assists import PART_STAGES
+
+    started = sorted({row.owner_id for row in case.stages if row.stage in PART_STAGES
+                      and row.started_at == event.created_at and row.done_at is None})
+    for department_id in started:
+        payload = {**build_payload("assignment", case), "title": f"协办：{case.category.name_zh}"}
+        notify_users(department_staff(department_id), "assignment", case, actor=actor, payload=payload)
+
+
 def on_action_applied(case, *, event, actor, **_):
     """The workflow did an action (not yet committed): queue who must hear of it."""
     if not current_app.config["PUSH_ENABLED"]:
@@ -154,6 +164,8 @@ def on_action_applied(case, *, event, actor, **_):
             else:
                 users = department_staff(case.department_id)
             notify_users(users, "assignment", case, actor=actor)
+        if data.get("assisting"):  # 协办: each department whose part starts now hears of it
+            _notify_assisting(case, event, actor)
         if data.get("arbitration"):  # returned a second time: a supervisor decides the department
             payload = {**build_payload("escalation", case), "title": f"仲裁：{case.category.name_zh}",
                        "body": " · ".join(p for p in (case.ref, "两次退回，请确定承办部门") if p)}

@@ -264,6 +264,15 @@ def _departments(low, high):
         if key is None or stage.outcome != "done":
             continue
         row(key).timed("handled", stage.case_id, stage.on_time, stage.urgency)
+    # 协办: an assisting department is measured on its own part, as the lead on its
+    # stages. A part the lead went on without (waived) counts against it only when it
+    # was overdue by then; a withdrawn or parked part counts for nobody.
+    for part, figure in (("assist_ack", "acknowledged"), ("assist_handle", "handled")):
+        for stage, _department, _grid in _stages(part, low, high):
+            if stage.outcome == "done" or (stage.outcome == "waived" and not stage.on_time):
+                if part == "assist_ack":
+                    row(stage.owner_id).add("received", stage.case_id)
+                row(stage.owner_id).timed(figure, stage.case_id, stage.on_time, stage.urgency)
     for event, case_department, _grid, _channel in _events(("verify_fail", "reopen", "recheck_reopen"), low, high,):
         if case_department is not None:
             row(case_department).add("reworked", event.case_id)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from civic.cases import workflow
 from civic.cases.access import RELATIONS
-from civic.cases.models import Case, CaseEvent, ExtensionRequest, ParkRequest, Recheck, Status
+from civic.cases.models import Case, CaseEvent, CaseStage, ExtensionRequest, ParkRequest, Recheck, Status
 from civic.cases.steps import WorkflowError
 from civic.cases.workflow import TRANSITIONS, allowed_actions, apply_action
 from civic.errors import ApiError
@@ -48,6 +48,10 @@ WHO_MAY = {
     "approve_park": {"admin", "supervisor"},
     "deny_park": {"admin", "supervisor"},
     "resume": {"other_worker", "staff_san", "admin", "supervisor", "dispatcher"},
+    # 协办: TRF assists with the case (prepare gives it an open part); SAN leads.
+    "assist_acknowledge": {"staff_trf"},
+    "assist_report": {"staff_trf"},
+    "waive_assists": {"other_worker", "staff_san", "admin"},
 }
 STAMPS = {"accept": "accepted_at", "dispatch": "dispatched_at", "acknowledge": "acknowledged_at",
           "handle": "handled_at", "verify": "closed_at"}
@@ -78,11 +82,15 @@ def inputs_for(action):
         return {"note": "需要整段更换", "needs": "维修预算", "until": utcnow() + timedelta(days=30)}
     if action == "deny_park":
         return {"note": "可以先临时处置"}
+    if action in ("assist_report", "waive_assists"):
+        return {"note": "协办意见"}
     return {}
 
 
 def actor_for(action, county):
     """Who does `action` in the table tests: the reporter rates, an administrator does the rest."""
+    if action in ("assist_acknowledge", "assist_report"):
+        return county.staff_trf  # the assisting department's staff: nobody else may
     return county.resident if action == "rate" else county.admin
 
 
@@ -112,6 +120,11 @@ def prepare(case, action, county, make_case):
     if action in ("approve_park", "deny_park"):
         db.session.add(ParkRequest(case_id=case.id, requested_by=county.staff_san.id, reason="需要整段更换",
                                    needs="维修预算", review_at=utcnow() + timedelta(days=30), status="pending"))
+        db.session.commit()
+    if action in ("assist_acknowledge", "assist_report", "waive_assists"):  # TRF's part is open
+        stage = "assist_handle" if action == "assist_report" else "assist_ack"
+        db.session.add(CaseStage(case_id=case.id, stage=stage, round=1, owner_kind="department",
+                                 owner_id=county.departments["TRF"].id, urgency="normal", started_at=utcnow()))
         db.session.commit()
     if action == "arbitrate":  # returned twice: waiting for a supervisor's decision
         db.session.get(Case, case.id).dispute = "arbitration"
