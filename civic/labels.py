@@ -50,6 +50,9 @@ def action_label(action):
         "set_urgency": _("Urgency changed"), "arbitrate": _("Department decided (仲裁)"),
         "request_park": _("Asked to park (挂账)"), "approve_park": _("Parked (挂账)"),
         "deny_park": _("Parking refused"), "resume": _("Back from parking"),
+        "assist_acknowledge": _("Assisting part acknowledged (协办签收)"),
+        "assist_report": _("Assisting part reported (协办反馈)"),
+        "waive_assists": _("Went on without the assisting departments"),
     }
     return labels.get(action, action)
 
@@ -156,8 +159,33 @@ def step_label(action):
         "set_urgency": _("Change the urgency"), "arbitrate": _("Decide the department (仲裁)"),
         "request_park": _("Ask to park (挂账)"), "approve_park": _("Approve parking"),
         "deny_park": _("Refuse parking"), "resume": _("Resume work now"),
+        "assist_acknowledge": _("Acknowledge our part (协办收到)"), "assist_report": _("Report our part done"),
+        "waive_assists": _("Go on without the assisting departments"),
     }
     return labels.get(action, action)
+
+
+def part_status_label(status):
+    """Where an assisting department's part (协办) stands."""
+    labels = {"waiting": _("not yet acknowledged"), "working": _("working on its part"),
+              "reported": _("part reported"), "waived": _("gone on without it"),
+              "withdrawn": _("no longer assisting"), "parked": _("parked with the case")}
+    return labels.get(status, status)
+
+
+def case_assists(case):
+    """The assisting departments' parts for the case page (the API's `assists`)."""
+    from .cases.access import sees_in_full
+    from .cases.assists import parts_to_dict, reported_notes
+
+    full = sees_in_full(current_user, case)
+    rows = []
+    for part in parts_to_dict(case, current_user, notes=reported_notes(case.events) if full else None):
+        running = part["handle"] or part["acknowledge"]
+        rows.append({**part, "label": part_status_label(part["status"]),
+                     "due_at": _naive(running["due_at"]) if running["done_at"] is None else None,
+                     "done_at": _naive(running["done_at"]), "late": running["on_time"] is False})
+    return rows
 
 
 def location_label(source):
@@ -202,7 +230,7 @@ def finding_label(kind):
 
 
 TEMPLATE_GLOBALS = (action_label, grid_label, event_view, case_description, score_label, countdown, step_label,
-                    stage_label, case_stages, urgency_label, urgency_levels,
+                    stage_label, case_stages, case_assists, urgency_label, urgency_levels,
                     location_label, role_label, age_text, grid_kind_label, grid_action_label, finding_label)
 
 

@@ -41,6 +41,8 @@ def ref(name):
 CODE_NAME = obj({"code": STRING, "name": STRING}, ["code", "name"])
 PHOTO = obj({"kind": STRING, "url": STRING, "thumb_url": STRING, "width": null(INTEGER), "height": null(INTEGER)},
             ["kind", "url", "thumb_url"])
+PART_CLOCK = obj({"started_at": STRING, "due_at": null(STRING), "done_at": null(STRING), "on_time": null(BOOLEAN)},
+                 ["started_at"])
 CASE = obj({
     "id": INTEGER, "ref": null(STRING), "client_id": null(STRING),
     "status": {"type": "string", "enum": [status.value for status in Status]},
@@ -57,6 +59,12 @@ CASE = obj({
                                             "id": null(INTEGER), "name": null(STRING)}, ["kind"])),
                          "started_at": null(STRING), "due_at": null(STRING), "done_at": null(STRING),
                          "on_time": null(BOOLEAN), "outcome": null(STRING)}, ["stage"])),
+    # 协办: each assisting department's part, on its own clocks ([] when the lead works alone).
+    "assists": array(obj({"department": null(CODE_NAME),
+                          "status": {"type": "string",
+                                     "enum": ["waiting", "working", "reported", "waived", "withdrawn", "parked"]},
+                          "acknowledge": null(PART_CLOCK), "handle": null(PART_CLOCK), "mine": BOOLEAN,
+                          "note": null(STRING), "photos": INTEGER}, ["department", "status", "acknowledge"])),
 }, ["id", "ref", "client_id", "status", "channel", "category", "photos", "created_at"])
 CASE_DETAIL = {"allOf": [CASE, obj({
     "events": array(obj({"id": INTEGER, "action": STRING, "from_status": null(STRING), "to_status": null(STRING),
@@ -114,7 +122,10 @@ def query(name, schema, description=""):
 ACTION = obj({"client_id": {"type": "string", "format": "uuid"}, "action": STRING, "note": null(STRING),
               "at": null(STRING), "department": null(STRING), "assignee_id": null(INTEGER), "until": null(STRING),
               "into": null(STRING), "rating": null(STRING), "urgency": null(STRING),
-              "needs": null(STRING)}, ["client_id", "action"])
+              "needs": null(STRING),
+              "assisting": {"type": ["array", "null"], "items": STRING, "maxItems": 5,
+                            "description": "dispatch, reroute, arbitrate: the assisting departments' codes (协办)"}},
+             ["client_id", "action"])
 REPORT_META = obj({"client_id": {"type": "string", "format": "uuid"}, "category": STRING, "description": STRING,
                    "lat": null(NUMBER), "lng": null(NUMBER), "accuracy_m": null(NUMBER), "captured_at": null(STRING),
                    "address": null(STRING), "channel": null(STRING), "location_source": null(STRING),

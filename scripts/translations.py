@@ -872,6 +872,26 @@ ZH = {
     "Case number": "案件编号", "Why it should not count (an unreasonable complaint…)": "不计分理由（如无理投诉）",
     "Leave it out": "不计分", "Count it again": "重新计分", "None.": "无。", "Back to the ranking": "返回排名",
     "%(num)d case behind this figure.": "该指标对应 %(num)d 件案件。", "left out of the scores": "不计分", "Returned twice: for a supervisor": "两次退回：待主管仲裁",
+    # shared handling (主办/协办)
+    "Assisting part acknowledged (协办签收)": "协办单位已签收",
+    "Assisting part reported (协办反馈)": "协办单位已反馈",
+    "Went on without the assisting departments": "未等协办，继续办理",
+    "Acknowledge our part (协办收到)": "协办收到",
+    "Report our part done": "反馈协办结果",
+    "Go on without the assisting departments": "不等协办，继续办理",
+    "not yet acknowledged": "未签收",
+    "working on its part": "协办中",
+    "part reported": "已反馈",
+    "gone on without it": "未等其反馈",
+    "no longer assisting": "已撤销协办",
+    "parked with the case": "随案挂账",
+    "Why the case goes on without their part": "不等协办的理由",
+    "Assisting departments (协办, optional)": "协办单位（可选）",
+    "Each acknowledges and reports its own part on its own clock; the lead department handles the case once the parts are in.":
+        "各协办单位按各自时限签收并反馈本单位工作；协办全部反馈后由主办单位办结。",
+    "Photos of our part": "协办照片",
+    "What our department did": "本单位所做工作",
+    "Assisting departments (协办)": "协办单位",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

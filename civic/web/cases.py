@@ -15,6 +15,7 @@ from ..cases.extension_requests import pending_extension
 from ..cases.parking import current_park, pending_park
 from ..cases.replies import offered_by_step
 from ..cases.ratings import pending_recheck
+from ..cases.assists import open_parts
 from ..cases.workflow import DISPATCHING, allowed_actions
 from ..errors import ApiError
 from ..extensions import db
@@ -61,6 +62,7 @@ def _render_case(case, *, error=None, form=None, status=200):
     if DISPATCHING & set(actions):
         context["departments"] = db.session.scalars(select(Department).where(Department.active.is_(True))
                                                     .order_by(Department.code)).all()
+        context["assisting_now"] = set(open_parts(case))
     if "merge" in actions:
         context["duplicates"] = suggest(case, limit=5)
     if "approve_extension" in actions:
@@ -87,12 +89,14 @@ def _local_to_utc_iso(value):
     return local.replace(tzinfo=zone).isoformat() if local.tzinfo is None else local.isoformat()
 
 
-def _form_meta(form):
+def _form_meta(form, assisting=None):
     meta = {"client_id": form.get("client_id"), "action": form.get("action")}
     for name in ("note", "department", "into", "rating", "urgency", "needs"):
         if form.get(name, "").strip():
             meta[name] = form[name].strip()
     meta["until"] = _local_to_utc_iso(form.get("until", "").strip())
+    if form.get("assisting_given"):  # the dispatch form's checkboxes: none ticked is an empty list
+        meta["assisting"] = assisting or []
     return meta
 
 
@@ -117,7 +121,8 @@ def case_action(ref):
     case = get_case_or_404(ref=ref, user=current_user)
     form = request.form.to_dict()
     try:
-        meta = parse_action(_form_meta(form), note_max=current_app.config["DESCRIPTION_MAX"])
+        meta = parse_action(_form_meta(form, request.form.getlist("assisting")),
+                            note_max=current_app.config["DESCRIPTION_MAX"])
         result = submit_action(case, meta, _form_uploads(), current_user)
     except ApiError as error:
         rollback()

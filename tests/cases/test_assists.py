@@ -19,9 +19,17 @@ from civic.errors import ApiError
 from civic.extensions import db
 from civic.stats.evaluation import evaluate
 from tests.cases.test_stages import act, case_json, file_report, iso, local
-from tests.cases.test_parking import clock  # noqa: F401  (parking's clock frozen too)
 from tests.cases.test_stages import clock as stage_clock  # noqa: F401
 from tests.conftest import PASSWORD_HASH, post_action
+
+
+@pytest.fixture
+def clock(stage_clock, monkeypatch):  # noqa: F811
+    """The stages' frozen clock, read by parking too."""
+    from civic.cases import parking
+
+    monkeypatch.setattr(parking, "utcnow", lambda: stage_clock.now)
+    return stage_clock
 
 
 @pytest.fixture
@@ -223,3 +231,53 @@ def test_a_part_report_keeps_its_photos_apart_from_the_lead_s_after_photos(app, 
     kinds = [p["kind"] for p in case_json(api_as, county.dispatcher, case)["photos"]]
     assert "assist" in kinds and "after" not in kinds
     assert parts(api_as, county.dispatcher, case)["TRF"]["photos"] == 1
+
+
+def test_the_case_page_names_assisting_departments_and_each_works_its_part_there(client, county, make_case):
+    from tests.conftest import photo_path
+    from tests.test_case_forms import client_id_of, reload
+    from tests.test_pages import login
+
+    case = make_case("reported")
+    login(client, "dispatcher")
+    page = client.get(f"/cases/{case.ref}").get_data(as_text=True)
+    assert 'name="assisting" value="TRF"' in page
+    response = client.post(f"/cases/{case.ref}/actions", data={
+        "client_id": client_id_of(page), "action": "dispatch", "department": "SAN", "assisting_given": "1",
+        "assisting": ["TRF"]})
+    assert response.status_code == 303
+    assert [p["department"]["code"] for p in parts_of(reload(case.id), county.dispatcher)] == ["TRF"]
+    client.post("/auth/logout")
+
+    login(client, "staff_trf")
+    page = client.get(f"/cases/{case.ref}").get_data(as_text=True)
+    assert 'data-part="TRF"' in page and 'data-action="assist_acknowledge"' in page
+    assert 'data-action="acknowledge"' not in page
+    client.post(f"/cases/{case.ref}/actions", data={"client_id": client_id_of(page), "action": "assist_acknowledge"})
+    page = client.get(f"/cases/{case.ref}").get_data(as_text=True)
+    assert 'data-step="assist_report"' in page
+    refused = client.post(f"/cases/{case.ref}/actions", data={
+        "client_id": client_id_of(page), "action": "assist_report", "note": " "})
+    assert refused.status_code == 422
+    done = client.post(f"/cases/{case.ref}/actions", data={
+        "client_id": client_id_of(page), "action": "assist_report", "note": "已疏导交通",
+        "photo": (photo_path("gps/DSCN0010.jpg").open("rb"), "part.jpg")}, content_type="multipart/form-data")
+    assert done.status_code == 303, done.get_data(as_text=True)[:300]
+    assert [p.kind for p in reload(case.id).photos] == ["assist"]
+    page = client.get(f"/cases/{case.ref}").get_data(as_text=True)
+    assert "已疏导交通" in page and 'class="actions' not in page  # its part is done; nothing more to do
+    client.post("/auth/logout")
+
+    # A re-route that unticks every box withdraws the parts.
+    login(client, "dispatcher")
+    page = client.get(f"/cases/{case.ref}").get_data(as_text=True)
+    client.post(f"/cases/{case.ref}/actions", data={
+        "client_id": client_id_of(page), "action": "reroute", "department": "ENF", "note": "归执法",
+        "assisting_given": "1"})
+    assert reload(case.id).department.code == "ENF"
+
+
+def parts_of(case, who):
+    from civic.cases.assists import parts_to_dict
+
+    return parts_to_dict(case, who)

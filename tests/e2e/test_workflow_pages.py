@@ -159,3 +159,68 @@ def test_park_a_case_and_find_it_listed_apart(field_server, phone):
     page.goto(f"{field_server.url}/dashboard/parked")
     assert case.ref in page.locator(".parked-list").last.inner_text()
     shot(page, "parked-list", full_page=True)
+
+
+def test_a_shared_case_each_department_its_part(field_server, phone):
+    """主办/协办 on a phone-sized screen: the dispatcher names two assisting
+    departments; one of them signs for and reports its part from the field app
+    (its own countdown in the task list); the lead sees the parts on the case page
+    and cannot close the case before the other part is in."""
+    from civic.grids.models import Department
+
+    case_id = db.session.scalar(select(Case.id).where(Case.status.in_(["reported", "accepted"]),
+                                                      Case.department_id.is_not(None), Case.dispute.is_(None))
+                                .order_by(Case.id))
+    case = fresh(case_id)
+    lead = case.department
+    helpers = db.session.scalars(select(Department).where(Department.id != lead.id, Department.active.is_(True))
+                                 .order_by(Department.code).limit(2)).all()
+    page = phone().new_page()
+    web_login(page, field_server.url, "dispatcher")
+    page.goto(f"{field_server.url}/cases/{case.ref}")
+    page.click("[data-step=dispatch] details.assisting summary")
+    for helper in helpers:
+        page.check(f"[data-step=dispatch] input[name=assisting][value={helper.code}]")
+    shot(page, "assist-dispatch", full_page=True)
+    page.click("[data-step=dispatch] button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert page.locator("section.assists li[data-part]").count() == 2
+    shot(page, "assist-case-dispatcher", full_page=True)
+
+    # The first assisting department, in the field app: its own part's clock.
+    helper = helpers[0]
+    page.context.clear_cookies()
+    field_login(page, field_server.url, f"staff_{helper.code.lower()}")
+    page.click(".tabbar a[data-tab=tasks]")
+    row = page.locator(f".rows a.row[data-case-id='{case_id}']")
+    row.wait_for()
+    assert row.locator(".deadline[data-stage=assist]").count() == 1
+    shot(page, "assist-inbox")
+    page.goto(f"{field_server.url}/field/#/tasks/{case_id}")
+    page.click("button[data-action=assist_acknowledge]")
+    wait_until(page, lambda: any(r["kind"] == "action" and r["status"] == "sent" for r in outbox(page)),
+               message="part acknowledged")
+    page.goto(f"{field_server.url}/field/#/tasks/{case_id}")
+    page.wait_for_selector(".part-form textarea")
+    page.fill(".part-form textarea", "已安排人员疏导交通")
+    shot(page, "assist-report", full_page=True)
+    page.click(".part-form button[data-action=assist_report]")
+    wait_until(page, lambda: sum(r["kind"] == "action" and r["status"] == "sent" for r in outbox(page)) >= 2,
+               message="part reported")
+    from civic.cases.assists import parts_to_dict
+    from civic.accounts.models import User
+
+    viewer = db.session.scalar(select(User).where(User.username == "dispatcher"))
+    statuses = {p["department"]["code"]: p["status"] for p in parts_to_dict(fresh(case_id), viewer)}
+    assert statuses == {helpers[0].code: "reported", helpers[1].code: "waiting"}
+
+    # The lead: the parts on the page; handling waits for the second part.
+    page.context.clear_cookies()
+    web_login(page, field_server.url, f"staff_{lead.code.lower()}")
+    page.goto(f"{field_server.url}/cases/{case.ref}")
+    page.click("button[data-action=acknowledge]")
+    page.wait_for_selector(".flash")
+    assert "已安排人员疏导交通" in page.locator("section.assists").inner_text()
+    assert page.locator("button[value=handle]").count() == 0
+    assert page.locator("[data-step=waive_assists] textarea").count() == 1
+    shot(page, "assist-case-lead", full_page=True)

@@ -183,6 +183,14 @@ const ZH = {
   "Why it is not ours": "退回理由", "What is still wrong": "还有什么问题", "Why more time is needed": "延期理由",
   "Why it is not fixed": "为什么没有解决", "New deadline": "新的处置时限", "Say why.": "请填写理由。",
   "Choose a new deadline in the future.": "请选择一个将来的时间。", "Send": "提交",
+  // shared handling (主办/协办)
+  "Acknowledge our part (协办收到)": "协办收到", "Report our part done": "反馈协办结果",
+  "Go on without the assisting departments": "不等协办，继续办理", "Assisting departments (协办)": "协办单位",
+  "not yet acknowledged": "未签收", "working on its part": "协办中", "part reported": "已反馈",
+  "gone on without it": "未等其反馈", "no longer assisting": "已撤销协办", "parked with the case": "随案挂账",
+  "Our part": "本单位协办", "What our department did": "本单位所做工作", "Photos of our part": "协办照片",
+  "Say what your department did.": "请填写本单位所做工作。", "Assisting part": "协办照片",
+  "Why the case goes on without their part": "不等协办的理由", "by {time}": "{time}前",
   // server errors in the worker's words (labels.js)
   "A photo is too large.": "照片太大。", "That category no longer exists; choose another.": "该类别已停用，请另选。",
   "The photo's format is not supported.": "不支持此照片格式。",

@@ -17,7 +17,23 @@ export const ACTION = {
   unassign: "Back in the queue (the assignee left)", set_urgency: "Urgency changed",
   arbitrate: "Department decided (仲裁)", request_park: "Ask to park (挂账)", approve_park: "Parked",
   deny_park: "Parking refused", resume: "Resume work now",
+  assist_acknowledge: "Acknowledge our part (协办收到)", assist_report: "Report our part done",
+  waive_assists: "Go on without the assisting departments",
 };
+
+// Where an assisting department's part (协办) stands (the case JSON's assists[].status).
+export const PART = {
+  waiting: "not yet acknowledged", working: "working on its part", reported: "part reported",
+  waived: "gone on without it", withdrawn: "no longer assisting", parked: "parked with the case",
+};
+export const partLabel = (status) => t(PART[status] || status);
+
+// The viewer's own department's part, while it runs, with its clock: {part, clock} or null.
+export function myRunningPart(item) {
+  const part = (item.assists || []).find((p) => p.mine && (p.status === "waiting" || p.status === "working"));
+  if (!part) return null;
+  return { part, clock: part.status === "working" ? part.handle : part.acknowledge };
+}
 
 // The stages of a case, each with its own owner and clock (docs/time-limits.md).
 export const STAGE = {

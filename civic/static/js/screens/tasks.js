@@ -3,7 +3,7 @@
 // client ids, so the server applies each once even if sent twice.
 import { blobUrl, h, toast } from "../dom.js";
 import { t } from "../i18n.js";
-import { actionLabel, categoryName, countdown, errorText, formatTime, runningStage, SCORE, scoreLabel, stageLabel, statusLabel } from "../labels.js";
+import { actionLabel, categoryName, countdown, errorText, formatTime, myRunningPart, partLabel, runningStage, SCORE, scoreLabel, stageLabel, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
 import { preparePhoto } from "../photos.js";
 
@@ -22,16 +22,26 @@ const NEXT = {
   rate: [],
   recheck_uphold: [],
   recheck_reopen: [],
+  assist_acknowledge: ["assist_report"], // 协办: our part, then its report
+  assist_report: [],
+  waive_assists: ["handle", "add_photo"],
 };
 // What a resident does on their own report: rate the result, or reopen it (the
 // verify steps are the staff's; a satisfied rating closes a handled case).
 const RESIDENT_ACTIONS = new Set(["rate", "reopen"]);
-const ONE_TAP = new Set(["acknowledge", "start", "verify", "resume"]);
+const ONE_TAP = new Set(["acknowledge", "start", "verify", "resume", "assist_acknowledge"]);
 
 // The running stage's clock: the department's acknowledge or handling, or the
 // grid worker's check once it is handled. A copy saved before stages had only
 // the two deadlines.
 function deadlineBadge(task) {
+  const mine = myRunningPart(task); // an assisting department's staff: their own part's clock
+  if (mine) {
+    const left = countdown(mine.clock?.due_at);
+    if (!left) return null;
+    return h(`span.deadline${left.overdue ? ".overdue" : left.soon ? ".soon" : ""}`, { dataset: { stage: "assist" } },
+      `${t("Our part")} · ${left.text}`);
+  }
   const stage = runningStage(task);
   if (!stage && ["handled", "closed", "rejected"].includes(task.status)) return null;
   const left = countdown(stage ? stage.due_at : task.status === "dispatched" ? task.deadlines.acknowledge : task.deadlines.resolve);
@@ -117,8 +127,10 @@ export async function renderTask(root, app, idText) {
     h("p.case-status", {}, h(`span.status.status-${c.status}`, {}, statusLabel(c.status)), deadlineBadge(c)),
     loaded.cached ? h("p.muted", {}, t("Offline: showing the last copy.")) : null,
     c.description ? h("p.description", {}, c.description) : null,
-    photoGroup(c.photos.filter((p) => p.kind !== "after"), t("Before")),
+    photoGroup(c.photos.filter((p) => p.kind === "before"), t("Before")),
     photoGroup(c.photos.filter((p) => p.kind === "after"), t("After")),
+    photoGroup(c.photos.filter((p) => p.kind === "assist"), t("Assisting part")),
+    partsList(c),
     h("dl.facts", {},
       h("dt", {}, t("Where")), h("dd", {}, c.address || c.grid?.name || (c.lat != null ? `${c.lat.toFixed(5)}, ${c.lng.toFixed(5)}` : "—")),
       h("dt", {}, t("Department")), h("dd", {}, c.department?.name || t("Dispatcher's queue")),
@@ -150,6 +162,18 @@ export async function renderTask(root, app, idText) {
   }
 }
 
+// 协办: each assisting department's part and where it stands.
+function partsList(c) {
+  if (!c.assists?.length) return null;
+  return h("section.parts", {}, h("h2", {}, t("Assisting departments (协办)")), h("ul.rows", {}, c.assists.map((p) => {
+    const clock = p.handle || p.acknowledge;
+    return h("li.part", { dataset: { part: p.department?.code || "", status: p.status } },
+      h("strong", {}, p.department?.name || ""), " · ", partLabel(p.status),
+      clock && !clock.done_at && clock.due_at ? h("span.muted", {}, ` · ${t("by {time}", { time: formatTime(clock.due_at) })}`) : null,
+      p.note ? h("p.muted", {}, p.note) : null);
+  })));
+}
+
 function actionPanel(app, c, actions, afterPhotos) {
   const panel = h("section.action-panel", { "aria-label": t("Actions") });
   const label = `${categoryName(c.category)} ${c.ref}`;
@@ -175,6 +199,7 @@ function actionPanel(app, c, actions, afterPhotos) {
     panel.append(h("button.button.primary.big", { type: "button", dataset: { action }, onclick: () => queue(action) }, actionLabel(action)));
   }
   if (actions.includes("handle") || actions.includes("add_photo")) panel.append(handleForm(c, actions, afterPhotos, queue));
+  if (actions.includes("assist_report")) panel.append(partForm(queue));
   if (actions.includes("rate")) panel.append(rateForm(queue));
   for (const action of actions.filter((a) => a in REASONED)) panel.append(reasonForm(action, queue));
   return panel;
@@ -184,7 +209,7 @@ function actionPanel(app, c, actions, afterPhotos) {
 const REASONED = {
   return: "Why it is not ours", verify_fail: "What is still wrong", request_extension: "Why more time is needed",
   reopen: "Why it is not fixed", recheck_uphold: "What the recheck found", recheck_reopen: "What the recheck found",
-  request_park: "Why it cannot be solved now",
+  request_park: "Why it cannot be solved now", waive_assists: "Why the case goes on without their part",
 };
 // The date a reasoned step also asks for: the new deadline (延期) or the review date (挂账).
 const DATED = { request_extension: "New deadline", request_park: "Review date" };
@@ -249,20 +274,44 @@ function reasonForm(action, queue) {
   return form;
 }
 
-function handleForm(c, actions, afterPhotos, queue) {
+// 协办反馈: what the assisting department did, with photos if it has them.
+function partForm(queue) {
+  const { input, previews, photos } = photoPicker(t("Photos of our part"));
+  const note = h("textarea", { rows: 2, maxlength: 2000, required: true, "aria-label": t("What our department did") });
+  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+  const send = h("button.button.primary", {
+    type: "button", dataset: { action: "assist_report" },
+    onclick: () => {
+      if (!note.value.trim()) { error.hidden = false; error.textContent = t("Say what your department did."); note.focus(); return; }
+      queue("assist_report", { note: note.value.trim(), photos });
+    },
+  }, actionLabel("assist_report"));
+  return h("div.stack.part-form", {},
+    h("h2", {}, t("Our part")),
+    h("label", {}, t("Photos of our part"), input), previews,
+    h("label", {}, t("What our department did"), note), error, h("div.actions", {}, [send]));
+}
+
+// A camera input that keeps up to three prepared photos, with their previews.
+function photoPicker(label) {
   const photos = [];
   const previews = h("ul.photo-list");
-  const input = h("input", { type: "file", accept: "image/*", capture: "environment", "aria-label": t("After photo") });
-  const note = h("textarea", { rows: 2, maxlength: 2000, placeholder: t("What was done") });
-  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
+  const input = h("input", { type: "file", accept: "image/*", capture: "environment", "aria-label": label });
   input.addEventListener("change", async () => {
     for (const file of [...input.files].slice(0, 3 - photos.length)) {
       const prepared = await preparePhoto(file);
       photos.push(prepared);
-      previews.append(h("li.photo", {}, prepared.thumb ? h("img", { src: blobUrl(prepared.thumb), alt: t("After photo") }) : "HEIC"));
+      previews.append(h("li.photo", {}, prepared.thumb ? h("img", { src: blobUrl(prepared.thumb), alt: label }) : "HEIC"));
     }
     input.value = "";
   });
+  return { input, previews, photos };
+}
+
+function handleForm(c, actions, afterPhotos, queue) {
+  const { input, previews, photos } = photoPicker(t("After photo"));
+  const note = h("textarea", { rows: 2, maxlength: 2000, placeholder: t("What was done") });
+  const error = h("p.flash.flash-error", { role: "alert", hidden: true });
   const buttons = [];
   if (actions.includes("handle")) {
     buttons.push(h("button.button.primary", {
