@@ -892,6 +892,12 @@ ZH = {
     "Photos of our part": "协办照片",
     "What our department did": "本单位所做工作",
     "Assisting departments (协办)": "协办单位",
+    "The command centre (指挥中心)": "指挥中心",
+    "Its own stages: a late acceptance or dispatch is counted here, never against the department.":
+        "指挥中心只按自己的环节考核：受理、派遣超时记在这里，不算在部门头上。",
+    "Stage": "环节",
+    "On time": "按时",
+    "Each dispatcher’s figures: the evaluation": "各派遣员的考核数据",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

@@ -173,7 +173,10 @@ def ranking():
                                  maximum=1.0, title=title)
         boards.append({"rate": rate, "title": title, "counted": counted, "ranked": ranked, "unranked": unranked,
                        "chart": chart, "numerator": numerator, "denominator": denominator})
+    # The command centre is measured on its own stages (受理, 派遣), beside the departments on theirs.
+    centre = queries.totals(monday, sunday)
     return render_template("dashboard/ranking.html", boards=boards, monday=monday, sunday=sunday, minimum=minimum,
+                           centre=centre,
                            previous=monday - timedelta(days=7), following=monday + timedelta(days=7),
                            this_week=today() - timedelta(days=today().weekday()))
 

@@ -224,3 +224,8 @@ def test_a_shared_case_each_department_its_part(field_server, phone):
     assert page.locator("button[value=handle]").count() == 0
     assert page.locator("[data-step=waive_assists] textarea").count() == 1
     shot(page, "assist-case-lead", full_page=True)
+    # The same page at a desk.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.reload()
+    page.wait_for_selector("section.assists li[data-part]")
+    shot(page, "assist-case-lead-desk", full_page=True)

@@ -348,6 +348,17 @@ def test_ranking_applies_the_minimum_and_equals_the_cases(app, client, county, s
     for d in unranked:
         f = want[int(d)]
         assert f"{f['handled_on_time']}/{f['handled']}" in board
+    # The command centre on its own stages, counted from the stage rows that ended in the week.
+    from civic.cases.models import CaseStage
+    from civic.stats.evaluation import bounds
+
+    centre = html[html.index('data-rate="command_centre"'):]
+    low, high = bounds(monday, sunday)
+    for stage in ("accept", "dispatch"):
+        ended = db.session.scalars(select(CaseStage).where(CaseStage.stage == stage, CaseStage.done_at >= low,
+                                                           CaseStage.done_at < high)).all()
+        row = re.search(rf'<tr data-stage="{stage}">.*?<td class="num counts">(\d+)/(\d+)</td>', centre, re.S)
+        assert ended and (int(row[1]), int(row[2])) == (sum(1 for r in ended if r.on_time), len(ended)), stage
 
 
 def test_the_report_and_its_exports_hold_the_same_numbers(app, client, county, seeded):
