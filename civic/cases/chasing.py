@@ -26,6 +26,13 @@ Who is told (civic.push.fanout.notify_users): reminders go to the assignee and
 the department's staff; escalations to the supervisors and the assignee.
 `case_chased` (blinker) is sent for each, before the commit, for other
 listeners (group webhooks).
+
+An assisting department's part (协办, cases/assists.py) is chased on its own
+clocks the same way: its running stage row's deadline (its acknowledgement on
+the "ack" thresholds, its report on the "resolve" ones); the reminder goes to
+that department's staff, the escalation to the supervisors, and the bookkeeping
+row's clock names the part's stage row ("part<id>"), so each part and deadline
+is chased once.
 """
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,10 +45,12 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db, upsert
 from ..timeutil import isoformat, utcnow
 from ..transaction import unit_of_work
+from .assists import PART_STAGES
 from .deadlines import clock_for
-from .models import Case, CaseEvent, CaseReminder, Status
+from .models import Case, CaseEvent, CaseReminder, CaseStage, Status
 
-# case_chased.send(case, event=…, kind="remind"|"escalate", clock="ack"|"resolve", due_at=…)
+# case_chased.send(case, event=…, kind="remind"|"escalate", clock="ack"|"resolve", due_at=…,
+#                  department_id=… (an assisting department's part; None: the case's department))
 case_chased = Namespace().signal("case-chased")
 
 ACK_STATUSES = (Status.DISPATCHED.value,)
@@ -53,8 +62,13 @@ PUSH_KIND = {"remind": "reminder", "escalate": "escalation"}
 class Due:
     case_id: int
     kind: str      # remind | escalate
-    clock: str     # ack | resolve
+    clock: str     # ack | resolve, or part<stage row id> for an assisting department's part
     due_at: object
+    part: object = None  # the part's running stage row
+
+
+def _clock_of_part(row):
+    return "ack" if PART_STAGES[row.stage] == "acknowledge" else "resolve"
 
 
 def _calendar(case, clock):
@@ -89,6 +103,24 @@ def due_now(now):
             found.append(Due(case.id, "escalate", name, due_at))
         elif due_at <= thresholds[name]["calendar" if _calendar(case, name) else "working"]:
             found.append(Due(case.id, "remind", name, due_at))
+    return found + _parts_due(now, thresholds, max(horizon.values()))
+
+
+def _parts_due(now, thresholds, horizon):
+    """The assisting departments' parts whose deadline is near or past, on cases still worked on."""
+    rows = db.session.execute(
+        select(CaseStage, Case).join(Case, Case.id == CaseStage.case_id).options(selectinload(Case.category))
+        .where(CaseStage.stage.in_(list(PART_STAGES)), CaseStage.done_at.is_(None),
+               CaseStage.due_at.is_not(None), CaseStage.due_at <= horizon,
+               Case.status.in_(ACK_STATUSES + RESOLVE_STATUSES))
+        .order_by(CaseStage.id)).all()
+    found = []
+    for row, case in rows:
+        name = _clock_of_part(row)
+        if row.due_at <= now:
+            found.append(Due(case.id, "escalate", f"part{row.id}", row.due_at, row))
+        elif row.due_at <= thresholds[name]["calendar" if _calendar(case, name) else "working"]:
+            found.append(Due(case.id, "remind", f"part{row.id}", row.due_at, row))
     return found
 
 
@@ -99,14 +131,30 @@ def _insert_reminder(values):
     return db.session.execute(statement).scalar_one_or_none() is not None
 
 
-def recipients(case, kind):
-    """Reminders: the assignee and the department's staff; escalations: the supervisors and the assignee."""
+def recipients(case, kind, part=None):
+    """Reminders: the assignee and the department's staff; escalations: the supervisors
+    and the assignee. A part's: its department's staff, or the supervisors."""
     from ..push.fanout import department_staff, supervisors
 
+    if part is not None:
+        return list(department_staff(part.owner_id)) if kind == "remind" else list(supervisors())
     assignee = [case.assignee] if case.assignee is not None else []
     if kind == "remind":
         return assignee + list(department_staff(case.department_id))
     return list(supervisors()) + assignee
+
+
+def _still_due(case, due):
+    """Whether the deadline `due` chases is still the one running (the case may have
+    moved on since due_now() read it: acknowledged meanwhile, the part reported)."""
+    if case is None:
+        return False
+    if due.part is not None:
+        row = db.session.get(CaseStage, due.part.id, populate_existing=True)
+        return row is not None and row.done_at is None and row.due_at == due.due_at \
+            and case.status in ACK_STATUSES + RESOLVE_STATUSES
+    return (case.ack_due_at if due.clock == "ack" else case.resolve_due_at) == due.due_at \
+        and case.status in (ACK_STATUSES if due.clock == "ack" else RESOLVE_STATUSES)
 
 
 def _send(due, now):
@@ -114,21 +162,22 @@ def _send(due, now):
     from ..push.fanout import notify_users
 
     case = db.session.get(Case, due.case_id, populate_existing=True)
-    # The case may have moved on since due_now() read it (acknowledged meanwhile).
-    if case is None or (case.ack_due_at if due.clock == "ack" else case.resolve_due_at) != due.due_at \
-            or case.status not in (ACK_STATUSES if due.clock == "ack" else RESOLVE_STATUSES):
+    if not _still_due(case, due):
         return False
     if not _insert_reminder({"case_id": case.id, "kind": due.kind, "clock": due.clock, "due_at": due.due_at,
                              "created_at": now}):
         return False  # another run sent it: nothing written here
-    users = recipients(case, due.kind)
+    users = recipients(case, due.kind, due.part)
+    clock = due.clock if due.part is None else _clock_of_part(due.part)
+    data = {"clock": clock, "due_at": isoformat(due.due_at), "notified": sorted({u.id for u in users if u.active})}
+    if due.part is not None:
+        data["part_department_id"] = due.part.owner_id
     event = CaseEvent(case=case, actor=None, action=due.kind, from_status=case.status, to_status=case.status,
-                      data={"clock": due.clock, "due_at": isoformat(due.due_at),
-                            "notified": sorted({u.id for u in users if u.active})},
-                      created_at=now)
+                      data=data, created_at=now)
     db.session.add(event)
     notify_users(users, PUSH_KIND[due.kind], case)  # deliveries on the real clock, not the job's `now`
-    case_chased.send(case, event=event, kind=due.kind, clock=due.clock, due_at=due.due_at)
+    case_chased.send(case, event=event, kind=due.kind, clock=clock, due_at=due.due_at,
+                     department_id=due.part.owner_id if due.part is not None else None)
     return True
 
 

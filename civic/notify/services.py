@@ -111,16 +111,27 @@ def notify_group(case, kind, *, department=None, now=None, note=None, clock=None
 
 
 def on_action_applied(case, *, event, actor=None, **_):
-    """The workflow did an action (not yet committed): tell the group when it is one of ours."""
+    """The workflow did an action (not yet committed): tell the group when it is one of ours;
+    a dispatch also tells the group of each assisting department whose part starts now (协办)."""
     kind = ACTIONS.get(event.action)
     if kind is not None:
         notify_group(case, kind, note=event.note if kind == "escalation" else None)
+    if kind == "dispatch" and (event.data or {}).get("assisting"):
+        from ..cases.assists import PART_STAGES
+
+        for row in case.stages:
+            if row.stage in PART_STAGES and row.started_at == event.created_at and row.done_at is None:
+                notify_group(case, "dispatch", department=db.session.get(Department, row.owner_id),
+                             note="协办：请签收并反馈本单位承担的工作")
 
 
-def on_case_chased(case, *, event=None, kind=None, clock=None, due_at=None, **_):
-    """The chasing job reminded or escalated (not yet committed): an escalation goes to the group."""
+def on_case_chased(case, *, event=None, kind=None, clock=None, due_at=None, department_id=None, **_):
+    """The chasing job reminded or escalated (not yet committed): an escalation goes to the
+    group (an assisting department's part: to that department's group)."""
     if kind == "escalate":
-        notify_group(case, "escalation", clock=clock, due_at=due_at)
+        department = db.session.get(Department, department_id) if department_id is not None else None
+        notify_group(case, "escalation", department=department, clock=clock, due_at=due_at,
+                     note="协办部分已超时" if department is not None else None)
 
 
 def group_notifications(case_id):

@@ -281,3 +281,36 @@ def parts_of(case, who):
     from civic.cases.assists import parts_to_dict
 
     return parts_to_dict(case, who)
+
+
+def test_a_late_part_is_chased_on_its_own_clock_once(app, county, api_as, clock, mun):
+    from civic.cases.chasing import chase
+    from civic.cases.models import CaseEvent
+
+    case = shared_case(api_as, county)  # 09:00 Monday: everyone acknowledges within 30 working minutes
+    act(case, "acknowledge", county.staff_san)
+    act(case, "assist_acknowledge", county.staff_trf)  # TRF's report runs on the handling limit now
+    assert chase(local("2026-11-23T09:15")) == {"remind": 0, "escalate": 0}
+    # 09:40: MUN has not signed for its part: escalated (督办) to the supervisors, once.
+    assert chase(local("2026-11-23T09:40")) == {"remind": 0, "escalate": 1}
+    assert chase(local("2026-11-23T09:41")) == {"remind": 0, "escalate": 0}
+    [event] = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                         CaseEvent.action == "escalate")).all()
+    assert event.data["part_department_id"] == county.departments["MUN"].id and event.data["clock"] == "ack"
+    assert county.supervisor.id in event.data["notified"]
+    # TRF's report is due at 13:00 (4 working hours from 09:00): reminded before, to TRF's staff.
+    counts = chase(local("2026-11-23T12:50"))
+    reminded = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                          CaseEvent.action == "remind")).all()
+    assert counts["remind"] >= 1
+    assert any(e.data.get("part_department_id") == county.departments["TRF"].id
+               and county.staff_trf.id in e.data["notified"] for e in reminded)
+    # A part reported is chased no more.
+    act(case, "assist_report", county.staff_trf, note="已疏导")
+    act(case, "assist_acknowledge", mun)
+    act(case, "assist_report", mun, note="已更换")
+    later = chase(local("2026-11-23T16:00"))
+    parts_chased = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                              CaseEvent.action.in_(["remind", "escalate"]),
+                                                              CaseEvent.created_at == local("2026-11-23T16:00")))
+    assert not [e for e in parts_chased if "part_department_id" in (e.data or {})], later

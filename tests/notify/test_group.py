@@ -56,6 +56,19 @@ def test_dispatch_to_another_department_posts_to_that_group(county, make_case, a
     assert [r.robot for r in endpoint.received] == [trf] and endpoint.received[0].accepted
 
 
+def test_a_dispatch_with_an_assisting_department_posts_to_its_group_too(county, make_case, api_as, group, endpoint):
+    san = group("wecom", "SAN")
+    trf = group("dingtalk", "TRF", secret="SECtrf")
+    case = make_case("accepted")
+    response = post_action(api_as(county.dispatcher), case.id, new_action("dispatch", assisting=["TRF"]))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert {r.robot for r in endpoint.received} == {san, trf}
+    [posted] = endpoint.accepted(trf)
+    assert "协办" in posted.text and case.ref in posted.text
+    assert sorted(d.department_id for d in deliveries(case.id)) == sorted(
+        [county.departments["SAN"].id, county.departments["TRF"].id])
+
+
 def test_close_posts_to_the_group_signed(county, make_case, api_as, group, endpoint):
     robot = group("dingtalk", "SAN", secret="SEC-san-密钥")
     case = make_case("handled")
