@@ -1,34 +1,25 @@
 """More time (延期): the assignee asks for a later resolve deadline with a reason;
 a supervisor approves (the deadline moves) or refuses. One pending request per
 case at a time."""
-from sqlalchemy import select
-
 from ..errors import ApiError
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
 from .models import ExtensionRequest, ExtensionStatus
-from .steps import WorkflowError
+from .pending import pending_request, refuse_by_pending
 
 
 def pending_extension(case):
-    if case.id is None:
-        return None
-    return db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.case_id == case.id,
-                                                            ExtensionRequest.status == ExtensionStatus.PENDING.value))
+    return pending_request(ExtensionRequest, case)
 
 
 def check_extension(rule, case, until):
     """Refuse a request for more time while one is pending, a decision when none is,
     and a new deadline (until) that is missing, past or not later than the present one."""
     if rule.extension:
-        pending = pending_extension(case)
-        if rule.extension == "request" and pending is not None:
-            raise WorkflowError(409, "extension_pending",
-                                "More time has already been asked for on this case; a supervisor has not "
-                                "decided yet.", case)
-        if rule.extension != "request" and pending is None:
-            raise WorkflowError(409, "no_pending_extension",
-                                "Nobody has asked for more time on this case; there is nothing to decide.", case)
+        refuse_by_pending(rule.extension, pending_extension(case), case, code="extension",
+                          asked="More time has already been asked for on this case; a supervisor has not "
+                                "decided yet.",
+                          nothing="Nobody has asked for more time on this case; there is nothing to decide.")
     if rule.extension == "request":
         if until is None:
             raise ApiError(422, "required", "Give the new deadline (until) you ask for.", "until")

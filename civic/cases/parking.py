@@ -22,17 +22,15 @@ from ..extensions import db
 from ..timeutil import isoformat, utcnow
 from ..transaction import unit_of_work
 from .models import Case, CaseEvent, ParkRequest, ParkStatus, Status
-from .steps import WorkflowError
+from .pending import pending_request, refuse_by_pending
 
 NEEDS_MAX = 500
+DECIDED_STEPS = ("request", "approve", "deny")  # the steps of a request a supervisor decides (resume is not one)
 LONGEST_PARKING = timedelta(days=366)  # a review date more than a year away is not a review
 
 
 def pending_park(case):
-    if case.id is None:
-        return None
-    return db.session.scalar(select(ParkRequest).where(ParkRequest.case_id == case.id,
-                                                       ParkRequest.status == ParkStatus.PENDING.value))
+    return pending_request(ParkRequest, case)
 
 
 def current_park(case):
@@ -51,14 +49,10 @@ def _approved(case):
 def check_park(rule, case, until, needs):
     """Refuse a request while one is pending, a decision when none is, and a request
     without what it needs or with a review date that is past or over a year away."""
-    if rule.park in ("request", "approve", "deny"):
-        pending = pending_park(case)
-        if rule.park == "request" and pending is not None:
-            raise WorkflowError(409, "park_pending", "Parking this case has already been asked for; a supervisor "
-                                "has not decided yet.", case)
-        if rule.park != "request" and pending is None:
-            raise WorkflowError(409, "no_pending_park", "Nobody has asked to park this case; there is nothing "
-                                "to decide.", case)
+    if rule.park in DECIDED_STEPS:
+        refuse_by_pending(rule.park, pending_park(case), case, code="park",
+                          asked="Parking this case has already been asked for; a supervisor has not decided yet.",
+                          nothing="Nobody has asked to park this case; there is nothing to decide.")
     if rule.park != "request":
         if needs is not None:
             raise ApiError(422, "invalid", "What a case needs can only be given with 'request_park'.", "needs")

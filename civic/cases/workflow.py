@@ -32,7 +32,8 @@ from .access import RELATIONS, related
 from .assists import check_assisting, part_refusal
 from .extension_requests import check_extension, pending_extension, record_extension
 from .merging import check_merge_target, merge
-from .parking import check_park, parked_until, pending_park, record_park
+from .parking import DECIDED_STEPS, check_park, parked_until, pending_park, record_park
+from .pending import offered
 from .models import Case, CaseEvent, Score, Status
 from .ratings import check_rating, check_recheck, decide_recheck, pending_recheck, rate, rating_of
 from .steps import STATUS_WORDS, WorkflowError, clean_note
@@ -211,9 +212,9 @@ def allowed_actions(case, user):
     allowed = [name for name, rule in TRANSITIONS.items()
                if case.status in rule.from_statuses and permits(rule, user, case)]
     if any(TRANSITIONS[name].extension for name in allowed):
-        pending = pending_extension(case) is not None
+        pending = pending_extension(case)
         allowed = [name for name in allowed if TRANSITIONS[name].extension is None
-                   or (TRANSITIONS[name].extension == "request") != pending]
+                   or offered(TRANSITIONS[name].extension, pending)]
     now = utcnow()
     allowed = [name for name in allowed if not (TRANSITIONS[name].reopen_window and _reopen_expired(case, now))]
     if any(TRANSITIONS[name].recheck or name == "verify" for name in allowed):
@@ -222,10 +223,10 @@ def allowed_actions(case, user):
                    and not (name == "verify" and pending)]
     if "rate" in allowed and rating_of(case, user) is not None:
         allowed.remove("rate")
-    if any(TRANSITIONS[name].park in ("request", "approve", "deny") for name in allowed):
-        pending = pending_park(case) is not None
-        allowed = [name for name in allowed if TRANSITIONS[name].park not in ("request", "approve", "deny")
-                   or (TRANSITIONS[name].park == "request") != pending]
+    if any(TRANSITIONS[name].park in DECIDED_STEPS for name in allowed):
+        pending = pending_park(case)
+        allowed = [name for name in allowed if TRANSITIONS[name].park not in DECIDED_STEPS
+                   or offered(TRANSITIONS[name].park, pending)]
     return [name for name in allowed if _dispute_refusal(TRANSITIONS[name], case) is None
             and part_refusal(TRANSITIONS[name], case, user) is None]
 
