@@ -66,6 +66,7 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/grid_lookup.py
 	$(PY) bench/client_photos.py
+	$(PY) bench/tiles.py
 	$(PY) bench/push_fanout.py
 	$(PY) bench/dispatch.py
 	$(PY) bench/dashboard.py

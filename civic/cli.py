@@ -555,3 +555,6 @@ def init_app(app):
 
     for command in organisation_commands:
         app.cli.add_command(command)
+    from .tiles.cli import tiles_cli  # flask tiles add / list / remove
+
+    app.cli.add_command(tiles_cli)

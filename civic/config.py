@@ -7,6 +7,11 @@ PHOTO_DIR      where photo derivatives are stored (default: instance/photos)
 REDIS_URL      optional; background jobs run in-process without it
 CIVIC_MAP_TILE_URL          optional map tile template for the field app ({z}/{x}/{y})
 CIVIC_MAP_TILE_ATTRIBUTION  the tiles' attribution text
+CIVIC_MAP_TILE_CRS       the tile server's coordinate system: wgs84 (default), gcj02 (AMap, Tencent) or bd09 (Baidu)
+TILE_DIR                 where the offline tile packs (MBTiles) are kept (default instance/tiles)
+CIVIC_MAP_PACK           the pack the maps draw (default: the only, or first, pack)
+CIVIC_TILE_CACHE_ZOOMS, CIVIC_TILE_CACHE_MB  the zooms (14-18) of the tiles a phone keeps for its worker's
+                         grids, and their most (80 MB)
 CIVIC_RELEASE               optional deploy id, part of the field app's shell version: set a new
                             one to roll phones forward when only server code changed
 CIVIC_DEVICE_TOKEN_IDLE_DAYS  a device token unused this long is refused (default 30)
@@ -46,6 +51,10 @@ CIVIC_REWARD_COOLDOWN_METRES, CIVIC_REWARD_PHASH_BITS
                   rewards: points per valid (10) and fixed (5) report, rewarded reports a day (3), one per
                   place per resident in 24 h within 100 m, photo-hash bits of a near copy (6 of 64)
 CIVIC_REOPEN_DAYS  a closed case may be reopened this many days after closing (default 7)
+CIVIC_OUTSIDE_COUNTY_METRES, CIVIC_OLD_PHOTO_DAYS, CIVIC_PHOTO_FAR_METRES
+                  a report's place is flagged (never refused) when it lies this far outside every
+                  level-1 grid (2000), its photo was taken this many days before (3), or the photo's
+                  GPS is this far from the phone's position (500)
 CIVIC_REMIND_BEFORE_ACK_MINUTES      催办: remind this long before the acknowledge deadline
                                      (default 5; working minutes unless the category is urgent)
 CIVIC_REMIND_BEFORE_RESOLVE_MINUTES  催办: remind this long before the resolve deadline (default 60;
@@ -98,6 +107,15 @@ def _int_env(name, default):
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _choice_env(name, choices, default):
+    value = (os.environ.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _flag_env(name, default=False):
@@ -164,6 +182,12 @@ def from_environment(instance_path):
         # The field app (PWA): map tiles, version, heartbeat, token expiry.
         "MAP_TILE_URL": os.environ.get("CIVIC_MAP_TILE_URL") or None,
         "MAP_TILE_ATTRIBUTION": os.environ.get("CIVIC_MAP_TILE_ATTRIBUTION", ""),
+        # Offline tile packs (civic/tiles): MBTiles files, served at /tiles/<pack>/{z}/{x}/{y}.
+        "TILE_DIR": os.environ.get("TILE_DIR") or os.path.join(instance_path, "tiles"),
+        "MAP_PACK": os.environ.get("CIVIC_MAP_PACK") or None,
+        "MAP_TILE_CRS": _choice_env("CIVIC_MAP_TILE_CRS", ("wgs84", "gcj02", "bd09"), "wgs84"),
+        "TILE_CACHE_ZOOMS": os.environ.get("CIVIC_TILE_CACHE_ZOOMS") or "14-18",
+        "TILE_CACHE_MB": _int_env("CIVIC_TILE_CACHE_MB", 80),
         "APP_VERSION": APP_VERSION,
         "RELEASE": os.environ.get("CIVIC_RELEASE", ""),
         "HEARTBEAT_SECONDS": 300,
@@ -232,6 +256,10 @@ def from_environment(instance_path):
         "SMS_SENDER": os.environ.get("SMS_SENDER") or "log",
         # The workflow (civic/cases/workflow.py) and the chasing job (civic/cases/chasing.py).
         "REOPEN_DAYS": _int_env("CIVIC_REOPEN_DAYS", DEFAULT_REOPEN_DAYS),
+        # A report's place checked (civic/intake/place_checks.py): flagged for the dispatcher, never refused.
+        "OUTSIDE_COUNTY_METRES": _int_env("CIVIC_OUTSIDE_COUNTY_METRES", 2000),
+        "OLD_PHOTO_DAYS": _int_env("CIVIC_OLD_PHOTO_DAYS", 3),
+        "PHOTO_FAR_METRES": _int_env("CIVIC_PHOTO_FAR_METRES", 500),
         # Rewards (随手拍有奖): points for a valid report and for a fixed one, rewarded
         # reports per resident per local day, one rewarded report per place per
         # resident in so many hours ("the same place": this close, without a poster),

@@ -188,6 +188,16 @@ def case_assists(case):
     return rows
 
 
+def location_flag_label(flag, long=False):
+    """What a place check found (intake/place_checks.py): a badge, or its explanation."""
+    short = {"outside_county": _("Outside the county?"), "old_photo": _("Old photo?"),
+             "photo_far_from_device": _("Photo taken elsewhere?")}
+    explained = {"outside_county": _("The place is outside every grid of the county: check it before dispatching."),
+                 "old_photo": _("The photo was taken days before the report: it may not show the problem as it is."),
+                 "photo_far_from_device": _("The photo's GPS is far from where the phone was: it may be of another place.")}
+    return (explained if long else short).get(flag, flag)
+
+
 def location_label(source):
     labels = {"device": _("phone GPS"), "exif": _("photo GPS"), "manual": _("address"), "none": _("unknown")}
     return labels.get(source, source)
@@ -230,7 +240,7 @@ def finding_label(kind):
 
 
 TEMPLATE_GLOBALS = (action_label, grid_label, event_view, case_description, score_label, countdown, step_label,
-                    stage_label, case_stages, case_assists, urgency_label, urgency_levels,
+                    stage_label, case_stages, case_assists, urgency_label, urgency_levels, location_flag_label,
                     location_label, role_label, age_text, grid_kind_label, grid_action_label, finding_label)
 
 

@@ -48,7 +48,8 @@ CASE = obj({
     "status": {"type": "string", "enum": [status.value for status in Status]},
     "channel": STRING, "category": obj({"code": STRING, "name": STRING, "name_en": STRING}, ["code"]),
     "description": STRING, "lat": null(NUMBER), "lng": null(NUMBER), "location_source": STRING,
-    "accuracy_m": null(NUMBER), "address": null(STRING), "grid": null(CODE_NAME), "department": null(CODE_NAME),
+    "accuracy_m": null(NUMBER), "address": null(STRING),
+    "location_flags": array({"type": "string", "enum": ["outside_county", "old_photo", "photo_far_from_device"]}), "grid": null(CODE_NAME), "department": null(CODE_NAME),
     "deadlines": obj({"acknowledge": null(STRING), "resolve": null(STRING)}), "photos": array(PHOTO),
     "captured_at": null(STRING), "created_at": STRING, "updated_at": STRING, "reported_by_me": BOOLEAN,
     "assignee": null(obj({"id": INTEGER, "name": STRING})), "assigned_at": null(STRING), "assigned_to_me": BOOLEAN,
@@ -129,7 +130,8 @@ ACTION = obj({"client_id": {"type": "string", "format": "uuid"}, "action": STRIN
 REPORT_META = obj({"client_id": {"type": "string", "format": "uuid"}, "category": STRING, "description": STRING,
                    "lat": null(NUMBER), "lng": null(NUMBER), "accuracy_m": null(NUMBER), "captured_at": null(STRING),
                    "address": null(STRING), "channel": null(STRING), "location_source": null(STRING),
-                   "poster": null(STRING)}, ["client_id", "category"])
+                   "poster": null(STRING), "photo_lat": null(NUMBER), "photo_lng": null(NUMBER)},
+                  ["client_id", "category"])
 MULTIPART_REPORT = obj({"meta": {"type": "string", "description": "The report's JSON (as the JSON body)",
                                  "contentMediaType": JSON},
                         "photo": array({"type": "string", "contentMediaType": "application/octet-stream"})},
@@ -231,6 +233,12 @@ def api_paths():
             "Settings", obj({"app_version": STRING, "heartbeat_seconds": INTEGER, "photos_per_report": INTEGER,
                              "display_max_side": INTEGER, "map": obj(), "push": obj()}, ["app_version"]))},
             tag=t, auth=False, operation_id="clientConfig")},
+        "/api/v1/tiles/plan": {"get": operation("The tiles this phone keeps for its worker's grids (offline map)",
+            {200: answer("The plan: the pack, its version and the tile URLs, lowest zooms first, within the cap",
+                         obj({"pack": null(STRING), "version": null(STRING), "tiles": array(STRING),
+                              "count": INTEGER, "bytes": INTEGER, "capped": BOOLEAN, "cap_bytes": INTEGER},
+                             ["pack", "tiles", "count", "bytes", "capped"]))},
+            tag=t, operation_id="tilePlan")},
         "/api/v1/reports": {
             "post": operation(
                 "Send a report (idempotent by client_id)",

@@ -25,7 +25,7 @@ BLUEPRINTS = (
     "devices.views", "stats.views", "push.views", "posters.views", "rewards.views", "photos.views",
     "open311.views", "open311.key_views", "admin.views",
     "admin.routing_views", "admin.routing_api", "admin.organisation_views", "admin.grid_views", "admin.reply_views",
-    "stats.evaluation_views",
+    "stats.evaluation_views", "tiles.views", "tiles.api",
 )
 
 # Who each rule lets in. "api_key": another system's Open311 key, checked by the
@@ -119,6 +119,9 @@ ACCESS = {
     # the evaluation (考核评价): oversight reads; supervisors leave a case out of the scores
     **_gets("oversight", "evaluation", "evaluation_page", "evaluation_json", "evaluation_xlsx", "evaluation_cases"),
     **_each("managers", ("evaluation.evaluation_exclude", "POST"), ("evaluation.evaluation_include", "POST")),
+    # the county's tile packs: the base map of every map, the public board's too
+    **_gets("public", "tiles", "tile_image", "tilejson"),
+    ("tiles_api.cache_plan", "GET"): "signed_in",
     # the API
     **_gets("public", "docs", "page", "openapi_json"),
     ("accounts_api.provision", "POST"): "public",

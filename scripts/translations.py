@@ -898,6 +898,13 @@ ZH = {
     "Stage": "环节",
     "On time": "按时",
     "Each dispatcher’s figures: the evaluation": "各派遣员的考核数据",
+    # is this the right place? (intake/place_checks.py)
+    "Outside the county?": "不在辖区内？",
+    "Old photo?": "旧照片？",
+    "Photo taken elsewhere?": "异地照片？",
+    "The place is outside every grid of the county: check it before dispatching.": "位置不在本县（市）任何网格内，派遣前请核实。",
+    "The photo was taken days before the report: it may not show the problem as it is.": "照片拍摄于上报前数日，可能不是问题现状。",
+    "The photo's GPS is far from where the phone was: it may be of another place.": "照片的拍摄位置离上报时手机位置较远，可能不是此处。",
 }
 
 path = Path(__file__).resolve().parent.parent / "civic/translations/zh/LC_MESSAGES/messages.po"

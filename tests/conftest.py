@@ -96,6 +96,7 @@ def _make_app(url, photo_dir, **extra):
         "SECRET_KEY": "test",
         "SQLALCHEMY_DATABASE_URI": url,
         "PHOTO_DIR": str(photo_dir),
+        "TILE_DIR": str(Path(photo_dir).parent / f"{Path(photo_dir).name}-tiles"),
         "WTF_CSRF_ENABLED": False,
         "GRID_INDEX_CHECK_SECONDS": 0,
         # Notifications are sent right after the commit, in the test's own thread.

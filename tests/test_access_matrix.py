@@ -82,7 +82,8 @@ def samples(county, make_case):
     return {"case_id": case.id, "ref": case.ref, "code": poster.code, "item_id": item.id, "key_id": key.id,
             "key": "00/missing.jpg", "fmt": "json", "service_code": "E0102", "service_request_id": case.ref,
             "token": str(uuid.uuid4()), "user_id": target.id,
-            "department_id": county.departments["SAN"].id, "template_id": reply.id}
+            "department_id": county.departments["SAN"].id, "template_id": reply.id,
+            "pack": "county", "z": 14, "x": 13480, "y": 6402}
 
 
 def url_for_rule(rule, samples):

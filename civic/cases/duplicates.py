@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..extensions import db
+from ..grids.crs import metres_between
 from ..photos.models import Photo
 from .models import OPEN_STATUSES, Case
 
@@ -22,7 +23,6 @@ NEAR_METRES = 50
 PHOTO_NEAR_METRES = 300
 WINDOW = timedelta(days=7)
 PHASH_MAX_BITS = 6  # of 64: the same scene, another shot
-EARTH_RADIUS_M = 6_371_000
 
 
 @dataclass
@@ -32,12 +32,7 @@ class Suggestion:
     reasons: list = field(default_factory=list)  # "nearby_same_category", "similar_photo"
 
 
-def distance_m(lat1, lng1, lat2, lng2):
-    """Great-circle distance (haversine), in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+distance_m = metres_between  # great-circle metres between (lat, lng) pairs: grids/crs.py, the one haversine
 
 
 def phash_distance(a, b):

@@ -100,6 +100,9 @@ class Case(db.Model):
     point = mapped_column(point_column_type(), nullable=True)
     location_source: Mapped[str] = mapped_column(String(10))
     accuracy_m: Mapped[float | None]
+    # What the place checks found (intake/place_checks.py): outside_county, old_photo,
+    # photo_far_from_device; None or [] when nothing. Shown to the dispatcher, never a refusal.
+    location_flags: Mapped[list | None] = mapped_column(JSON)
     address: Mapped[str | None] = mapped_column(Text)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)

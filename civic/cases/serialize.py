@@ -34,6 +34,8 @@ def case_to_dict(case, viewer):
         "lng": case.lng,
         "location_source": case.location_source,
         "accuracy_m": case.accuracy_m,
+        # Questions the place checks raised (outside_county, old_photo, photo_far_from_device): never a refusal.
+        "location_flags": list(case.location_flags or []),
         "address": case.address,
         "grid": case.grid.to_brief() if case.grid else None,
         "department": case.department.to_brief() if case.department else None,

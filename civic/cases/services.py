@@ -47,12 +47,14 @@ def record_event(case, action, actor=None, *, from_status=None, to_status=None, 
 
 def open_case(*, client_id, content_hash, channel, reporter, category, description, lat, lng,
               location_source, accuracy_m, address, captured_at, grid, department, deadlines,
-              photos, received_at=None, note=None, actor=None, caller_phone=None, poster=None, extra=None):
+              photos, received_at=None, note=None, actor=None, caller_phone=None, poster=None, extra=None,
+              location_flags=None):
     """Add a new case with its photos and its first event; flushes, does not commit.
     `actor` files it when that is not the reporter (a hotline operator taking a
     call: no reporter account, the caller's number in `caller_phone`). `poster`: the
     QR poster the report was started from, if any. `extra`: more facts for the
-    report event's data (an Open311 request's attributes, media URL, contact)."""
+    report event's data (an Open311 request's attributes, media URL, contact).
+    `location_flags`: what the place checks found (intake/place_checks.py)."""
     received_at = received_at or utcnow()
     case = Case(
         client_id=client_id,
@@ -75,6 +77,7 @@ def open_case(*, client_id, content_hash, channel, reporter, category, descripti
         caller_phone=caller_phone,
         poster=poster,
         urgency=category.urgency,
+        location_flags=location_flags or None,
     )
     set_location(case, lat, lng)
     case.id = reserve_id()

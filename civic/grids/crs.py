@@ -129,3 +129,8 @@ def distance_m(lng1, lat1, lng2, lat2):
     p1, p2 = np.radians(lat1), np.radians(lat2)
     a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lng2 - lng1) / 2) ** 2
     return 2 * 6371008.8 * np.arcsin(np.sqrt(a))
+
+
+def metres_between(lat1, lng1, lat2, lng2):
+    """The same for one pair of points, latitude first, as a float."""
+    return float(distance_m(lng1, lat1, lng2, lat2))

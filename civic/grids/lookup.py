@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass, field
 
 import shapely
+import shapely.ops
 from geoalchemy2.shape import to_shape
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..extensions import db
+from .crs import metres_between
 from .models import Grid
 
 
@@ -36,6 +38,7 @@ class GridIndex:
         self._tree = None
         self._hits = []
         self._geometries = []
+        self._county = []  # the level-1 grids' outlines: where the county is
         self._stamp = None
         self._checked_at = 0.0
 
@@ -43,7 +46,7 @@ class GridIndex:
     @staticmethod
     def _current_stamp():
         row = db.session.execute(
-            select(func.count(Grid.id), func.max(Grid.updated_at)).where(Grid.level == 2, Grid.active.is_(True))
+            select(func.count(Grid.id), func.max(Grid.updated_at)).where(Grid.level.in_((1, 2)), Grid.active.is_(True))
         ).one()
         return tuple(row)
 
@@ -54,7 +57,10 @@ class GridIndex:
             .order_by(Grid.code)  # on a shared border the lowest code wins, always the same one
         ).all()
         geometries = [to_shape(row.polygon) for row in rows]
+        county = [to_shape(polygon) for polygon in db.session.scalars(
+            select(Grid.polygon).where(Grid.level == 1, Grid.active.is_(True)))] or geometries
         with self._lock:
+            self._county = county
             self._hits = [GridHit(r.id, r.code, r.name, r.parent_id, _detached_row(r)) for r in rows]
             self._geometries = geometries
             self._tree = shapely.STRtree(geometries) if geometries else None
@@ -102,6 +108,33 @@ class GridIndex:
         if tree is None:
             return []
         return [(hits[i], geometries[i]) for i in sorted(tree.query(box, predicate="intersects"))]
+
+    def county_bounds(self):
+        """[west, south, east, north] of the county's level-1 grids, or None with no grids."""
+        self._ensure_current()
+        if not self._county:
+            return None
+        return [round(float(v), 6) for v in shapely.total_bounds(self._county)]
+
+    def metres_outside(self, lat, lng):
+        """How far the point lies outside the county: 0 inside a level-1 grid (or, with
+        none, a level-2 one), else the distance to the nearest one's edge; None with no grids."""
+        self._ensure_current()
+        county = self._county
+        if not county:
+            return None
+        point = shapely.Point(lng, lat)
+        degrees = shapely.distance(county, point)
+        if min(degrees) == 0:
+            return 0.0
+        # The nearest in degrees are the nearest in metres give or take the latitude's
+        # squeeze: measure the closest few on the ground.
+        closest = sorted(range(len(county)), key=lambda i: degrees[i])[:3]
+        metres = []
+        for i in closest:
+            _, near = shapely.ops.nearest_points(point, county[i])
+            metres.append(metres_between(lat, lng, near.y, near.x))
+        return min(metres)
 
     def __len__(self):
         return len(self._hits)

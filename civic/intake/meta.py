@@ -35,12 +35,16 @@ class ReportMeta:
     # The code of the QR poster the report was started from (the place it is
     # about), upper case; intake checks that the poster exists.
     poster: str | None = None
+    # The first photo's EXIF GPS as the phone read it before shrinking the photo
+    # (which drops EXIF): compared with the phone's own position (place_checks.py).
+    photo_lat: float | None = None
+    photo_lng: float | None = None
 
     def canonical(self):
         """A stable text of the content, for telling a replay from a reuse."""
         data = asdict(self)
         data["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
-        for optional in ("location_source", "caller_phone", "poster"):
+        for optional in ("location_source", "caller_phone", "poster", "photo_lat", "photo_lng"):
             if data[optional] is None:
                 del data[optional]  # as before the field existed: old clients' replays still match
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
@@ -61,6 +65,11 @@ def parse_meta(raw, *, description_max):
     if location_source is not None and lat is None:
         raise invalid("lat", "location_source goes with lat and lng.", "required")
     category = fields.text(data, "category", 16, required=True)
+    photo_lat = fields.number(data, "photo_lat", -90, 90)
+    photo_lng = fields.number(data, "photo_lng", -180, 180)
+    if (photo_lat is None) != (photo_lng is None):
+        raise invalid("photo_lng" if photo_lng is None else "photo_lat", "photo_lat and photo_lng go together.",
+                      "required")
     return ReportMeta(
         client_id=fields.client_id(data),
         category=category,
@@ -73,4 +82,6 @@ def parse_meta(raw, *, description_max):
         channel=fields.text(data, "channel", 16) or None,
         location_source=location_source,
         poster=(fields.text(data, "poster", POSTER_MAX) or "").upper() or None,
+        photo_lat=photo_lat,
+        photo_lng=photo_lng,
     )

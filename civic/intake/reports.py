@@ -31,6 +31,7 @@ from ..posters import services as posters
 from ..transaction import create_or_replay, on_failure
 from ..timeutil import utcnow
 from . import photos as photo_steps
+from .place_checks import location_flags
 
 # Which channels each role may file under; the first is the default.
 ROLE_CHANNELS = {
@@ -137,16 +138,31 @@ def placement(lat, lng, category, *, fallback_grid=None):
     return grid, destination.department
 
 
-def open_report(*, category, lat, lng, received_at, fallback_grid=None, **report):
+def open_report(*, category, lat, lng, received_at, fallback_grid=None, photo_gps=None, photo_taken_at=None,
+                **report):
     """Open the case for a report from any channel (a phone, the site, the hotline,
     Open311): placed in its grid, routed to its department, timed by the
-    category's limits from `received_at`, with its first event. `report` is the
-    rest of cases.open_case's arguments. Flushes, does not commit."""
+    category's limits from `received_at`, its place checked (place_checks.py:
+    `photo_gps` and `photo_taken_at` are its first photo's position and time,
+    else its captured_at counts), with its first event.
+    `report` is the rest of cases.open_case's arguments. Flushes, does not commit."""
     grid, department = placement(lat, lng, category, fallback_grid=fallback_grid)
+    flags = location_flags(lat=lat, lng=lng, source=report.get("location_source"), photo_gps=photo_gps,
+                           taken_at=photo_taken_at or report.get("captured_at"), received_at=received_at)
     return cases.open_case(category=category, lat=lat, lng=lng, received_at=received_at, grid=grid,
                            department=department,
                            deadlines=clock_for(current_app, department).deadlines(received_at, category),
-                           **report)
+                           location_flags=flags, **report)
+
+
+def _photo_facts(meta, inspected):
+    """What the place checks compare: the first photo's GPS (as the phone read it
+    before shrinking, else from the file) and when it was taken (its EXIF time,
+    else the time the client says it was captured)."""
+    gps = (meta.photo_lat, meta.photo_lng) if meta.photo_lat is not None \
+        else next((item.gps for item in inspected if item.gps), None)
+    taken = next((item.taken_at for item in inspected if item.taken_at), None) or meta.captured_at
+    return {"photo_gps": gps, "photo_taken_at": taken}
 
 
 def submit_report(meta, uploads, user):
@@ -189,6 +205,7 @@ def submit_report(meta, uploads, user):
             # No position at all: a grid poster still says which grid.
             fallback_grid=poster.grid if lat is None and poster is not None else None,
             photos=photos, received_at=received, poster=poster,
+            **_photo_facts(meta, inspected),
         )
         return IntakeResult(case, created=True)
 

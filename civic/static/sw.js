@@ -13,6 +13,7 @@ const SHELL_CACHE = `civic-shell-${VERSION}`;
 const DATA_CACHE = "civic-data";
 const PHOTO_CACHE = "civic-photos";
 const PHOTOS_KEPT = 300; // thumbnails of tasks and reports; the oldest go first
+const TILE_CACHES = "civic-tiles-"; // the base map around my grids (js/tiles.js fills them)
 // The app shell to precache: the server writes in its list (SHELL_PAGES and
 // SHELL_STATIC in devices/shell.py, the files VERSION is hashed from).
 const SHELL = ["__SHELL_FILES__"];
@@ -30,7 +31,8 @@ self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     const keys = await caches.keys();
     const keep = new Set([SHELL_CACHE, DATA_CACHE, PHOTO_CACHE]);
-    await Promise.all(keys.filter((k) => k.startsWith("civic-") && !keep.has(k)).map((k) => caches.delete(k)));
+    await Promise.all(keys.filter((k) => k.startsWith("civic-") && !k.startsWith(TILE_CACHES) && !keep.has(k))
+      .map((k) => caches.delete(k)));
     await self.clients.claim();
   })());
 });
@@ -83,6 +85,16 @@ async function networkFirst(request) {
   }
 }
 
+// Tiles: from the phone's tile caches when there (their URLs carry the pack's version), else the network.
+async function tileCacheFirst(request) {
+  for (const key of await caches.keys()) {
+    if (!key.startsWith(TILE_CACHES)) continue;
+    const cached = await caches.match(request, { cacheName: key });
+    if (cached) return cached;
+  }
+  return fetch(request);
+}
+
 async function photoCacheFirst(request) {
   const cache = await caches.open(PHOTO_CACHE);
   const cached = await cache.match(request);
@@ -105,6 +117,7 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") return event.respondWith(shellFirst(request));
   if (DATA.some((pattern) => pattern.test(url.pathname))) return event.respondWith(networkFirst(request));
   if (url.pathname.startsWith("/photos/")) return event.respondWith(photoCacheFirst(request));
+  if (url.pathname.startsWith("/tiles/")) return event.respondWith(tileCacheFirst(request));
 });
 
 // Background Sync, where the browser has it: an extra path, never the only one.

@@ -8,6 +8,9 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
 
 from ..devices.shell import shell_of, shell_version
+from ..grids.lookup import get_index
+from ..tiles.packs import map_pack
+from ..tiles.views import tilejson_of
 from ..push.subscriptions import public_key
 
 bp = Blueprint("field", __name__)
@@ -72,10 +75,17 @@ def client_config():
     """What the field app needs before anyone logs in."""
     config = current_app.config
     return jsonify(
-        map={"tile_url": config.get("MAP_TILE_URL") or None, "attribution": config.get("MAP_TILE_ATTRIBUTION") or ""},
+        map={"tile_url": config.get("MAP_TILE_URL") or None, "attribution": config.get("MAP_TILE_ATTRIBUTION") or "",
+             "crs": config["MAP_TILE_CRS"],  # the tile server's system: wgs84, gcj02 or bd09
+             # The county's own tile pack (civic/tiles), which the phone keeps for offline use.
+             "pack": tilejson_of(pack) if (pack := map_pack()) is not None else None},
         photos_per_report=config["PHOTOS_PER_REPORT"],
         display_max_side=config["DISPLAY_MAX_SIDE"],
         heartbeat_seconds=config["HEARTBEAT_SECONDS"],
         app_version=config["APP_VERSION"],
         push={"public_key": public_key()},
+        # "Is this right?" before a report is saved (static/js/place-checks.js, intake/place_checks.py)
+        place_checks={"county_bbox": get_index(current_app).county_bounds(),
+                      "outside_county_metres": config["OUTSIDE_COUNTY_METRES"],
+                      "old_photo_days": config["OLD_PHOTO_DAYS"], "photo_far_metres": config["PHOTO_FAR_METRES"]},
     )

@@ -73,16 +73,21 @@ def test_client_config_without_login(app, client):
     from civic.version import APP_VERSION
 
     body = client.get("/api/v1/client-config").json
-    assert body == {"map": {"tile_url": None, "attribution": ""}, "photos_per_report": 3, "display_max_side": 1600,
+    assert body == {"map": {"tile_url": None, "attribution": "", "crs": "wgs84", "pack": None},
+                    "photos_per_report": 3, "display_max_side": 1600,
                     "heartbeat_seconds": 300, "app_version": APP_VERSION,
-                    "push": {"public_key": push_state(app).keys.application_server_key}}
+                    "push": {"public_key": push_state(app).keys.application_server_key},
+                    # no grids yet: no county to check a place against
+                    "place_checks": {"county_bbox": None, "outside_county_metres": 2000, "old_photo_days": 3,
+                                     "photo_far_metres": 500}}
 
 
-@pytest.mark.parametrize("app", [{"MAP_TILE_URL": "/tiles/{z}/{x}/{y}.png",
-                                  "MAP_TILE_ATTRIBUTION": "© 测试地图"}], indirect=True)
+@pytest.mark.parametrize("app", [{"MAP_TILE_URL": "https://tiles.example/{z}/{x}/{y}.png",
+                                  "MAP_TILE_ATTRIBUTION": "© 测试地图", "MAP_TILE_CRS": "gcj02"}], indirect=True)
 def test_client_config_map_tiles(client):
-    assert client.get("/api/v1/client-config").json["map"] == {"tile_url": "/tiles/{z}/{x}/{y}.png",
-                                                               "attribution": "© 测试地图"}
+    assert client.get("/api/v1/client-config").json["map"] == {"tile_url": "https://tiles.example/{z}/{x}/{y}.png",
+                                                               "attribution": "© 测试地图", "crs": "gcj02",
+                                                               "pack": None}
 
 
 def test_map_settings_from_the_environment(monkeypatch, tmp_path):
@@ -95,6 +100,13 @@ def test_map_settings_from_the_environment(monkeypatch, tmp_path):
     config = from_environment(tmp_path)
     assert config["MAP_TILE_URL"] == "https://tiles.example/{z}/{x}/{y}.png"
     assert config["MAP_TILE_ATTRIBUTION"] == "© Example" and config["DEVICE_TOKEN_IDLE_DAYS"] == 7
+    assert config["MAP_TILE_CRS"] == "wgs84" and config["TILE_DIR"] == str(tmp_path / "tiles")
+    monkeypatch.setenv("CIVIC_MAP_TILE_CRS", "GCJ02")
+    assert from_environment(tmp_path)["MAP_TILE_CRS"] == "gcj02"
+    monkeypatch.setenv("CIVIC_MAP_TILE_CRS", "mars")
+    with pytest.raises(ValueError, match="CIVIC_MAP_TILE_CRS"):
+        from_environment(tmp_path)
+    monkeypatch.delenv("CIVIC_MAP_TILE_CRS")
     monkeypatch.delenv("CIVIC_MAP_TILE_URL")
     monkeypatch.delenv("CIVIC_MAP_TILE_ATTRIBUTION")
     monkeypatch.delenv("CIVIC_DEVICE_TOKEN_IDLE_DAYS")

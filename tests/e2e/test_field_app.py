@@ -60,6 +60,20 @@ def outbox(page):
     return page.evaluate(OUTBOX_STATE)
 
 
+def submit_capture(page):
+    """Tap "Save and send"; if the app asks "is this right?" (an old photo, a place
+    outside the county, a photo from elsewhere: these tests' camera photos are
+    from 2008), say yes, as a reporter who knows would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.click("form.capture button[type=submit]")
+    try:
+        page.wait_for_selector(".place-questions:not([hidden])", timeout=1500)
+    except PlaywrightTimeout:
+        return
+    page.click(".place-questions [data-answer=yes]")
+
+
 def make_report(page, photo, note=""):
     page.click(".tabbar .tab-report")
     page.wait_for_selector("#photo-camera", state="attached")
@@ -69,7 +83,7 @@ def make_report(page, photo, note=""):
     page.locator("details.class .chip").first.click()
     if note:
         page.fill("textarea[name=note]", note)
-    page.click("form.capture button[type=submit]")
+    submit_capture(page)
     page.wait_for_selector(".report-button")
 
 
@@ -150,9 +164,24 @@ def test_an_offline_day_of_reports_arrives_exactly_once(field_server, phone):
 
 
 def test_a_photo_with_exif_gps_and_no_device_location_arrives_at_the_exif_position(field_server, phone):
+    """An 18-year-old photo from Tuscany: asked about before it is saved, sent when the
+    reporter says yes, and flagged for the dispatcher (never refused)."""
     page = phone(located=False).new_page()
     login(page, field_server.url)
-    make_report(page, "gps/DSCN0010.jpg")
+    page.click(".tabbar .tab-report")
+    page.wait_for_selector("#photo-camera", state="attached")
+    page.set_input_files("#photo-camera", str(photo_path("gps/DSCN0010.jpg")))
+    page.wait_for_selector(".photo-list .photo img")
+    page.locator("details.class summary").first.click()
+    page.locator("details.class .chip").first.click()
+    page.click("form.capture button[type=submit]")
+    page.wait_for_selector(".place-questions:not([hidden])")
+    asked = page.eval_on_selector_all(".place-questions li", "items => items.map(i => i.dataset.question)")
+    assert asked == ["outside_county", "old_photo"]
+    shot(page, "place-question")
+    assert outbox(page) == []  # nothing saved until answered
+    page.click(".place-questions [data-answer=yes]")
+    page.wait_for_selector(".report-button")
     wait_until(page, lambda: any(r["status"] == "sent" for r in outbox(page)), message="report sent")
     record = outbox(page)[0]
     case = db.session.get(Case, record["server"]["id"])
@@ -160,6 +189,19 @@ def test_a_photo_with_exif_gps_and_no_device_location_arrives_at_the_exif_positi
     # DSCN0010.jpg: 43°28'2.814"N 11°53'6.456"E
     assert case.lat == pytest.approx(43.467448, abs=1e-4)
     assert case.lng == pytest.approx(11.885127, abs=1e-4)
+    assert case.location_flags == ["outside_county", "old_photo"]
+
+    # The dispatcher's queue shows the questions beside the report.
+    page.context.clear_cookies()
+    page.goto(f"{field_server.url}/auth/login")
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form button[type=submit]")
+    page.goto(f"{field_server.url}/dashboard/queue")
+    card = page.locator(f".queue .card:has(a:text-is('{case.ref}'))")
+    assert card.locator(".badge.location-flag").count() == 2
+    card.scroll_into_view_if_needed()
+    shot(page, "queue-place-flags")
 
 
 def test_server_errors_and_429_are_retried_and_a_422_waits_for_the_worker(field_server, phone):
@@ -359,7 +401,7 @@ def test_a_new_version_waits_for_the_worker_and_never_interrupts_a_capture(field
     assert page.locator("#update-banner").is_hidden()  # not in the middle of a capture
     page.locator("details.class summary").first.click()
     page.locator("details.class .chip").first.click()
-    page.click("form.capture button[type=submit]")
+    submit_capture(page)
     page.wait_for_selector("#update-banner:not([hidden])")
     shot(page, "update-available")
     page.click("#update-banner button")
@@ -381,7 +423,7 @@ def test_a_full_phone_keeps_the_report_on_screen(field_server, phone):
     page.fill("textarea[name=note]", "消防通道被占用")
     page.evaluate("""() => { window.realAdd = IDBObjectStore.prototype.add;
         IDBObjectStore.prototype.add = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); }; }""")
-    page.click("form.capture button[type=submit]")
+    submit_capture(page)
     page.wait_for_selector("text=手机存储空间已满")
     shot(page, "storage-full")
     assert page.input_value("textarea[name=note]") == "消防通道被占用"

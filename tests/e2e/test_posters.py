@@ -13,6 +13,7 @@ from civic.extensions import db
 from civic.posters.models import Poster
 from tests.conftest import photo_path
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, wait_until
+from tests.e2e.test_field_app import submit_capture
 from tests.e2e.test_hotline_page import web_login
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,7 @@ def test_a_scanned_poster_opens_the_report_screen_at_its_place(field_server, pho
     page.wait_for_selector(".photo-list .photo img")
     page.locator("details.class summary").first.click()
     page.locator("details.class .chip").first.click()
-    page.click("form.capture button[type=submit]")
+    submit_capture(page)  # a 2008 camera photo: asked about, and sent
     page.wait_for_selector(".report-button")
     [case] = wait_until(page, lambda: reports_of("resident01"), message="the report at the server")
     assert (case.poster_id, case.channel) == (park.id, "qr")

@@ -8,6 +8,7 @@ import { applyLanguage, language, setLanguage, t } from "./i18n.js";
 import * as outbox from "./outbox.js";
 import { authRequired, currentUser, forgetLogin, getToken, updateUser } from "./session.js";
 import { lastSyncAt, syncNow } from "./sync.js";
+import { cacheTiles } from "./tiles.js";
 import * as account from "./screens/account.js";
 import * as capture from "./screens/capture.js";
 import * as home from "./screens/home.js";
@@ -78,6 +79,8 @@ const app = {
       ? ["/api/v1/categories", "/api/v1/client-config", "/api/v1/reports?limit=30", "/api/v1/me/points", "/api/v1/rewards"]
       : ["/api/v1/categories", "/api/v1/client-config", "/api/v1/me/grids", "/api/v1/tasks", "/api/v1/reports?limit=30"];
     await Promise.all(paths.map((path) => api(path).catch(() => null)));
+    // Staff keep the base map of their grids, in the background (js/tiles.js).
+    if (app.user && app.user.role !== "resident") cacheTiles().catch(() => {});
   },
 
   // New tasks while the app is open, push or no push.

@@ -183,6 +183,15 @@ const ZH = {
   "Why it is not ours": "退回理由", "What is still wrong": "还有什么问题", "Why more time is needed": "延期理由",
   "Why it is not fixed": "为什么没有解决", "New deadline": "新的处置时限", "Say why.": "请填写理由。",
   "Choose a new deadline in the future.": "请选择一个将来的时间。", "Send": "提交",
+  // the offline map (tiles.js)
+  "Offline map of my grids: {mb} MB": "离线地图（本人网格）：{mb} MB",
+  "Offline map of my grids: {done} of {count} tiles": "离线地图（本人网格）：已下载 {done}/{count} 块",
+  "the finest detail left out (storage cap)": "受存储上限限制，未含最精细层级",
+  // is this the right place? (place-checks.js)
+  "Is this right?": "位置对吗？", "Yes, send it": "没错，发送", "Move the pin": "调整位置",
+  "The place is outside the county. Is that right?": "这个位置不在本县（市）范围内，确定吗？",
+  "The photo was taken days ago. Does it show the problem as it is now?": "照片是几天前拍的，能反映问题现状吗？",
+  "The photo was taken far from where you are. Is it of this place?": "照片拍摄地点离您现在的位置较远，是这里的问题吗？",
   // shared handling (主办/协办)
   "Acknowledge our part (协办收到)": "协办收到", "Report our part done": "反馈协办结果",
   "Go on without the assisting departments": "不等协办，继续办理", "Assisting departments (协办)": "协办单位",

@@ -12,18 +12,20 @@ import { deleteValue, getValue, setValue } from "../idb.js";
 import { preparePhoto } from "../photos.js";
 import { pinPicker } from "./map.js";
 import { loadPoster, placeText, posterCode } from "../poster.js";
+import { placeQuestions, QUESTIONS } from "../place-checks.js";
 
 const MAX_PHOTOS = 3;
 const CLASS_ORDER = ["litter", "bin", "street", "flyer", "construction", "traffic", "utility", "tree", "building", "alert", "other"];
 
 const emptyDraft = () => ({ photos: [], category: null, note: "", fix: null, device: null, pin: null, address: "", poster: null });
 
-// The location the report goes with, and where it came from.
+// The location the report goes with, and where it came from. A pin the reporter
+// moved on the map is what they confirmed: it comes first.
 export function chooseLocation(draft) {
+  if (draft.pin) return { lat: draft.pin.lat, lng: draft.pin.lng, location_source: "manual" };
   if (draft.device) return { lat: draft.device.lat, lng: draft.device.lng, accuracy_m: Math.round(draft.device.accuracy), location_source: "device" };
   const exif = draft.photos.find((p) => p.position);
   if (exif) return { lat: exif.position.lat, lng: exif.position.lng, location_source: "exif" };
-  if (draft.pin) return { lat: draft.pin.lat, lng: draft.pin.lng, location_source: "manual" };
   // A scanned poster: the reporter stands at it. Its position is a place someone
   // chose (like a pin), not the phone's measurement, so it goes as "manual", and
   // only when the phone, the photo and a pin have nothing better.
@@ -43,6 +45,7 @@ async function loadCategories(app) {
 export async function render(root, app, query = "") {
   const draft = (await getValue("draft")) || emptyDraft();
   const categories = await loadCategories(app);
+  const checks = (await app.read("/api/v1/client-config").then((r) => r.data).catch(() => null))?.place_checks;
   const recent = (await getValue("recent_categories")) || [];
   let saving = false;
   let finished = false; // saved to the outbox or discarded: the draft must not come back
@@ -72,7 +75,9 @@ export async function render(root, app, query = "") {
 
   // Where: the phone's position, refreshed while this screen is open.
   const locationLine = h("p.location", { role: "status" });
-  const pinBox = h("div.pin-box", { hidden: true });
+  // The map is always there: the pin shows where the report will be, and can be moved.
+  const pinBox = h("div.pin-box");
+  let placeMap = null;
   const watch = new PositionWatch(() => {
     if (watch.best && (!draft.device || watch.best.accuracy < draft.device.accuracy || !draft.photos.length)) {
       // Before the first photo, follow the phone; after it, keep the fix of capture time unless a better one arrives.
@@ -93,17 +98,31 @@ export async function render(root, app, query = "") {
     else if (watch.error === "denied") locationLine.textContent = t("Location is off. Drag the pin to where it is.");
     else if (watch.error) locationLine.textContent = t("No GPS fix. Drag the pin to where it is.");
     else locationLine.textContent = t("Finding your location…");
-    const needPin = !draft.device && !draft.photos.some((p) => p.position) && ((watch.error && draft.poster?.lat == null) || draft.pin);
-    if (needPin && pinBox.hidden) openPin();
+    locationLine.dataset.source = where?.location_source || "";
+    // The pin follows the report's place until the reporter moves it.
+    if (placeMap && where?.lat != null && !draft.pin) {
+      placeMap.moveTo(where, where.location_source === "device" ? where.accuracy_m : null);
+    }
   }
 
-  async function openPin() {
-    pinBox.hidden = false;
+  async function showMap() {
     const address = h("input", { name: "address", value: draft.address, maxlength: 500, placeholder: t("e.g. east gate of No. 3 Middle School") });
     address.addEventListener("input", () => { draft.address = address.value; saveDraft(); showLocation(); });
     const mapEl = h("div.pin-map", { "aria-label": t("Map: drag the pin") });
     pinBox.replaceChildren(mapEl, h("label", {}, t("Or type the address"), address));
-    await pinPicker(mapEl, app, draft.pin, (pos) => { draft.pin = pos; saveDraft(); showLocation(); });
+    const where = chooseLocation(draft);
+    try {
+      placeMap = await pinPicker(mapEl, app, where?.lat != null ? where : null,
+        (pos) => { draft.pin = pos; saveDraft(); showLocation(); });
+    } catch {
+      mapEl.replaceWith(h("p.muted", {}, t("The map is not available offline yet.")));
+      return;
+    }
+    showLocation();
+  }
+
+  function openPin() {
+    pinBox.scrollIntoView({ block: "center" });
   }
 
   // Photos.
@@ -120,7 +139,9 @@ export async function render(root, app, query = "") {
       const placeholder = h("li.photo.loading", {}, t("Preparing…"));
       photoList.append(placeholder);
       try {
-        draft.photos.push({ ...(await preparePhoto(file)), capturedAt: Date.now() });
+        const prepared = await preparePhoto(file);
+        // When it was taken: the photo's own EXIF time, else now (a photo just taken).
+        draft.photos.push({ ...prepared, capturedAt: prepared.capturedAt || Date.now() });
         if (draft.photos.length === 1 && watch.best) draft.device = watch.best;
       } catch {
         toast(t("This file is not a photo we can use."));
@@ -184,6 +205,26 @@ export async function render(root, app, query = "") {
   note.addEventListener("input", () => { draft.note = note.value; saveDraft(); });
 
   const errorBox = h("p.flash.flash-error", { role: "alert", hidden: true });
+  // "Is this right?": the place checks' questions, answered before the report is saved.
+  const questionBox = h("section.place-questions.flash.flash-warning", { role: "alert", hidden: true });
+  let confirmed = null; // the questions the reporter said yes to, for the place as it was then
+  function ask(questions, key) {
+    questionBox.replaceChildren(
+      h("strong", {}, t("Is this right?")),
+      h("ul", {}, questions.map((q) => h("li", { dataset: { question: q } }, t(QUESTIONS[q])))),
+      h("div.actions", {},
+        h("button.button.primary", { type: "button", dataset: { answer: "yes" }, onclick: () => {
+          confirmed = key;
+          questionBox.hidden = true;
+          submit.click();
+        } }, t("Yes, send it")),
+        h("button.button", { type: "button", dataset: { answer: "fix" }, onclick: () => {
+          questionBox.hidden = true;
+          openPin();
+        } }, t("Move the pin"))));
+    questionBox.hidden = false;
+    questionBox.scrollIntoView({ block: "center" });
+  }
   const submit = h("button.button.primary.big", { type: "submit" }, t("Save and send"));
 
   async function onSubmit(event) {
@@ -200,15 +241,24 @@ export async function render(root, app, query = "") {
       if (!where) openPin();
       return;
     }
+    const questions = placeQuestions({ where, photos: draft.photos, device: draft.device, settings: checks });
+    const key = JSON.stringify([where.lat, where.lng, questions]);
+    if (questions.length && confirmed !== key) {
+      ask(questions, key);
+      return;
+    }
     saving = true;
     submit.disabled = true;
     const category = byCode.get(draft.category);
+    const located = draft.photos.find((p) => p.position);
     const { location_source: source, ...coordinates } = where;
     const meta = {
       category: draft.category, description: draft.note.trim(), address: draft.address.trim() || null,
       captured_at: new Date(draft.photos[0].capturedAt || Date.now()).toISOString(), ...coordinates,
       ...(coordinates.lat != null ? { location_source: source } : {}),
       poster: draft.poster?.code || null, // null too: a fixed report must not keep a poster it dropped
+      // The photo's own GPS, which shrinking drops: the server compares it with the phone's position.
+      ...(located ? { photo_lat: located.position.lat, photo_lng: located.position.lng } : {}),
     };
     const photos = draft.photos.map((p) => ({ blob: p.blob, name: p.name }));
     try {
@@ -246,6 +296,7 @@ export async function render(root, app, query = "") {
       h("section.step", {}, h("h2", {}, t("Where?")), locationLine, pinBox),
       h("label", {}, t("Note"), note),
       errorBox,
+      questionBox,
       h("div.actions", {},
         submit,
         h("button.button", {
@@ -266,6 +317,7 @@ export async function render(root, app, query = "") {
   showPhotos();
   showCategories();
   showLocation();
+  showMap();
   if (draft.poster) showPoster();
   return () => {
     watch.stop();

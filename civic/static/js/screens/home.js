@@ -5,6 +5,7 @@ import { t } from "../i18n.js";
 import { categoryName, formatTime, statusLabel } from "../labels.js";
 import * as outbox from "../outbox.js";
 import { enablePush, pushState } from "../push.js";
+import { tileStatus } from "../tiles.js";
 
 async function logOut(app) {
   const { pending } = await outbox.summary();
@@ -113,6 +114,15 @@ export async function render(root, app) {
   if (!list.children.length) list.append(h("li.empty", {}, t("No reports yet. Tap Report when you see a problem.")));
   const settings = resident ? null : await alertSettings();
   if (settings && root.isConnected) root.append(settings);
+  const tiles = resident ? null : await tileStatus();
+  if (tiles && root.isConnected) {
+    // The base map kept for offline use: how much of it is on the phone.
+    root.append(h("p.muted.offline-map", { dataset: { cached: tiles.cached, count: tiles.count } },
+      tiles.cached >= tiles.count
+        ? t("Offline map of my grids: {mb} MB", { mb: (tiles.bytes / 1048576).toFixed(1) })
+        : t("Offline map of my grids: {done} of {count} tiles", { done: tiles.cached, count: tiles.count }),
+      tiles.capped ? ` · ${t("the finest detail left out (storage cap)")}` : ""));
+  }
   root.append(h("p.logout", {}, h("a.link", { href: "#/account" }, t("My account")), " · ",
     h("button.link", { type: "button", onclick: () => logOut(app) }, t("Log out"))));
 }

@@ -1,6 +1,9 @@
 // The map: my grid's boundary, my tasks and my reports, on self-hosted
-// Leaflet. Tiles are optional (CIVIC_MAP_TILE_URL); with none, or offline,
-// the grid outline and the points are the map.
+// Leaflet. The base layer is the county's tile pack (kept on the phone by
+// js/tiles.js), else an online tile server (CIVIC_MAP_TILE_URL, in its own
+// coordinate system CIVIC_MAP_TILE_CRS: everything is converted at the map's
+// edge, js/crs.js); with neither, or offline, the grid outline and the points are the map.
+import { converters } from "../crs.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { categoryName, statusLabel } from "../labels.js";
@@ -28,31 +31,60 @@ async function baseMap(el, app) {
   map.setView(COUNTY_CENTRE, 14); // layers need a view before they are added; fitted below
 
   const config = await app.read("/api/v1/client-config").then((r) => r.data).catch(() => null);
-  if (config?.map?.tile_url) L.tileLayer(config.map.tile_url, { attribution: config.map.attribution || "", maxZoom: 19 }).addTo(map);
+  const pack = config?.map?.pack; // the county's own tiles, kept on the phone (js/tiles.js)
+  // WGS-84 in the app; the map's own system on screen (a GCJ-02 or BD-09 tile server).
+  const { toMap, fromMap } = converters(pack ? "wgs84" : config?.map?.crs);
+  const onMap = (lat, lng) => { const [x, y] = toMap([lng, lat]); return L.latLng(y, x); };
+  const fromScreen = (latlng) => { const [lng, lat] = fromMap([latlng.lng, latlng.lat]); return { lat, lng }; };
+  if (pack) {
+    const [west, south, east, north] = pack.bounds;
+    L.tileLayer(pack.tiles[0], { attribution: pack.attribution || "", minZoom: 0, maxNativeZoom: pack.maxzoom,
+      maxZoom: 19, bounds: [[south, west], [north, east]], className: "base-tiles" }).addTo(map);
+  } else if (config?.map?.tile_url) {
+    L.tileLayer(config.map.tile_url, { attribution: config.map.attribution || "", maxZoom: 19 }).addTo(map);
+  }
   let grids = null;
   try {
     grids = (await app.read("/api/v1/me/grids")).data;
   } catch { /* no copy yet */ }
   const outline = grids?.features?.length
-    ? L.geoJSON(grids, { style: (f) => ({ color: "#0b6e4f", weight: f.properties.level === 1 ? 1 : 3, fillOpacity: f.properties.level === 1 ? 0 : 0.08 }) }).addTo(map)
+    ? L.geoJSON(grids, {
+      coordsToLatLng: (c) => onMap(c[1], c[0]),
+      style: (f) => ({ color: "#0b6e4f", weight: f.properties.level === 1 ? 1 : 3, fillOpacity: f.properties.level === 1 ? 0 : 0.08 }),
+    }).addTo(map)
     : null;
-  return { L, map, outline };
+  return { L, map, outline, onMap, fromScreen };
 }
 
 const dot = (L, latlng, cls, label) => L.circleMarker(latlng, { radius: 9, className: cls, weight: 2 }).bindPopup(label);
 
+// The map of where a report will be: a draggable pin (what the reporter moves it to
+// comes back through onMove, in WGS-84), and moveTo(place, accuracy) to put it
+// where the report's place now is (the phone's fix with its accuracy circle, the
+// photo's GPS, a poster's place), the map following it.
 export async function pinPicker(el, app, start, onMove) {
-  const { L, map, outline } = await baseMap(el, app);
-  const centre = start || (outline ? outline.getBounds().getCenter() : map.getCenter());
-  if (outline) map.fitBounds(outline.getBounds(), { padding: [10, 10] });
+  const { L, map, outline, onMap, fromScreen } = await baseMap(el, app);
+  const centre = start ? onMap(start.lat, start.lng) : (outline ? outline.getBounds().getCenter() : map.getCenter());
+  if (start) map.setView(centre, 17);
+  else if (outline) map.fitBounds(outline.getBounds(), { padding: [10, 10] });
   else map.setView(centre, 16);
   const pin = L.marker(centre, {
     draggable: true, keyboard: true, title: t("Drag to where the problem is"),
     icon: L.divIcon({ className: "pin-icon", iconSize: [28, 28], iconAnchor: [14, 28] }),
   }).addTo(map);
-  pin.on("dragend", () => { const p = pin.getLatLng(); onMove({ lat: p.lat, lng: p.lng }); });
-  map.on("click", (event) => { pin.setLatLng(event.latlng); onMove({ lat: event.latlng.lat, lng: event.latlng.lng }); });
-  return map;
+  let circle = null;
+  pin.on("dragend", () => { circle?.remove(); circle = null; onMove(fromScreen(pin.getLatLng())); });
+  map.on("click", (event) => { pin.setLatLng(event.latlng); circle?.remove(); circle = null; onMove(fromScreen(event.latlng)); });
+  return {
+    map,
+    moveTo(place, accuracy) {
+      const at = onMap(place.lat, place.lng);
+      pin.setLatLng(at);
+      circle?.remove();
+      circle = accuracy ? L.circle(at, { radius: accuracy, className: "accuracy-circle", weight: 1, interactive: false }).addTo(map) : null;
+      map.setView(at, Math.max(map.getZoom(), 16));
+    },
+  };
 }
 
 export async function render(root, app) {
@@ -67,12 +99,13 @@ export async function render(root, app) {
     el.replaceWith(h("p.empty", {}, t("The map is not available offline yet.")));
     return;
   }
-  const { L, map, outline } = built;
+  const { L, map, outline, onMap } = built;
   const points = [];
   const add = (lat, lng, cls, label) => {
     if (lat == null || lng == null) return;
-    dot(L, [lat, lng], cls, label).addTo(map);
-    points.push([lat, lng]);
+    const at = onMap(lat, lng);
+    dot(L, at, cls, label).addTo(map);
+    points.push(at);
   };
   const [tasks, reports, queued] = await Promise.all([
     app.read("/api/v1/tasks").then((r) => r.data.tasks).catch(() => []),
