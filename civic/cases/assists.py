@@ -58,6 +58,12 @@ def open_parts(case):
     return {d: part for d, part in latest_parts(case.stages).items() if part.running}
 
 
+def parts_started_by(case, event):
+    """The ids of the departments whose part `event` (just applied) started: who must hear of it."""
+    return sorted({row.owner_id for row in case.stages if row.stage in PART_STAGES
+                   and row.started_at == event.created_at and row.done_at is None})
+
+
 def part_changes(action, data, parts, lead_id, codes, dispatching):
     """What `action` (with its event `data`) does to the parts `parts`
     ({department id: Part}): a list of (department id, outcome it ends its running

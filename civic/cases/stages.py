@@ -194,9 +194,8 @@ def _advance_parts(case, event, departments):
                     row.done_at, row.outcome = at, outcome
                     row.on_time = row.due_at is None or at <= row.due_at
         if start is not None:
-            department = next((d for d in departments.values() if d.id == department_id), None) \
-                or db.session.get(Department, department_id)
-            _add(case, _row(start, case, at, None, part_of=department))
+            # The session's own copy: the named departments are in it already (no query).
+            _add(case, _row(start, case, at, None, part_of=db.session.get(Department, department_id)))
 
 
 def _add(case, row):

@@ -117,12 +117,11 @@ def on_action_applied(case, *, event, actor=None, **_):
     if kind is not None:
         notify_group(case, kind, note=event.note if kind == "escalation" else None)
     if kind == "dispatch" and (event.data or {}).get("assisting"):
-        from ..cases.assists import PART_STAGES
+        from ..cases.assists import parts_started_by
 
-        for row in case.stages:
-            if row.stage in PART_STAGES and row.started_at == event.created_at and row.done_at is None:
-                notify_group(case, "dispatch", department=db.session.get(Department, row.owner_id),
-                             note="协办：请签收并反馈本单位承担的工作")
+        for department_id in parts_started_by(case, event):
+            notify_group(case, "dispatch", department=db.session.get(Department, department_id),
+                         note="协办：请签收并反馈本单位承担的工作")
 
 
 def on_case_chased(case, *, event=None, kind=None, clock=None, due_at=None, department_id=None, **_):

@@ -143,11 +143,9 @@ def department_staff(department_id):
 
 
 def _notify_assisting(case, event, actor):
-    from ..cases.assists import PART_STAGES
+    from ..cases.assists import parts_started_by
 
-    started = sorted({row.owner_id for row in case.stages if row.stage in PART_STAGES
-                      and row.started_at == event.created_at and row.done_at is None})
-    for department_id in started:
+    for department_id in parts_started_by(case, event):
         payload = {**build_payload("assignment", case), "title": f"协办：{case.category.name_zh}"}
         notify_users(department_staff(department_id), "assignment", case, actor=actor, payload=payload)
 

@@ -158,15 +158,10 @@ def add_pack(source, name=None, app=None):
 
 
 def list_packs(app=None):
-    packs = []
-    for path in sorted(tile_dir(app).glob("*.mbtiles")):
-        if path.name.startswith(".") or not NAME.match(path.stem):
-            continue
-        try:
-            packs.append(read_pack(path))
-        except (PackError, OSError):
-            continue  # a file put there by hand that is not a pack is not served
-    return packs
+    """The packs in TILE_DIR, each read once per version of its file (get_pack); a file
+    put there by hand that is not a pack is not listed, nor served."""
+    found = (get_pack(path.stem, app) for path in sorted(tile_dir(app).glob("*.mbtiles")))
+    return [pack for pack in found if pack is not None]
 
 
 _READ = {}  # (path, size, mtime) → Pack: a tile request reads no metadata

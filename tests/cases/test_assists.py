@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from civic import models as _schema  # noqa: F401  (every table known before the task list's loads are built)
 from civic.accounts.models import User
-from civic.cases import stages
 from civic.cases.models import Case, CaseStage
 from civic.cases.steps import WorkflowError
 from civic.cases.tasks import tasks_for
@@ -18,7 +17,7 @@ from civic.cases.workflow import allowed_actions
 from civic.errors import ApiError
 from civic.extensions import db
 from civic.stats.evaluation import evaluate
-from tests.cases.test_stages import act, case_json, file_report, iso, local
+from tests.cases.test_stages import act, case_json, file_report, iso, local, rebuilt_rows, stage_rows
 from tests.cases.test_stages import clock as stage_clock  # noqa: F401
 from tests.conftest import PASSWORD_HASH, post_action
 
@@ -155,14 +154,8 @@ def test_a_return_withdraws_the_parts_and_a_reroute_keeps_them_unless_it_names_o
     assert case.id not in [c.id for c in tasks_for(mun)]
 
     # The rebuild from the events makes the same rows.
-    def rows():
-        db.session.expire_all()
-        return sorted((r.case_id, r.stage, r.round, r.owner_kind, r.owner_id, r.urgency, r.started_at, r.due_at,
-                       r.done_at, r.on_time, r.outcome) for r in db.session.scalars(select(CaseStage)))
-    live = rows()
-    stages.rebuild()
-    db.session.commit()
-    assert rows() == live
+    live = stage_rows()
+    assert rebuilt_rows() == live
 
 
 def test_parking_stops_the_parts_and_the_resumption_starts_them_where_they_were(app, county, api_as, clock, mun):
@@ -179,13 +172,8 @@ def test_parking_stops_the_parts_and_the_resumption_starts_them_where_they_were(
         {"TRF": "working", "MUN": "waiting"}
     assert parts(api_as, county.dispatcher, case)["TRF"]["handle"]["started_at"] == iso("2026-11-24T09:00")
 
-    live = sorted((r.stage, r.round, r.owner_id, r.started_at, r.due_at, r.done_at, r.outcome)
-                  for r in db.session.scalars(select(CaseStage).where(CaseStage.case_id == case.id)))
-    stages.rebuild()
-    db.session.commit()
-    db.session.expire_all()
-    assert sorted((r.stage, r.round, r.owner_id, r.started_at, r.due_at, r.done_at, r.outcome)
-                  for r in db.session.scalars(select(CaseStage).where(CaseStage.case_id == case.id))) == live
+    live = stage_rows(case.id)
+    assert rebuilt_rows(case.id) == live
 
 
 def test_naming_assisting_departments_is_checked(app, county, api_as, clock):
